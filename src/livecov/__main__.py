@@ -1,0 +1,5 @@
+import sys
+
+from livecov.cli import main
+
+sys.exit(main())

@@ -1,0 +1,163 @@
+"""The ``livecov`` command line: a thin layer over :mod:`livecov.runner` and friends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from livecov import __version__
+from livecov.errors import ConfigError, LivecovError
+from livecov.server import SERVERS
+from livecov.settings import Settings, load_settings
+
+DESCRIPTION = """\
+Measure the coverage of a web app while it runs as a real server and your end-to-end
+tests drive it, then report it together with your unit tests' coverage.
+"""
+
+RUN_EPILOG = """\
+The server listens on 127.0.0.1 on a port the system picks; COMMAND finds its URL in
+LIVE_SERVER_URL. A request with the header 'Livecov-Context: NAME' is recorded under the
+coverage context NAME, so the HTML report shows which test ran each line.
+
+examples:
+  livecov run --app flaskr:create_app -- sh -c 'curl -fsS "$LIVE_SERVER_URL/hello"'
+  livecov run -- pytest tests/e2e              (app and options from [tool.livecov])
+  livecov run --server gunicorn --workers 3 -- npx playwright test
+  coverage run -m pytest tests/unit && livecov run -- node e2e/run.mjs
+
+exit status: 0 all well; the command's own status if it failed; 2 coverage under
+fail-under; 3 the server failed or its coverage was lost; 4 bad settings; 124 the command
+timed out; 127 the command was not found; 130 interrupted.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livecov", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"livecov {__version__}")
+    commands = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
+    run = commands.add_parser(
+        "run",
+        help="serve the app under coverage, run a test command against it, report",
+        description=DESCRIPTION,
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_server_arguments(run)
+    _add_coverage_arguments(run)
+    run.add_argument("--timeout", type=float, metavar="S", help="stop COMMAND after S seconds")
+    run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    contexts = commands.add_parser(
+        "contexts",
+        help="list the lines only end-to-end tests cover, and those only unit tests cover",
+    )
+    contexts.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
+    contexts.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
+    contexts.add_argument(
+        "--e2e",
+        metavar="PATTERN",
+        action="append",
+        help="a context matching this glob is an end-to-end context "
+        "(default: the live server's contexts)",
+    )
+    return parser
+
+
+def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("the server")
+    group.add_argument("--config", default="pyproject.toml", help="read [tool.livecov] from here")
+    group.add_argument("--app", metavar="MODULE:NAME", help="WSGI app or factory to serve")
+    group.add_argument("--server", choices=SERVERS, help="default: werkzeug")
+    group.add_argument("--workers", type=int, metavar="N", help="gunicorn worker processes")
+    group.add_argument("--threads", type=int, metavar="N", help="waitress threads")
+    group.add_argument("--setup", metavar="MODULE:FUNC", help="hook run once before serving")
+    group.add_argument("--reset", metavar="MODULE:FUNC", help="hook run by POST /__livecov__/reset")
+    group.add_argument(
+        "--env",
+        metavar="KEY=VALUE",
+        action="append",
+        help="set in the server's environment; {tmpdir} is its fresh temporary directory",
+    )
+    group.add_argument(
+        "--no-contexts",
+        dest="contexts",
+        action="store_false",
+        default=None,
+        help="do not record which request ran a line (serves requests concurrently)",
+    )
+    group.add_argument("--startup-timeout", type=float, metavar="S", help="default: 30")
+    group.add_argument("--stop-timeout", type=float, metavar="S", help="default: 15")
+
+
+def _add_coverage_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("coverage and reports")
+    group.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
+    group.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
+    group.add_argument("--source", metavar="PATHS", help="comma-separated, as coverage run")
+    group.add_argument(
+        "--erase", action="store_true", default=None, help="discard existing data first"
+    )
+    group.add_argument("--html", metavar="DIR", help="HTML report directory (default: htmlcov)")
+    group.add_argument("--no-html", dest="html", action="store_const", const="")
+    group.add_argument("--xml", metavar="FILE", help="also write an XML (Cobertura) report")
+    group.add_argument("--json", metavar="FILE", help="also write a JSON report")
+    group.add_argument(
+        "--no-show-contexts",
+        dest="show_contexts",
+        action="store_false",
+        default=None,
+        help="do not list contexts per line in the HTML report",
+    )
+    group.add_argument("--fail-under", type=float, metavar="N", help="minimum total percentage")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    values: dict[str, Any] = dict(vars(args))
+    if args.env:
+        values["env"] = {**settings.env, **_parse_env(args.env)}
+    if args.source:
+        values["source"] = [s for s in args.source.split(",") if s]
+    return settings.updated(values)
+
+
+def _parse_env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--env takes KEY=VALUE, not {pair!r}")
+        env[key] = value
+    return env
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.subcommand == "run":
+            return _run(args)
+        if args.subcommand == "contexts":
+            return _contexts(args)
+    except LivecovError as exc:
+        print(f"livecov: {exc}", file=sys.stderr)
+        return exc.exit_status
+    parser.print_help()
+    return 4
+
+
+def _run(args: argparse.Namespace) -> int:
+    from livecov.runner import run
+
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    return run(settings_from_args(args), command).exit_status
+
+
+def _contexts(args: argparse.Namespace) -> int:
+    from livecov.contexts import contexts_report
+
+    return contexts_report(args.data_file, args.rcfile, args.e2e)

@@ -1,0 +1,104 @@
+"""``livecov contexts``: which lines only end-to-end tests run, and which only unit tests.
+
+A context is *end-to-end* when the live server recorded it: its name has no pytest-cov
+phase suffix (``|setup``, ``|run``, ``|teardown``) and is not empty. ``--e2e GLOB``
+replaces that rule with explicit patterns.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from coverage import CoverageData
+
+from livecov.errors import LivecovError
+from livecov.measure import open_coverage
+
+PYTEST_COV_PHASES = ("|setup", "|run", "|teardown")
+
+
+def is_e2e_context(name: str, patterns: Sequence[str] | None = None) -> bool:
+    if patterns:
+        return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    return bool(name) and not name.endswith(PYTEST_COV_PHASES)
+
+
+@dataclass
+class LayerSplit:
+    """Per file: the lines covered only end-to-end, only by unit tests, and by both."""
+
+    only_e2e: dict[str, list[int]] = field(default_factory=dict)
+    only_unit: dict[str, list[int]] = field(default_factory=dict)
+    both: int = 0
+
+
+def split_by_layer(data: CoverageData, patterns: Sequence[str] | None = None) -> LayerSplit:
+    split = LayerSplit()
+    for filename in sorted(data.measured_files()):
+        e2e: list[int] = []
+        unit: list[int] = []
+        for line, contexts in sorted(data.contexts_by_lineno(filename).items()):
+            kinds = {is_e2e_context(c, patterns) for c in contexts}
+            if kinds == {True}:
+                e2e.append(line)
+            elif kinds == {False}:
+                unit.append(line)
+            else:
+                split.both += 1
+        if e2e:
+            split.only_e2e[filename] = e2e
+        if unit:
+            split.only_unit[filename] = unit
+    return split
+
+
+def format_ranges(lines: Iterable[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
+    ranges: list[list[int]] = []
+    for line in lines:
+        if ranges and line == ranges[-1][1] + 1:
+            ranges[-1][1] = line
+        else:
+            ranges.append([line, line])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def print_split(split: LayerSplit, out: TextIO) -> None:
+    sections = (
+        ("Lines only end-to-end tests run (no unit test does):", split.only_e2e),
+        ("Lines only unit tests run (no end-to-end test does):", split.only_unit),
+    )
+    for title, files in sections:
+        print(title, file=out)
+        for filename, lines in files.items():
+            print(f"  {os.path.relpath(filename)}: {format_ranges(lines)}", file=out)
+        if not files:
+            print("  (none)", file=out)
+    e2e = sum(map(len, split.only_e2e.values()))
+    unit = sum(map(len, split.only_unit.values()))
+    print(f"{split.both} lines run by both, {e2e} only end-to-end, {unit} only unit.", file=out)
+
+
+def contexts_report(
+    data_file: str | None = None,
+    rcfile: str | None = None,
+    patterns: Sequence[str] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    cov = open_coverage(rcfile or True, data_file)
+    data = cov.get_data()
+    if not data.measured_files():
+        raise LivecovError(f"no coverage data in {cov.config.data_file}")
+    contexts = data.measured_contexts()
+    if contexts <= {""}:
+        raise LivecovError(
+            f"{cov.config.data_file} has no contexts: measure with livecov (and "
+            "pytest --cov-context=test for the unit tests)"
+        )
+    print_split(split_by_layer(data, patterns), out or sys.stdout)
+    return 0

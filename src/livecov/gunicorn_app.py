@@ -1,0 +1,61 @@
+"""Serve under gunicorn with several worker processes, each measured and saved.
+
+The master never imports the app; each worker restarts coverage right after the fork
+(coverage.py's ``patch = fork``, set by the parent) and loads the app itself, so every
+worker measures the app's import as well as the requests it serves, and saves its own data
+file when it exits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from livecov.serve import ServeSpec, build_app, report_ready
+
+
+class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application configured in code (no gunicorn.conf.py is read)."""
+
+    def __init__(self, spec: ServeSpec) -> None:
+        self.spec = spec
+        self.url = ""
+        super().__init__()
+
+    def load_config(self) -> None:
+        spec = self.spec
+        known = self.cfg.settings
+        settings: dict[str, Any] = {
+            "bind": [f"{spec.host}:{spec.port}"],
+            "workers": spec.workers,
+            "worker_class": "sync",
+            "graceful_timeout": 10,
+            "control_socket_disable": True,  # one per home directory: runs would collide
+            "when_ready": self._when_ready,
+            "post_worker_init": self._post_worker_init,
+            **spec.extra.get("gunicorn", {}),
+        }
+        for key, value in settings.items():
+            if key in known:  # older gunicorn releases lack some settings
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return build_app(self.spec, self._stop_master)
+
+    def _when_ready(self, arbiter: Any) -> None:
+        host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+
+    def _post_worker_init(self, worker: Any) -> None:
+        report_ready(self.spec, self.url)
+
+    def _stop_master(self) -> None:
+        import os
+        import signal
+
+        os.kill(os.getppid(), signal.SIGTERM)
+
+
+def run_gunicorn(spec: ServeSpec) -> None:
+    LivecovGunicorn(spec).run()

@@ -1,0 +1,108 @@
+"""Coverage data: fold the server's files in with the tests' data, and report on it all."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import coverage
+from coverage.exceptions import CoverageException, DataError, NoDataError
+from coverage.results import should_fail_under
+
+from livecov.errors import LivecovError
+
+
+def open_coverage(
+    rcfile: str | bool = True, data_file: str | None = None, source: list[str] | None = None
+) -> coverage.Coverage:
+    """A Coverage object with the project's configuration (as ``coverage run`` reads it)."""
+    # data_file=None would mean "keep the data in memory": only pass it when given.
+    location = {"data_file": data_file} if data_file else {}
+    try:
+        return coverage.Coverage(config_file=rcfile, source=source, **location)
+    except CoverageException as exc:
+        raise LivecovError(f"coverage configuration: {exc}") from None
+
+
+def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: bool = True) -> None:
+    """Combine ``files`` into the data file of ``cov`` (keeping what it had when ``append``)."""
+    paths = [str(f) for f in files]
+    try:
+        if append:
+            cov.load()
+        else:
+            cov.erase()
+        if paths:
+            cov.combine(paths, strict=True, keep=False)
+        cov.save()
+    except DataError as exc:
+        raise LivecovError(
+            f"cannot combine the server's data with {cov.config.data_file}: {exc}. "
+            "Measure the tests and the server with the same settings, or start afresh "
+            "with --erase."
+        ) from None
+
+
+def merge_into_running(files: Iterable[Path]) -> bool:
+    """Add the server's data to the coverage measurement running in this process.
+
+    This is how the pytest plugin hands the server's lines to pytest-cov or to
+    ``coverage run``: they are saved with the tests' own data, whatever combines it
+    afterwards. Returns False (merging nothing) when no measurement is running.
+    """
+    cov = coverage.Coverage.current()
+    if cov is None:
+        return False
+    data = cov.get_data()
+    aliases = cov._make_aliases()  # the project's [paths] remapping, as `combine` uses
+    for path in files:
+        other = coverage.CoverageData(str(path))
+        other.read()
+        data.update(other, map_path=aliases.map)
+        path.unlink()
+    return True
+
+
+@dataclass
+class ReportOptions:
+    """Which reports to write, and the threshold."""
+
+    html: str | None = None
+    xml: str | None = None
+    json: str | None = None
+    show_contexts: bool = True
+    fail_under: float | None = None
+    skip_covered: bool | None = None
+
+
+@dataclass
+class ReportResult:
+    total: float
+    fail_under: float
+    failed: bool
+
+
+def write_reports(
+    cov: coverage.Coverage, options: ReportOptions, out: TextIO | None = None
+) -> ReportResult:
+    """Print the terminal report (missing lines and branches), write the others."""
+    out = out or sys.stdout
+    try:
+        total = cov.report(show_missing=True, skip_covered=options.skip_covered, file=out)
+    except NoDataError:
+        raise LivecovError(f"no coverage data to report in {cov.config.data_file}") from None
+    if options.html:
+        cov.html_report(directory=options.html, show_contexts=options.show_contexts)
+        print(f"HTML report: {Path(options.html, 'index.html')}", file=out)
+    if options.xml:
+        cov.xml_report(outfile=options.xml)
+        print(f"XML report: {options.xml}", file=out)
+    if options.json:
+        cov.json_report(outfile=options.json, show_contexts=options.show_contexts)
+        print(f"JSON report: {options.json}", file=out)
+    fail_under = cov.config.fail_under if options.fail_under is None else options.fail_under
+    failed = should_fail_under(total, fail_under, cov.config.precision)
+    return ReportResult(total=total, fail_under=fail_under, failed=failed)

@@ -1,0 +1,155 @@
+"""The test server process: build the app, listen, report the URL, serve until told to stop.
+
+The parent (:mod:`livecov.server`) starts this with coverage already running (see
+``BOOTSTRAP`` there), so every module imported from here on, the app's included, is
+measured. The spec arrives as JSON in ``LIVECOV_SPEC``; the URL goes back as one JSON
+line on the pipe ``ready_fd`` once the socket listens.
+
+SIGTERM and SIGINT both stop the server gracefully; coverage is then saved. The handlers
+are set explicitly because a process started in the background by a non-interactive
+shell inherits SIGINT as *ignored*.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import coverage
+
+from livecov.apps import call_hook, load_app
+from livecov.middleware import DEFAULT_CONTEXT, LivecovMiddleware, switch_coverage_context
+
+SPEC_ENV = "LIVECOV_SPEC"
+
+
+@dataclass
+class ServeSpec:
+    """What the parent asks of the server process (sent as JSON)."""
+
+    app: str
+    token: str
+    ready_fd: int
+    tmpdir: str
+    server: str = "werkzeug"
+    host: str = "127.0.0.1"
+    port: int = 0
+    workers: int = 1
+    threads: int = 4
+    setup: str | None = None
+    reset: str | None = None
+    contexts: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_app(spec: ServeSpec, stop: Callable[[], None]) -> LivecovMiddleware:
+    """Load the app, run the setup hook once, and wrap it in the livecov middleware."""
+    if spec.contexts:
+        switch_coverage_context(DEFAULT_CONTEXT)  # the app's import and set-up count here
+    app = load_app(spec.app)
+    if spec.setup:
+        _run_setup_once(spec, app)
+    actions: dict[str, Callable[[], None]] = {"shutdown": stop}
+    reset = spec.reset or spec.setup
+    if reset:
+        actions["reset"] = lambda: call_hook(reset, app)
+    return LivecovMiddleware(app, spec.token, actions, contexts=spec.contexts)
+
+
+def _run_setup_once(spec: ServeSpec, app: Any) -> None:
+    # Several gunicorn workers build the app; only the first one seeds the data.
+    marker = Path(spec.tmpdir, ".livecov-setup-done")
+    with open(Path(spec.tmpdir, ".livecov-setup.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            call_hook(spec.setup or "", app)
+            marker.touch()
+
+
+def report_ready(spec: ServeSpec, url: str) -> None:
+    """Tell the parent the server listens at ``url``: one JSON line on the ready pipe."""
+    line = json.dumps({"url": url, "pid": os.getpid()}) + "\n"
+    with contextlib.suppress(OSError):  # the parent may have stopped reading (worker respawn)
+        os.write(spec.ready_fd, line.encode())
+
+
+def _stop_this_process() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def serve_werkzeug(spec: ServeSpec) -> None:
+    from werkzeug.serving import make_server
+
+    app = build_app(spec, _stop_this_process)
+    server = make_server(spec.host, spec.port, app, threaded=True)
+    report_ready(spec, f"http://{spec.host}:{server.server_port}")
+    _close_ready_pipe(spec)
+    server.serve_forever()
+
+
+def serve_waitress(spec: ServeSpec) -> None:
+    import waitress
+
+    app = build_app(spec, _stop_this_process)
+    server = waitress.create_server(app, host=spec.host, port=spec.port, threads=spec.threads)
+    report_ready(spec, f"http://{spec.host}:{server.effective_port}")
+    _close_ready_pipe(spec)
+    server.run()  # returns after KeyboardInterrupt, once its threads have finished
+
+
+def serve_gunicorn(spec: ServeSpec) -> None:
+    from livecov.gunicorn_app import run_gunicorn
+
+    run_gunicorn(spec)
+
+
+def _close_ready_pipe(spec: ServeSpec) -> None:
+    with contextlib.suppress(OSError):
+        os.close(spec.ready_fd)
+
+
+BACKENDS: dict[str, Callable[[ServeSpec], None]] = {
+    "werkzeug": serve_werkzeug,
+    "waitress": serve_waitress,
+    "gunicorn": serve_gunicorn,
+}
+
+
+def _graceful_stop(signum: int, frame: Any) -> None:
+    # Ignore further stop signals: the server is already on its way out.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def save_coverage() -> None:
+    """Stop and save the running coverage measurement, if any."""
+    cov = coverage.Coverage.current()
+    if cov is not None:
+        cov.stop()
+        cov.save()
+
+
+def main() -> None:
+    """Entry point of the server process (run by the bootstrap with coverage started)."""
+    spec = ServeSpec(**json.loads(os.environ.pop(SPEC_ENV)))
+    signal.signal(signal.SIGTERM, _graceful_stop)
+    signal.signal(signal.SIGINT, _graceful_stop)
+    owner = os.getpid()
+    try:
+        BACKENDS[spec.server](spec)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A forked gunicorn worker unwinds through here too; it saves its own data.
+        if os.getpid() == owner:
+            save_coverage()
+            sys.stdout.flush()

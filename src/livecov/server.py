@@ -1,0 +1,327 @@
+"""Start a WSGI app as a real HTTP server in its own process, under coverage; stop it safely.
+
+>>> with LiveServer(ServerOptions(app="flaskr:create_app"), coverage_config) as server:
+...     urllib.request.urlopen(server.url + "/hello")
+>>> server.data_files   # the coverage data the server saved
+
+The server runs in its own session (process group), so it never sees the terminal's
+Ctrl-C and can always be stopped as a whole. Readiness comes from the server itself: it
+writes its URL on a pipe once its socket listens; nothing here sleeps or parses a banner.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from livecov.errors import CoverageLostError, LivecovError, ServerStartError
+from livecov.middleware import TOKEN_HEADER
+
+if TYPE_CHECKING:
+    from coverage.config import CoverageConfig
+
+SERVERS = ("werkzeug", "waitress", "gunicorn")
+
+# Run by ``python -c`` in the server process. Coverage must start before any module of
+# livecov or of the app is imported, so this cannot live in a module file of its own.
+BOOTSTRAP = """\
+import os, coverage
+config = os.environ.pop("LIVECOV_COVERAGE", None)
+if config is not None:
+    coverage.Coverage(config_file=":data:" + config).start()
+from livecov.serve import main
+main()
+"""
+
+# Inherited variables that would make coverage start a second time in the server.
+_COVERAGE_AUTOSTART_VARS = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
+_QUIET_WARNINGS = ("no-data-collected", "module-not-imported", "module-not-measured")
+_LOG_TAIL_LINES = 60
+_running: set[LiveServer] = set()
+
+
+@dataclass
+class ServerOptions:
+    """How to serve the app. Field names match the ``[tool.livecov]`` settings."""
+
+    app: str
+    server: str = "werkzeug"
+    workers: int = 2
+    threads: int = 4
+    host: str = "127.0.0.1"
+    port: int = 0
+    setup: str | None = None
+    reset: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    contexts: bool = True
+    startup_timeout: float = 30.0
+    stop_timeout: float = 15.0
+    cwd: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.server not in SERVERS:
+            raise LivecovError(
+                f"unknown server {self.server!r}; choose one of {', '.join(SERVERS)}"
+            )
+        if not self.host.startswith("127.") and self.host not in ("localhost", "::1"):
+            raise LivecovError(f"the test server listens on loopback only, not {self.host!r}")
+
+
+def server_coverage_config(base: CoverageConfig, data_dir: Path, server: str) -> str:
+    """The run's coverage configuration, adjusted for the server process, serialized.
+
+    Everything that decides what is measured (source, branch, omit, plugins, ...) stays
+    exactly as the run has it, so the server's data always combines with the tests'.
+    """
+    from coverage.config import CoverageConfig
+
+    config = CoverageConfig.deserialize(base.serialize())
+    config.data_file = str(data_dir / ".coverage")
+    config.parallel = True
+    config.dynamic_context = None  # livecov switches contexts itself, per request
+    config.sigterm = False  # the server handles SIGTERM itself, then saves
+    # A gunicorn master imports no app code: its "no data" warnings are only noise.
+    config.disable_warnings = sorted({*config.disable_warnings, *_QUIET_WARNINGS})
+    if server == "gunicorn":
+        config.patch = sorted({*config.patch, "fork"})  # each worker measures itself
+    return config.serialize()
+
+
+class LiveServer:
+    """One live test server process (and its workers)."""
+
+    def __init__(
+        self,
+        options: ServerOptions,
+        coverage_config: CoverageConfig | None = None,
+        workdir: str | Path | None = None,
+    ) -> None:
+        self.options = options
+        self.coverage_config = coverage_config
+        self.token = secrets.token_urlsafe(32)
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="livecov-"))
+        self.data_dir = self.workdir / "data"
+        self.tmpdir = self.workdir / "app"
+        self.log_path = self.workdir / "server.log"
+        self.url = ""
+        self.started = False
+        self.process: subprocess.Popen[bytes] | None = None
+        self.data_files: list[Path] = []
+        self.startup_seconds = 0.0
+        self.stop_seconds = 0.0
+
+    # -- starting ---------------------------------------------------------------
+    def start(self) -> str:
+        """Start the server; return its URL once it listens. Raises ServerStartError."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        read_fd, write_fd = os.pipe()
+        began = time.monotonic()
+        try:
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-c", BOOTSTRAP],
+                    pass_fds=[write_fd],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=self._environment(write_fd),
+                    cwd=self.options.cwd,
+                    start_new_session=True,
+                )
+            _running.add(self)
+            os.close(write_fd)
+            write_fd = -1
+            self.url = self._wait_until_ready(read_fd)
+            self.started = True
+        except BaseException:
+            self._kill()
+            raise
+        finally:
+            os.close(read_fd)
+            if write_fd >= 0:
+                os.close(write_fd)
+        self.startup_seconds = time.monotonic() - began
+        return self.url
+
+    def _environment(self, ready_fd: int) -> dict[str, str]:
+        opts = self.options
+        env = {k: v for k, v in os.environ.items() if k not in _COVERAGE_AUTOSTART_VARS}
+        env["LIVECOV_TMPDIR"] = str(self.tmpdir)
+        env.update({k: v.format(tmpdir=self.tmpdir) for k, v in opts.env.items()})
+        env["PYTHONUNBUFFERED"] = "1"
+        spec = {
+            "app": opts.app,
+            "token": self.token,
+            "ready_fd": ready_fd,
+            "tmpdir": str(self.tmpdir),
+            "server": opts.server,
+            "host": opts.host,
+            "port": opts.port,
+            "workers": opts.workers,
+            "threads": opts.threads,
+            "setup": opts.setup,
+            "reset": opts.reset,
+            "contexts": opts.contexts,
+        }
+        env["LIVECOV_SPEC"] = json.dumps(spec)
+        if self.coverage_config is not None:
+            env["LIVECOV_COVERAGE"] = server_coverage_config(
+                self.coverage_config, self.data_dir, opts.server
+            )
+        return env
+
+    def _expected_ready_lines(self) -> int:
+        return self.options.workers if self.options.server == "gunicorn" else 1
+
+    def _wait_until_ready(self, read_fd: int) -> str:
+        deadline = time.monotonic() + self.options.startup_timeout
+        buffer = b""
+        while buffer.count(b"\n") < self._expected_ready_lines():
+            remaining = deadline - time.monotonic()
+            readable = select.select([read_fd], [], [], max(remaining, 0))[0]
+            if not readable:
+                self._kill()
+                raise ServerStartError(
+                    f"the server did not listen within {self.options.startup_timeout:g} s "
+                    "(--startup-timeout); it was stopped",
+                    self.output(),
+                )
+            chunk = os.read(read_fd, 4096)
+            if not chunk:
+                raise self._died_before_ready()
+            buffer += chunk
+        return json.loads(buffer.splitlines()[0])["url"]
+
+    def _died_before_ready(self) -> ServerStartError:
+        assert self.process is not None
+        try:
+            code = self.process.wait(timeout=self.options.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            code = self.process.wait()
+        _running.discard(self)
+        return ServerStartError(
+            f"the server exited with status {code} before it listened", self.output()
+        )
+
+    # -- while running ------------------------------------------------------------
+    def post(self, action: str, timeout: float = 30.0) -> dict[str, str]:
+        """POST to a livecov control endpoint (``reset``, ``shutdown``) with the token."""
+        request = urllib.request.Request(
+            f"{self.url}/__livecov__/{action}",
+            method="POST",
+            headers={TOKEN_HEADER: self.token},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.load(response)
+
+    def reset(self) -> None:
+        """Run the app's reset hook (fresh data between tests)."""
+        self.post("reset")
+
+    def output(self) -> str:
+        """The last lines the server printed (stdout and stderr together)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-_LOG_TAIL_LINES:])
+
+    # -- stopping -------------------------------------------------------------------
+    def stop(self) -> list[Path]:
+        """Stop the server gracefully (SIGTERM) so it saves its coverage.
+
+        Returns the data files it wrote. Raises CoverageLostError when the server had
+        died already, had to be killed, or wrote no data while coverage was on.
+        """
+        if self.process is None or not self.started:
+            self._kill()
+            return []
+        process = self.process
+        began = time.monotonic()
+        killed = False
+        try:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=self.options.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    killed = True
+        finally:
+            self._kill()  # the whole group, in case workers outlived their master
+        self.stop_seconds = time.monotonic() - began
+        self.data_files = sorted(self.data_dir.glob(".coverage.*"))
+        self._check_stopped_cleanly(killed)
+        return self.data_files
+
+    def _check_stopped_cleanly(self, killed: bool) -> None:
+        assert self.process is not None
+        code = self.process.returncode
+        if killed:
+            raise CoverageLostError(
+                f"the server did not stop within {self.options.stop_timeout:g} s of SIGTERM "
+                "and was killed: its coverage was lost"
+            )
+        if code != 0:  # a graceful stop always exits 0
+            raise CoverageLostError(
+                f"the server died during the run ({_describe(code)}): its coverage was lost"
+            )
+        if self.coverage_config is not None and not self.data_files:
+            raise CoverageLostError("the server stopped but wrote no coverage data")
+
+    def _kill(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+        _running.discard(self)
+
+    def cleanup(self) -> None:
+        """Remove the working directory (server data, temporary app data, log)."""
+        self._kill()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LiveServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _describe(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit status {code}"
+
+
+@atexit.register
+def _kill_leftover_servers() -> None:
+    for server in list(_running):
+        server._kill()

@@ -1,0 +1,3 @@
+"""An app whose import fails, as a typo in a real app would."""
+
+raise RuntimeError("boom while importing the app")

@@ -1,0 +1,144 @@
+"""Helpers for livecov's own tests: sample-app line tags, data, processes, ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import coverage
+
+from livecov.measure import merge_into_running
+from livecov.server import LiveServer, ServerOptions
+
+APPS = Path(__file__).parent / "apps"
+RCFILE = """\
+[run]
+branch = true
+source = .
+omit = client*
+[html]
+show_contexts = true
+"""
+
+
+def tagged_lines(path: Path) -> dict[str, set[int]]:
+    """Lines of a sample app by ``# route: NAME...`` tag ('' for untagged lines)."""
+    tags: dict[str, set[int]] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        _, sep, names = line.partition("# route: ")
+        for name in names.split() if sep else [""]:
+            tags.setdefault(name, set()).add(number)
+    return tags
+
+
+def expected_executed(path: Path, routes: set[str]) -> set[int]:
+    """The statements of ``path`` that requests to ``routes`` (plus import) execute."""
+    statements = _statement_lines(path)
+    tags = tagged_lines(path)
+    tagged = set().union(*(lines for tag, lines in tags.items() if tag))
+    chosen = set().union(*(tags.get(route, set()) for route in routes))
+    return (statements - tagged) | (statements & chosen)
+
+
+def _statement_lines(path: Path) -> set[int]:
+    cov = coverage.Coverage(data_file=None)
+    _, statements, _, _, _ = cov.analysis2(str(path))
+    return set(statements)
+
+
+def json_report(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes: it runs no code and holds no port.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(") ")[-1][0] != "Z"
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    members = [p for p in Path("/proc").iterdir() if p.name.isdigit()]
+    return any(_pgid_of(p) == pgid and pid_alive(int(p.name)) for p in members)
+
+
+def _pgid_of(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().split(") ")[-1].split()[2])
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return None
+
+
+@contextmanager
+def suite_server(**options) -> Iterator[LiveServer]:
+    """A LiveServer measured like this test run is, its data merged into the run's.
+
+    This is how livecov's own server-side code counts in the suite's coverage. Without
+    a running measurement, the sample project's configuration (cwd) is used instead.
+    """
+    running = coverage.Coverage.current()
+    config = running.config if running else coverage.Coverage().config
+    server = LiveServer(ServerOptions(**options), config)
+    try:
+        server.start()
+        yield server
+        files = server.stop()
+        server.collected = read_data(files)  # type: ignore[attr-defined]
+        if running:
+            merge_into_running(files)
+    finally:
+        server.cleanup()
+
+
+def measure_like_unit_tests(project: Path, code: str, branch: bool = True) -> None:
+    """Write ``.coverage`` in ``project`` as a unit-test run of ``code`` would."""
+    (project / "unit_run.py").write_text(code)
+    rc = project / "unit.rc"
+    rc.write_text(f"[run]\nbranch = {branch}\nsource = .\nomit = unit_run.py\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS")}
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", f"--rcfile={rc}", "unit_run.py"],
+        cwd=project,
+        env=env,
+        check=True,
+    )
+
+
+def read_data(files: list[Path]) -> coverage.CoverageData:
+    """All of ``files`` combined, in memory."""
+    combined = coverage.CoverageData(no_disk=True)
+    for path in files:
+        data = coverage.CoverageData(str(path))
+        data.read()
+        combined.update(data)
+    return combined
+
+
+def port_closed(url: str) -> bool:
+    """True when nothing listens at ``url`` any more (its server is gone)."""
+    host, port = url.removeprefix("http://").split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def get(url: str, context: str | None = None) -> str:
+    headers = {"Livecov-Context": context} if context else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+        return r.read().decode()

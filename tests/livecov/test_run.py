@@ -1,0 +1,185 @@
+"""``livecov run`` end to end: real server processes, real clients, real reports."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from livecov.cli import main
+from tests.livecov.helpers import expected_executed, json_report, measure_like_unit_tests
+
+CURL = shutil.which("curl")
+NODE = shutil.which("node")
+needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed")
+
+
+def run(*args: str) -> int:
+    return main(["run", "--no-html", *args])
+
+
+@needs_curl
+def test_curl_client_covers_exactly_the_lines_its_requests_ran(project: Path, capfd) -> None:
+    status = run(
+        "--app", "branchy:app", "--json", "report.json", "--",
+        "sh", "-c",
+        'curl -fsS -H "Livecov-Context: curl-hello" "$LIVE_SERVER_URL/hello" && '
+        'curl -fsS -H "Livecov-Context: curl-square" "$LIVE_SERVER_URL/square?n=7"',
+    )  # fmt: skip
+
+    out = capfd.readouterr()
+    assert status == 0, out.err
+    assert "Hello49" in out.out  # the client's output is streamed through
+    report = json_report(project / "report.json")["files"]["branchy.py"]
+    expected = expected_executed(project / "branchy.py", {"hello", "square"})
+    assert set(report["executed_lines"]) == expected
+    assert report["missing_branches"]  # branch data was measured: /crash etc. never taken
+    contexts = report["contexts"]
+    hello_line = _line_of(project / "branchy.py", 'body = "Hello"')
+    square_line = _line_of(project / "branchy.py", "body = str(number * number)")
+    assert contexts[str(hello_line)] == ["curl-hello"]
+    assert contexts[str(square_line)] == ["curl-square"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_node_client_contexts_show_in_the_html_report(project: Path, capfd) -> None:
+    (project / "client.mjs").write_text(
+        textwrap.dedent("""\
+        const url = process.env.LIVE_SERVER_URL;
+        for (const [name, path] of [["js-hello", "/hello"], ["js-missing", "/nope"]]) {
+          const response = await fetch(url + path, {headers: {"Livecov-Context": name}});
+          console.log(name, response.status, await response.text());
+        }
+        """)
+    )
+    status = main(
+        ["run", "--app", "branchy:create_app", "--html", "html", "--", "node", "client.mjs"]
+    )
+
+    out = capfd.readouterr().out
+    assert status == 0
+    assert "js-hello 200 Hello" in out
+    assert "js-missing 404 not found" in out
+    page = (project / "html" / "branchy_py.html").read_text()
+    assert "js-hello" in page
+    assert "js-missing" in page
+
+
+@needs_curl
+def test_literal_flaskr_hello_command(tmp_path: Path, monkeypatch, capfd) -> None:
+    repo = Path(__file__).parents[2]
+    monkeypatch.chdir(repo)
+    data = tmp_path / "data"
+    status = main([
+        "run", "--app", "flaskr:create_app", "--data-file", str(data), "--erase",
+        "--no-html", "--fail-under", "0", "--json", str(tmp_path / "r.json"), "--env",
+        "FLASKR_INSTANCE_PATH={tmpdir}/instance", "--",
+        "sh", "-c", 'curl -fsS "$LIVE_SERVER_URL/hello"',
+    ])  # fmt: skip
+
+    assert status == 0, capfd.readouterr().err
+    files = json_report(tmp_path / "r.json")["files"]
+    factory = files["src/flaskr/__init__.py"]
+    hello_line = _line_of(repo / "src/flaskr/__init__.py", "Hello, World!")
+    assert hello_line in factory["executed_lines"]
+    assert factory["contexts"][str(hello_line)] == ["live-server"]
+    blog = files["src/flaskr/blog.py"]
+    assert blog["summary"]["percent_covered"] < 100  # no blog view was requested
+
+
+def test_existing_unit_data_is_combined_with_the_servers(project: Path, capfd) -> None:
+    measure_like_unit_tests(project, "import branchy\n")
+    status = run(
+        "--app", "branchy:app", "--json", "r.json", "--",
+        "python", "-c", "import os, urllib.request as u; "
+        "u.urlopen(os.environ['LIVE_SERVER_URL'] + '/hello').read()",
+    )  # fmt: skip
+
+    assert status == 0, capfd.readouterr().err
+    contexts = json_report(project / "r.json")["files"]["branchy.py"]["contexts"]
+    import_line = _line_of(project / "branchy.py", "def app(")
+    assert set(contexts[str(import_line)]) == {"", "live-server"}
+
+
+def test_failing_command_passes_its_status_and_still_reports(project: Path, capfd) -> None:
+    status = run("--app", "branchy:app", "--", "sh", "-c", "exit 5")
+
+    err = capfd.readouterr()
+    assert status == 5
+    assert "livecov: the test command failed (exit status 5)" in err.err
+    assert "branchy.py" in err.out  # the report is still printed
+
+
+def test_missing_command_is_a_clear_error(project: Path, capfd) -> None:
+    status = run("--app", "branchy:app", "--", "no-such-test-runner", "--flag")
+
+    assert status == 127
+    assert "livecov: the test command 'no-such-test-runner' was not found" in capfd.readouterr().err
+
+
+def test_no_command_and_no_app_are_clear_errors(project: Path, capfd) -> None:
+    assert run("--app", "branchy:app") == 4
+    assert "no test command" in capfd.readouterr().err
+    assert run("--", "true") == 4
+    assert "no app to serve: give --app MODULE:NAME" in capfd.readouterr().err
+
+
+def test_app_that_fails_to_import_shows_its_traceback(project: Path, capfd) -> None:
+    status = run("--app", "broken:app", "--", "true")
+
+    err = capfd.readouterr().err
+    assert status == 3
+    assert "livecov: the server exited with status 1 before it listened" in err
+    assert "RuntimeError: boom while importing the app" in err
+    assert "Traceback" in err
+
+
+def test_server_that_never_listens_times_out_and_is_stopped(project: Path, capfd) -> None:
+    status = run("--app", "hang:create_app", "--startup-timeout", "1", "--", "true")
+
+    assert status == 3
+    assert "did not listen within 1 s (--startup-timeout); it was stopped" in capfd.readouterr().err
+
+
+def test_coverage_under_threshold_fails(project: Path, capfd) -> None:
+    status = run("--app", "branchy:app", "--fail-under", "99", "--", "true")
+
+    assert status == 2
+    assert "is under fail-under=99" in capfd.readouterr().err
+
+
+def test_coverage_over_threshold_passes(project: Path, capfd) -> None:
+    assert run("--app", "branchy:app", "--fail-under", "10", "--", "true") == 0
+
+
+def test_command_timeout_stops_it_and_fails(project: Path, capfd) -> None:
+    status = run(
+        "--app", "branchy:app", "--timeout", "1", "--", "sh", "-c", "exec tail -f /dev/null"
+    )
+
+    assert status == 124
+    assert "did not finish within 1 s (--timeout)" in capfd.readouterr().err
+
+
+def test_statement_data_does_not_combine_with_branch_data(project: Path, capfd) -> None:
+    measure_like_unit_tests(project, "import hang\n", branch=False)
+    status = run("--app", "branchy:app", "--", "true")
+
+    err = capfd.readouterr().err
+    assert status == 3
+    assert "cannot combine the server's data with" in err
+    assert "--erase" in err
+
+
+def test_erase_starts_afresh(project: Path, capfd) -> None:
+    measure_like_unit_tests(project, "import hang\n", branch=False)
+    assert run("--app", "branchy:app", "--erase", "--", "true") == 0
+
+
+def _line_of(path: Path, text: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {path}")

@@ -1,0 +1,218 @@
+"""LiveServer: real server processes started, driven and stopped; nothing lost or left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import urllib.error
+from pathlib import Path
+
+import coverage
+import pytest
+
+from livecov import CoverageLostError, LivecovError, LiveServer, ServerOptions
+from tests.livecov.helpers import (
+    get,
+    group_alive,
+    port_closed,
+    read_data,
+    suite_server,
+    tagged_lines,
+)
+
+
+def project_config():
+    return coverage.Coverage().config  # the sample project's .coveragerc (cwd)
+
+
+def test_werkzeug_server_serves_and_saves_on_sigterm(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+    try:
+        url = server.start()
+        assert url.startswith("http://127.0.0.1:")
+        assert get(url + "/hello", "t-hello") == "Hello"
+        data = read_data(server.stop())
+    finally:
+        server.cleanup()
+    assert server.process is not None
+    assert server.process.returncode == 0
+    assert not group_alive(server.process.pid)
+    hello = next(iter(tagged_lines(project / "branchy.py")["hello"]))
+    assert data.contexts_by_lineno(str(project / "branchy.py"))[hello] == ["t-hello"]
+
+
+def test_shutdown_endpoint_needs_post_and_the_token(project: Path) -> None:
+    with suite_server(app="branchy:app") as server:
+        control = f"{server.url}/__livecov__/shutdown"
+        with pytest.raises(urllib.error.HTTPError) as no_token:
+            urllib.request.urlopen(urllib.request.Request(control, method="POST"))
+        assert no_token.value.code == 403
+        forged = urllib.request.Request(control, method="POST", headers={"Livecov-Token": "guess"})
+        with pytest.raises(urllib.error.HTTPError) as bad_token:
+            urllib.request.urlopen(forged)
+        assert bad_token.value.code == 403
+        with pytest.raises(urllib.error.HTTPError) as wrong_method:
+            urllib.request.urlopen(control)
+        assert wrong_method.value.code == 405
+        with pytest.raises(urllib.error.HTTPError) as unknown:
+            server.post("explode")
+        assert unknown.value.code == 404
+        assert get(server.url + "/hello") == "Hello"  # still serving after all that
+        assert server.post("shutdown") == {"ok": "shutdown"}
+        assert server.process is not None
+        assert server.process.wait(timeout=30) == 0  # stopped by itself, gracefully
+    assert port_closed(server.url)
+
+
+def test_the_normal_app_has_no_control_endpoints(tmp_path: Path) -> None:
+    from flaskr import create_app
+
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "db.sqlite")})
+    client = app.test_client()
+    for action in ("shutdown", "reset"):
+        assert client.post(f"/__livecov__/{action}").status_code == 404
+
+
+def test_setup_hook_seeds_once_and_reset_hook_reseeds(project: Path) -> None:
+    with suite_server(app="branchy:app", setup="branchy:seed") as server:
+        assert get(server.url + "/seeded") == "seeded 1"
+        server.reset()
+        assert get(server.url + "/seeded") == "seeded 2"
+        assert Path(server.tmpdir).is_relative_to(server.workdir)
+    assert not server.workdir.exists()  # the fresh temporary data is removed
+
+
+def test_hook_for_a_flask_app_runs_in_an_app_context(project: Path) -> None:
+    with suite_server(app="flaskapp:create_app", setup="flaskapp:seed") as server:
+        assert get(server.url + "/seeded") == "yes"
+
+
+def test_env_settings_expand_tmpdir(project: Path) -> None:
+    options = {"app": "branchy:app", "env": {"SEED_DIR": "{tmpdir}/seeds"}}
+    server = LiveServer(ServerOptions(**options))
+    assert server._environment(0)["SEED_DIR"] == f"{server.tmpdir}/seeds"
+    server.cleanup()
+
+
+def test_server_killed_mid_run_is_reported_as_lost(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+    try:
+        server.start()
+        with pytest.raises(OSError):  # the connection drops: the server died
+            get(server.url + "/crash")
+        with pytest.raises(CoverageLostError, match=r"died during the run \(killed by SIGKILL\)"):
+            server.stop()
+    finally:
+        server.cleanup()
+    assert not group_alive(server.process.pid)
+
+
+def test_server_ignoring_sigterm_is_killed_and_its_coverage_called_lost(project: Path) -> None:
+    options = ServerOptions(app="branchy:create_stubborn_app", stop_timeout=1)
+    server = LiveServer(options, project_config())
+    try:
+        server.start()
+        assert get(server.url + "/hello") == "Hello"
+        with pytest.raises(CoverageLostError, match="was killed: its coverage was lost"):
+            server.stop()
+    finally:
+        server.cleanup()
+    assert not group_alive(server.process.pid)
+    assert port_closed(server.url)
+
+
+def test_server_saves_on_sigint_even_if_started_with_sigint_ignored(project: Path) -> None:
+    # A process started in the background by a non-interactive shell inherits SIGINT as
+    # ignored; the server must still stop gracefully on it.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+        server.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        get(server.url + "/hello", "before-ctrl-c")
+        os.kill(server.process.pid, signal.SIGINT)
+        assert server.process.wait(timeout=30) == 0
+        files = server.stop()
+        assert "before-ctrl-c" in read_data(files).measured_contexts()
+    finally:
+        server.cleanup()
+
+
+def test_startup_failure_leaves_no_process(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="hang:create_app", startup_timeout=0.5))
+    try:
+        with pytest.raises(LivecovError, match=r"did not listen within 0\.5 s") as failure:
+            server.start()
+        assert not group_alive(server.process.pid)
+        assert server.stop() == []
+        assert "Traceback" not in failure.value.output
+    finally:
+        server.cleanup()
+
+
+def test_waitress_server(project: Path) -> None:
+    pytest.importorskip("waitress")
+    with suite_server(app="branchy:app", server="waitress") as server:
+        assert get(server.url + "/square?n=12", "w") == "144"
+    assert server.process.returncode == 0
+    assert len(server.data_files) == 1
+    assert port_closed(server.url)
+
+
+def test_gunicorn_workers_each_save_their_data(project: Path) -> None:
+    pytest.importorskip("gunicorn")
+    contexts = {f"request-{n}" for n in range(12)}
+    with suite_server(app="branchy:app", server="gunicorn", workers=3) as server:
+        for name in sorted(contexts):
+            assert get(server.url + "/hello", name) == "Hello"
+    assert contexts <= server.collected.measured_contexts()  # no worker's data was lost
+    assert server.process.returncode == 0
+    assert len(server.data_files) >= 3  # one per worker (each loads and measures the app)
+    assert not group_alive(server.process.pid)
+    assert port_closed(server.url)
+
+
+def test_overlapping_requests_keep_their_contexts_apart(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+    errors: list[BaseException] = []
+
+    def client(route: str, context: str) -> None:
+        try:
+            for _ in range(15):
+                get(f"{server.url}{route}", context)
+        except BaseException as exc:  # pragma: no cover - reported by the assert below
+            errors.append(exc)
+
+    try:
+        server.start()
+        threads = [
+            threading.Thread(target=client, args=("/hello", "ctx-hello")),
+            threading.Thread(target=client, args=("/square?n=3", "ctx-square")),
+            threading.Thread(target=client, args=("/hello", "ctx-hello")),
+            threading.Thread(target=client, args=("/square?n=4", "ctx-square")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        data = read_data(server.stop())
+    finally:
+        server.cleanup()
+    assert errors == []
+    by_line = data.contexts_by_lineno(str(project / "branchy.py"))
+    tags = tagged_lines(project / "branchy.py")
+    expected = {"hello": "ctx-hello", "square": "ctx-square"}
+    for route, context in expected.items():
+        for line in tags[route]:
+            if line in by_line:
+                assert by_line[line] == [context], (route, line)
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(LivecovError, match="unknown server 'tornado'"):
+        ServerOptions(app="x:y", server="tornado")
+    with pytest.raises(LivecovError, match="loopback only"):
+        ServerOptions(app="x:y", host="0.0.0.0")  # noqa: S104 - the point of the test
