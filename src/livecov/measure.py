@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from coverage.exceptions import CoverageException, DataError, NoDataError
 from coverage.results import should_fail_under
 
 from livecov.errors import LivecovError
+
+SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory
 
 
 def open_coverage(
@@ -47,22 +50,31 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
 
 
 def merge_into_running(files: Iterable[Path]) -> bool:
-    """Add the server's data to the coverage measurement running in this process.
+    """Hand the server's data to the coverage measurement running in this process.
 
-    This is how the pytest plugin hands the server's lines to pytest-cov or to
-    ``coverage run``: they are saved with the tests' own data, whatever combines it
-    afterwards. Returns False (merging nothing) when no measurement is running.
+    This is how the pytest plugin gives the server's lines to pytest-cov or to
+    ``coverage run``, so they are reported with the tests' own data. A measurement in
+    parallel mode (pytest-cov always is; so is ``patch = subprocess``) combines every
+    ``<data file>.*`` at the end: the server's files are moved there. Otherwise they are
+    added to the running data directly. Returns False (doing nothing) when no
+    measurement is running.
     """
     cov = coverage.Coverage.current()
     if cov is None:
         return False
     data = cov.get_data()
-    aliases = cov._make_aliases()  # the project's [paths] remapping, as `combine` uses
+    target = Path(cov.config.data_file).resolve()
     for path in files:
-        other = coverage.CoverageData(str(path))
-        other.read()
-        data.update(other, map_path=aliases.map)
-        path.unlink()
+        if Path(data.data_filename()).resolve() != target:
+            # Not data.update(): coverage names parallel files by a hash of what its
+            # tracer recorded, and combine drops files whose hashes are the same.
+            suffix = path.name.removeprefix(SERVER_DATA_BASENAME)
+            shutil.move(path, target.with_name(target.name + suffix))
+        else:
+            other = coverage.CoverageData(str(path))
+            other.read()
+            data.update(other, map_path=cov._make_aliases().map)
+            path.unlink()
     return True
 
 

@@ -6,17 +6,15 @@ and :mod:`livecov.browser`, which also work without pytest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import coverage
 import pytest
 
-from livecov.browser import BrowserNotFoundError, find_chromium, launch_args
 from livecov.errors import LivecovError
 from livecov.measure import merge_into_running
-from livecov.middleware import CONTEXT_HEADER
 from livecov.runner import server_options
 from livecov.server import SERVERS, LiveServer
 from livecov.settings import Settings, load_settings
@@ -41,6 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--live-server-{name}", type=kind, default=None, help=help_text)
         parser.addini(f"live_server_{name.replace('-', '_')}", help=help_text)
     group.addoption(
+        "--livecov-test-contexts",
+        action="store_true",
+        default=False,
+        help="record each test's lines under its node id, as pytest-cov's --cov-context=test "
+        "does; for runs under `coverage run -m pytest`",
+    )
+    group.addoption(
         "--browser-executable",
         default=None,
         help="Chromium to launch (default: $LIVECOV_BROWSER, a system chromium, "
@@ -49,10 +54,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _reset_mode(config)  # a bad value is a usage error before any test runs
     # Registered now, after every entry-point plugin, so these fixtures take precedence
     # over pytest-playwright's and can build on them.
     if config.pluginmanager.hasplugin("playwright"):
-        config.pluginmanager.register(PlaywrightWiring(), "livecov-playwright")
+        config.pluginmanager.import_plugin("livecov.playwright_fixtures")
+    if config.getoption("--livecov-test-contexts"):
+        config.pluginmanager.register(TestContexts(), "livecov-test-contexts")
+
+
+class TestContexts:
+    """Name the coverage context after the running test: ``<node id>|<phase>``."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
+        return (yield from self._within(item, "setup"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        return (yield from self._within(item, "run"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
+        return (yield from self._within(item, "teardown"))
+
+    @staticmethod
+    def _within(item: pytest.Item, phase: str) -> Iterator[None]:
+        cov = coverage.Coverage.current()
+        if cov is not None:
+            cov.switch_context(f"{item.nodeid}|{phase}")
+        try:
+            return (yield)
+        finally:
+            if cov is not None:
+                cov.switch_context("")
 
 
 def plugin_settings(config: pytest.Config) -> Settings:
@@ -116,53 +153,3 @@ def _livecov_auto_reset(request: pytest.FixtureRequest) -> None:
     server: LiveServer = request.getfixturevalue("live_server")
     if server.options.reset or server.options.setup:
         server.reset()
-
-
-class PlaywrightWiring:
-    """Fixtures that build on pytest-playwright's: base URL, browser, per-test header."""
-
-    @pytest.fixture(scope="session")
-    def base_url(self, base_url: str | None, pytestconfig: pytest.Config, request: Any) -> Any:
-        if base_url or not plugin_settings(pytestconfig).app:
-            return base_url
-        return request.getfixturevalue("live_server").url
-
-    @pytest.fixture(scope="session")
-    def browser_type_launch_args(
-        self,
-        browser_type_launch_args: dict[str, Any],
-        browser_name: str | None,
-        playwright: Any,
-        pytestconfig: pytest.Config,
-    ) -> dict[str, Any]:
-        if browser_name not in (None, "chromium") or "channel" in browser_type_launch_args:
-            return browser_type_launch_args
-        explicit = pytestconfig.getoption("--browser-executable")
-        try:
-            executable = find_chromium(explicit, playwright.chromium.executable_path)
-        except BrowserNotFoundError as exc:
-            raise pytest.UsageError(f"livecov: {exc}") from None
-        options = launch_args(executable)
-        args = [*browser_type_launch_args.get("args", []), *options.pop("args", [])]
-        return {**options, **browser_type_launch_args, "args": args}
-
-    @pytest.fixture
-    def new_context(
-        self,
-        new_context: Callable[..., Any],
-        browser_context_args: dict[str, Any],
-        request: pytest.FixtureRequest,
-    ) -> Callable[..., Any]:
-        """Every browser context names the test in the ``Livecov-Context`` header."""
-
-        def make_context(**kwargs: Any) -> Any:
-            context = new_context(**kwargs)
-            headers = {
-                **browser_context_args.get("extra_http_headers", {}),
-                **kwargs.get("extra_http_headers", {}),
-                CONTEXT_HEADER: request.node.nodeid,
-            }
-            context.set_extra_http_headers(headers)
-            return context
-
-        return make_context

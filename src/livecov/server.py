@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from livecov.errors import CoverageLostError, LivecovError, ServerStartError
+from livecov.measure import SERVER_DATA_BASENAME
 from livecov.middleware import TOKEN_HEADER
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def server_coverage_config(base: CoverageConfig, data_dir: Path, server: str) ->
     from coverage.config import CoverageConfig
 
     config = CoverageConfig.deserialize(base.serialize())
-    config.data_file = str(data_dir / ".coverage")
+    config.data_file = str(data_dir / SERVER_DATA_BASENAME)
     config.parallel = True
     config.dynamic_context = None  # livecov switches contexts itself, per request
     config.sigterm = False  # the server handles SIGTERM itself, then saves
@@ -267,7 +268,7 @@ class LiveServer:
         finally:
             self._kill()  # the whole group, in case workers outlived their master
         self.stop_seconds = time.monotonic() - began
-        self.data_files = sorted(self.data_dir.glob(".coverage.*"))
+        self.data_files = sorted(self.data_dir.glob(f"{SERVER_DATA_BASENAME}.*"))
         self._check_stopped_cleanly(killed)
         return self.data_files
 

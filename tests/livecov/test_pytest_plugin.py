@@ -1,0 +1,146 @@
+"""The pytest plugin, run for real in a throw-away project: pytest-cov, coverage run, xdist."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import coverage
+import pytest
+
+from tests.livecov.helpers import APPS, tagged_lines
+
+PYPROJECT = """\
+[tool.livecov]
+app = "branchy:app"
+setup = "branchy:seed"
+
+[tool.coverage.run]
+branch = true
+source = ["."]
+omit = ["test_*.py", "conftest.py"]
+"""
+
+TESTS_HELLO = """\
+import urllib.request
+
+
+def get(live_server, path, request):
+    headers = {"Livecov-Context": request.node.nodeid}
+    req = urllib.request.Request(live_server.url + path, headers=headers)
+    with urllib.request.urlopen(req) as response:
+        return response.read().decode()
+
+
+def test_hello(live_server, request):
+    assert get(live_server, "/hello", request) == "Hello"
+
+
+def test_seeded_afresh_for_each_test(live_server, request):
+    assert get(live_server, "/seeded", request) != "seeded 1"  # reset ran before this test
+"""
+
+TESTS_SQUARE = """\
+from test_hello import get
+
+
+def test_square(live_server, request):
+    assert get(live_server, "/square?n=3", request) == "9"
+"""
+
+
+@pytest.fixture
+def plugin_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # The throw-away project is measured by its own settings, not this suite's.
+    monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
+    monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
+    shutil.copy(APPS / "branchy.py", pytester.path)
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    pytester.makepyfile(test_hello=TESTS_HELLO, test_square=TESTS_SQUARE)
+    return pytester.path
+
+
+def server_lines(project: Path) -> dict[int, set[str]]:
+    data = coverage.CoverageData(str(project / ".coverage"))
+    data.read()
+    by_line = data.contexts_by_lineno(str(project / "branchy.py"))
+    return {line: set(contexts) for line, contexts in by_line.items()}
+
+
+def assert_attributed(project: Path, strip_phase: bool = False) -> None:
+    lines = server_lines(project)
+    tags = tagged_lines(project / "branchy.py")
+    expected = {
+        "hello": "test_hello.py::test_hello",
+        "square": "test_square.py::test_square",
+    }
+    for route, test in expected.items():
+        for line in tags[route]:
+            assert line in lines, (route, line)
+            assert lines[line] == {test}, (route, line, lines[line])
+
+
+def test_with_pytest_cov(pytester: pytest.Pytester, plugin_project: Path) -> None:
+    result = pytester.runpytest_subprocess("--cov", "--cov-context=test", "--cov-report=term")
+
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["branchy.py *"])
+    assert_attributed(plugin_project)
+
+
+def test_with_coverage_run(pytester: pytest.Pytester, plugin_project: Path) -> None:
+    result = pytester.run(
+        sys.executable, "-m", "coverage", "run", "-m", "pytest", "--livecov-test-contexts"
+    )
+
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert_attributed(plugin_project)
+    contexts = set().union(*server_lines(plugin_project).values())
+    assert "test_hello.py::test_hello|run" not in contexts  # that test runs no branchy code
+    assert "live-server" in contexts  # the app's import, in the server
+
+
+def test_with_xdist_same_total_as_serial(pytester: pytest.Pytester, plugin_project: Path) -> None:
+    serial = pytester.runpytest_subprocess("--cov", "--cov-report=term")
+    serial.assert_outcomes(passed=3)
+    serial_total = _total(serial.stdout.lines)
+
+    parallel = pytester.runpytest_subprocess("-n", "2", "--cov", "--cov-report=term")
+
+    parallel.assert_outcomes(passed=3)
+    assert _total(parallel.stdout.lines) == serial_total
+    assert_attributed(plugin_project)
+
+
+def test_without_coverage_the_server_still_serves(pytester: pytest.Pytester, plugin_project):
+    result = pytester.runpytest_subprocess("-p", "no:cov")
+
+    result.assert_outcomes(passed=3)
+    assert not (plugin_project / ".coverage").exists()
+
+
+def test_bad_app_fails_the_tests_that_need_it(pytester: pytest.Pytester, plugin_project):
+    shutil.copy(APPS / "broken.py", plugin_project)
+    result = pytester.runpytest_subprocess("--live-server-app", "broken:app", "-p", "no:cov")
+
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(["*livecov: the server exited with status 1 before it listened*"])
+    result.stdout.fnmatch_lines(["*RuntimeError: boom while importing the app*"])
+
+
+def test_reset_never_keeps_data_between_tests(pytester: pytest.Pytester, plugin_project):
+    result = pytester.runpytest_subprocess("--live-server-reset", "never", "-p", "no:cov")
+
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: assert 'seeded 1' != 'seeded 1'*"])
+
+
+def test_bad_reset_mode_is_a_usage_error(pytester: pytest.Pytester, plugin_project):
+    result = pytester.runpytest_subprocess("--live-server-reset", "sometimes", "-p", "no:cov")
+
+    result.stderr.fnmatch_lines(["*--live-server-reset must be 'auto' or 'never'*"])
+
+
+def _total(lines: list[str]) -> str:
+    return next(line.split()[-1] for line in lines if line.startswith("TOTAL"))
