@@ -1,0 +1,128 @@
+"""Fixtures for the flaskr unit tests.
+
+The ``app``, ``client``, ``runner`` and ``auth`` fixtures are the Flask tutorial's; the
+only addition to its app config is a cheap password hash method, allowed because TESTING
+is true, so the suite stays fast.
+
+Hypothesis profiles: ``default`` (50 examples per property, used by ``make test``) and
+``thorough`` (10 000), chosen with the environment variable ``HYPOTHESIS_PROFILE``.
+"""
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from hypothesis import settings
+from werkzeug.test import TestResponse
+
+from flaskr import create_app
+from flaskr.db import get_db, init_db
+
+CHEAP_HASH_METHOD = "pbkdf2:sha256:1"
+
+settings.register_profile("default", max_examples=50, deadline=None)
+settings.register_profile("thorough", max_examples=10_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+with open(os.path.join(os.path.dirname(__file__), "data.sql"), "rb") as f:
+    _data_sql = f.read().decode("utf8")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Ignore the developer's FLASKR_* variables and keep the instance folder out of the repo."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in os.environ:
+            if name.startswith("FLASKR_"):
+                mp.delenv(name)
+        mp.setenv("FLASKR_INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
+        yield
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    db_fd, db_path = tempfile.mkstemp()
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": db_path,
+            "PASSWORD_HASH_METHOD": CHEAP_HASH_METHOD,
+        }
+    )
+
+    with app.app_context():
+        init_db()
+        get_db().executescript(_data_sql)
+
+    yield app
+
+    os.close(db_fd)
+    os.unlink(db_path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, username: str = "test", password: str = "test") -> TestResponse:
+        return self._client.post("/auth/login", data={"username": username, "password": password})
+
+    def logout(self) -> TestResponse:
+        return self._client.get("/auth/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+# Beyond the tutorial ---------------------------------------------------------------------
+
+
+def load_test_data(app: Flask) -> None:
+    """(Re)create the schema in ``app``'s database and load data.sql into it."""
+    with app.app_context():
+        init_db()
+        get_db().executescript(_data_sql)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Callable[..., Flask]:
+    """Build apps with any config, each on its own database file loaded with data.sql.
+
+    Nothing is implied: pass TESTING, PASSWORD_HASH_METHOD etc. as the test needs them.
+    """
+    count = 0
+
+    def make(**config: Any) -> Flask:
+        nonlocal count
+        count += 1
+        app = create_app({"DATABASE": str(tmp_path / f"flaskr-{count}.sqlite"), **config})
+        load_test_data(app)
+        return app
+
+    return make
+
+
+@pytest.fixture
+def instance_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, not yet existing instance folder that create_app will use."""
+    path = tmp_path / "instance"
+    monkeypatch.setenv("FLASKR_INSTANCE_PATH", str(path))
+    return path

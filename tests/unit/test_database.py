@@ -1,0 +1,73 @@
+"""The database layer beyond the tutorial: types, pragmas, schema and the real init-db."""
+
+import sqlite3
+import warnings
+from datetime import datetime
+
+import pytest
+
+from flaskr.blog import INDEX_QUERY
+from flaskr.db import BUSY_TIMEOUT_SECONDS, get_db
+
+
+def test_rows_by_column_name_and_created_as_datetime(app):
+    with app.app_context(), warnings.catch_warnings():
+        # sqlite3's default timestamp converter warns on Python 3.12+; ours must not.
+        warnings.simplefilter("error")
+        db = get_db()
+        db.execute("INSERT INTO post (title, body, author_id) VALUES ('new', '', 2)")
+        rows = db.execute("SELECT id, title, created FROM post ORDER BY id").fetchall()
+
+    assert all(isinstance(row, sqlite3.Row) for row in rows)
+    assert rows[0]["title"] == "test title"
+    assert rows[0]["created"] == datetime(2018, 1, 1, 0, 0, 0)
+    # A post created by the database's default gets a datetime too.
+    assert isinstance(rows[1]["created"], datetime)
+
+
+def test_connection_settings(app):
+    with app.app_context():
+        db = get_db()
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        timeout_ms = db.execute("PRAGMA busy_timeout").fetchone()[0]
+        assert timeout_ms == BUSY_TIMEOUT_SECONDS * 1000
+
+
+def test_foreign_keys_enforced(app):
+    with app.app_context():
+        db = get_db()
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            db.execute("INSERT INTO post (title, body, author_id) VALUES ('x', '', 99)")
+
+
+def test_each_app_context_has_its_own_connection(app):
+    with app.app_context():
+        first = get_db()
+    with app.app_context():
+        assert get_db() is not first
+
+
+def test_init_db_command_recreates_schema(app, runner):
+    # The real command, on a database that has users and posts in it.
+    result = runner.invoke(args=["init-db"])
+
+    assert result.exit_code == 0
+    assert result.output == "Initialized the database.\n"
+    with app.app_context():
+        db = get_db()
+        assert db.execute("SELECT COUNT(*) FROM user").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM post").fetchone()[0] == 0
+        tables = {
+            row["name"] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        assert {"user", "post"} <= tables
+
+
+def test_index_page_query_uses_created_index(app):
+    with app.app_context():
+        plan = " | ".join(
+            row["detail"] for row in get_db().execute("EXPLAIN QUERY PLAN " + INDEX_QUERY, (11, 0))
+        )
+    assert "USING INDEX post_created" in plan
+    assert "TEMP B-TREE" not in plan  # no sort of the whole table per page
