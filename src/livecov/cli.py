@@ -30,7 +30,7 @@ examples:
 
 exit status: 0 all well; the command's own status if it failed; 2 coverage under
 fail-under; 3 the server failed or its coverage was lost; 4 bad settings; 124 the command
-timed out; 127 the command was not found; 130 interrupted.
+timed out; 127 the command was not found; 130/143 stopped by SIGINT/SIGTERM.
 """
 
 

@@ -91,6 +91,7 @@ def contexts_report(
     out: TextIO | None = None,
 ) -> int:
     cov = open_coverage(rcfile or True, data_file)
+    cov.load()
     data = cov.get_data()
     if not data.measured_files():
         raise LivecovError(f"no coverage data in {cov.config.data_file}")

@@ -25,20 +25,18 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         spec = self.spec
-        known = self.cfg.settings
         settings: dict[str, Any] = {
             "bind": [f"{spec.host}:{spec.port}"],
             "workers": spec.workers,
             "worker_class": "sync",
             "graceful_timeout": 10,
-            "control_socket_disable": True,  # one per home directory: runs would collide
             "when_ready": self._when_ready,
             "post_worker_init": self._post_worker_init,
-            **spec.extra.get("gunicorn", {}),
         }
+        # Recent gunicorn opens a control socket, one per home directory: runs would collide.
+        settings.update(dict.fromkeys(self.cfg.settings.keys() & {"control_socket_disable"}, True))
         for key, value in settings.items():
-            if key in known:  # older gunicorn releases lack some settings
-                self.cfg.set(key, value)
+            self.cfg.set(key, value)
 
     def load(self) -> Any:
         return build_app(self.spec, self._stop_master)

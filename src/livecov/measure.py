@@ -38,8 +38,7 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
             cov.load()
         else:
             cov.erase()
-        if paths:
-            cov.combine(paths, strict=True, keep=False)
+        cov.combine(paths, strict=True, keep=False)
         cov.save()
     except DataError as exc:
         raise LivecovError(
@@ -71,10 +70,7 @@ def merge_into_running(files: Iterable[Path]) -> bool:
             suffix = path.name.removeprefix(SERVER_DATA_BASENAME)
             shutil.move(path, target.with_name(target.name + suffix))
         else:
-            other = coverage.CoverageData(str(path))
-            other.read()
-            data.update(other, map_path=cov._make_aliases().map)
-            path.unlink()
+            cov.combine([str(path)], keep=False)  # applies the project's [paths] too
     return True
 
 

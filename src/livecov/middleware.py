@@ -41,10 +41,12 @@ def clean_context(raw: str | None) -> str:
 
 
 def switch_coverage_context(context: str) -> None:
-    """Record what runs from now on under ``context`` (if coverage is measuring)."""
-    cov = coverage.Coverage.current()
-    if cov is not None:
-        cov.switch_context(context)
+    """Record what runs from now on under ``context``.
+
+    Contexts are only switched on when the server is measured, so there is always a
+    current measurement (a gunicorn worker's own, after the fork).
+    """
+    coverage.Coverage.current().switch_context(context)
 
 
 class LivecovMiddleware:

@@ -17,9 +17,15 @@ from livecov.pytest_plugin import plugin_settings
 
 
 @pytest.fixture(scope="session")
-def base_url(base_url: str | None, pytestconfig: pytest.Config, request: Any) -> Any:
-    if base_url or not plugin_settings(pytestconfig).app:
-        return base_url
+def base_url(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> str | None:
+    """The live server's URL, unless ``--base-url`` or the ``base_url`` ini names another.
+
+    Only evaluated by tests that need it (a browser page does), so sessions without
+    browser tests never start the server for it.
+    """
+    explicit = pytestconfig.getoption("--base-url", None) or pytestconfig.getini("base_url")
+    if explicit or not plugin_settings(pytestconfig).app:
+        return explicit or None
     return request.getfixturevalue("live_server").url
 
 

@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # over pytest-playwright's and can build on them.
     if config.pluginmanager.hasplugin("playwright"):
         config.pluginmanager.import_plugin("livecov.playwright_fixtures")
-    if config.getoption("--livecov-test-contexts"):
+    if config.getoption("--livecov-test-contexts") and coverage.Coverage.current():
         config.pluginmanager.register(TestContexts(), "livecov-test-contexts")
 
 
@@ -83,13 +83,11 @@ class TestContexts:
     @staticmethod
     def _within(item: pytest.Item, phase: str) -> Iterator[None]:
         cov = coverage.Coverage.current()
-        if cov is not None:
-            cov.switch_context(f"{item.nodeid}|{phase}")
+        cov.switch_context(f"{item.nodeid}|{phase}")
         try:
             return (yield)
         finally:
-            if cov is not None:
-                cov.switch_context("")
+            cov.switch_context("")
 
 
 def plugin_settings(config: pytest.Config) -> Settings:
@@ -124,19 +122,25 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
     except LivecovError as exc:
         raise pytest.UsageError(f"livecov: {exc}") from None
     running = coverage.Coverage.current()
-    server = LiveServer(options, running.config if running else None)
+    server = LiveServer(options, getattr(running, "config", None))
     try:
         try:
             server.start()
         except LivecovError as exc:
-            pytest.fail(f"livecov: {exc}\n{getattr(exc, 'output', '')}", pytrace=False)
+            raise _failure(exc, server) from None
         yield server
         try:
             merge_into_running(server.stop())
         except LivecovError as exc:
-            pytest.fail(f"livecov: {exc}\n{server.output()}", pytrace=False)
+            raise _failure(exc, server) from None
     finally:
         server.cleanup()
+
+
+def _failure(exc: LivecovError, server: LiveServer) -> BaseException:
+    """A test failure that shows livecov's message and the server's own output."""
+    output = server.output() or "(it printed nothing)"
+    return pytest.fail.Exception(f"livecov: {exc}\nthe server's output:\n{output}", pytrace=False)
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from livecov.settings import Settings
 EXIT_OK = 0
 EXIT_COVERAGE_UNDER = 2
 EXIT_SERVER = 3
-EXIT_INTERRUPTED = 130
 
 URL_ENV = "LIVE_SERVER_URL"
 TOKEN_ENV = "LIVECOV_TOKEN"  # noqa: S105 - a variable name, not a secret
@@ -76,13 +75,17 @@ def run(settings: Settings, command: list[str], out: TextIO | None = None) -> Ru
     """Run the whole pipeline; never raises for the user's mistakes (see ``reasons``)."""
     out = out or sys.stdout
     result = RunResult(exit_status=EXIT_OK)
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    # Set explicitly: started in the background by a non-interactive shell, this process
+    # would inherit SIGINT as ignored.
+    previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _run(settings, command, out, result)
     except LivecovError as exc:
         _fail(result, exc.exit_status, str(exc))
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
     for reason in result.reasons:
         print(f"livecov: {reason}", file=sys.stderr)
     return result
@@ -103,7 +106,8 @@ def _run(settings: Settings, command: list[str], out: TextIO, result: RunResult)
             result.command_status = _run_command(command, result.url, server.token, settings)
             completed = True
         except (KeyboardInterrupt, Terminated) as exc:
-            _fail(result, EXIT_INTERRUPTED, f"interrupted ({_signal_name(exc)})")
+            sig = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            _fail(result, 128 + sig, f"interrupted ({sig.name})")
         except (CommandNotFoundError, CommandTimeoutError) as exc:
             _fail(result, exc.exit_status, str(exc))
         finally:
@@ -137,19 +141,18 @@ def _run_command(command: list[str], url: str, token: str, settings: Settings) -
     try:
         return process.wait(timeout=settings.timeout)
     except subprocess.TimeoutExpired:
-        _end(process)
+        _end(process, settings.stop_timeout)
         raise CommandTimeoutError(
             f"the test command did not finish within {settings.timeout:g} s (--timeout); "
             "it was stopped"
         ) from None
     except BaseException:
-        _end(process)  # Ctrl-C reached it too; SIGTERM to us is passed on
+        _end(process, settings.stop_timeout)  # Ctrl-C reached it too; SIGTERM is passed on
         raise
 
 
-def _end(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    if process.poll() is None:
-        process.terminate()
+def _end(process: subprocess.Popen[bytes], grace: float) -> None:
+    process.terminate()
     try:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
@@ -217,7 +220,3 @@ def _describe_status(status: int) -> str:
     if status < 0:
         return f"killed by {signal.Signals(-status).name}"
     return f"exit status {status}"
-
-
-def _signal_name(exc: BaseException) -> str:
-    return "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"

@@ -1,9 +1,9 @@
 """The test server process: build the app, listen, report the URL, serve until told to stop.
 
 The parent (:mod:`livecov.server`) starts this with coverage already running (see
-``BOOTSTRAP`` there), so every module imported from here on, the app's included, is
-measured. The spec arrives as JSON in ``LIVECOV_SPEC``; the URL goes back as one JSON
-line on the pipe ``ready_fd`` once the socket listens.
+``BOOTSTRAP`` there, which also saves the data at the end), so every module imported from
+here on, the app's included, is measured. The spec arrives as JSON in ``LIVECOV_SPEC``;
+the URL goes back as one JSON line on the pipe ``ready_fd`` once the socket listens.
 
 SIGTERM and SIGINT both stop the server gracefully; coverage is then saved. The handlers
 are set explicitly because a process started in the background by a non-interactive
@@ -17,13 +17,10 @@ import fcntl
 import json
 import os
 import signal
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import coverage
 
 from livecov.apps import call_hook, load_app
 from livecov.middleware import DEFAULT_CONTEXT, LivecovMiddleware, switch_coverage_context
@@ -47,7 +44,6 @@ class ServeSpec:
     setup: str | None = None
     reset: str | None = None
     contexts: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def build_app(spec: ServeSpec, stop: Callable[[], None]) -> LivecovMiddleware:
@@ -130,26 +126,9 @@ def _graceful_stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def save_coverage() -> None:
-    """Stop and save the running coverage measurement, if any."""
-    cov = coverage.Coverage.current()
-    if cov is not None:
-        cov.stop()
-        cov.save()
-
-
 def main() -> None:
-    """Entry point of the server process (run by the bootstrap with coverage started)."""
+    """Serve until SIGTERM or SIGINT (run by the bootstrap, with coverage started)."""
     spec = ServeSpec(**json.loads(os.environ.pop(SPEC_ENV)))
     signal.signal(signal.SIGTERM, _graceful_stop)
     signal.signal(signal.SIGINT, _graceful_stop)
-    owner = os.getpid()
-    try:
-        BACKENDS[spec.server](spec)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        # A forked gunicorn worker unwinds through here too; it saves its own data.
-        if os.getpid() == owner:
-            save_coverage()
-            sys.stdout.flush()
+    BACKENDS[spec.server](spec)

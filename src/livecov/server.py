@@ -39,14 +39,24 @@ if TYPE_CHECKING:
 SERVERS = ("werkzeug", "waitress", "gunicorn")
 
 # Run by ``python -c`` in the server process. Coverage must start before any module of
-# livecov or of the app is imported, so this cannot live in a module file of its own.
+# livecov or of the app is imported, so this cannot live in a module file of its own; it
+# also ends the measurement, so the code that starts coverage is the code that saves it.
 BOOTSTRAP = """\
 import os, coverage
 config = os.environ.pop("LIVECOV_COVERAGE", None)
-if config is not None:
-    coverage.Coverage(config_file=":data:" + config).start()
-from livecov.serve import main
-main()
+cov = config and coverage.Coverage(config_file=":data:" + config)
+owner = os.getpid()
+if cov:
+    cov.start()
+try:
+    from livecov.serve import main
+    main()
+except KeyboardInterrupt:
+    pass
+finally:
+    if cov and os.getpid() == owner:  # a gunicorn worker saves its own data, not this
+        cov.stop()
+        cov.save()
 """
 
 # Inherited variables that would make coverage start a second time in the server.
@@ -135,20 +145,21 @@ class LiveServer:
         read_fd, write_fd = os.pipe()
         began = time.monotonic()
         try:
-            with open(self.log_path, "wb") as log:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-c", BOOTSTRAP],
-                    pass_fds=[write_fd],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=self._environment(write_fd),
-                    cwd=self.options.cwd,
-                    start_new_session=True,
-                )
+            try:
+                with open(self.log_path, "wb") as log:
+                    self.process = subprocess.Popen(
+                        [sys.executable, "-c", BOOTSTRAP],
+                        pass_fds=[write_fd],
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=self._environment(write_fd),
+                        cwd=self.options.cwd,
+                        start_new_session=True,
+                    )
+            finally:
+                os.close(write_fd)  # only the server writes: EOF means it is gone
             _running.add(self)
-            os.close(write_fd)
-            write_fd = -1
             self.url = self._wait_until_ready(read_fd)
             self.started = True
         except BaseException:
@@ -156,8 +167,6 @@ class LiveServer:
             raise
         finally:
             os.close(read_fd)
-            if write_fd >= 0:
-                os.close(write_fd)
         self.startup_seconds = time.monotonic() - began
         return self.url
 
@@ -179,7 +188,8 @@ class LiveServer:
             "threads": opts.threads,
             "setup": opts.setup,
             "reset": opts.reset,
-            "contexts": opts.contexts,
+            # Contexts are coverage's: without a measurement there is nothing to label.
+            "contexts": opts.contexts and self.coverage_config is not None,
         }
         env["LIVECOV_SPEC"] = json.dumps(spec)
         if self.coverage_config is not None:
@@ -212,14 +222,12 @@ class LiveServer:
 
     def _died_before_ready(self) -> ServerStartError:
         assert self.process is not None
-        try:
-            code = self.process.wait(timeout=self.options.stop_timeout)
-        except subprocess.TimeoutExpired:
-            self._kill()
-            code = self.process.wait()
-        _running.discard(self)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=self.options.stop_timeout)
+        self._kill()
+        code = self.process.returncode
         return ServerStartError(
-            f"the server exited with status {code} before it listened", self.output()
+            f"the server exited ({_describe(code)}) before it listened", self.output()
         )
 
     # -- while running ------------------------------------------------------------
@@ -239,10 +247,9 @@ class LiveServer:
 
     def output(self) -> str:
         """The last lines the server printed (stdout and stderr together)."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
+        if not self.log_path.exists():
             return ""
+        text = self.log_path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-_LOG_TAIL_LINES:])
 
     # -- stopping -------------------------------------------------------------------
@@ -317,6 +324,7 @@ class LiveServer:
 
 
 def _describe(code: int | None) -> str:
+    """``exit status 1``, or ``killed by SIGKILL``, for a process's return code."""
     if code is not None and code < 0:
         return f"killed by {signal.Signals(-code).name}"
     return f"exit status {code}"

@@ -125,7 +125,7 @@ def test_bad_app_fails_the_tests_that_need_it(pytester: pytest.Pytester, plugin_
     result = pytester.runpytest_subprocess("--live-server-app", "broken:app", "-p", "no:cov")
 
     result.assert_outcomes(errors=3)
-    result.stdout.fnmatch_lines(["*livecov: the server exited with status 1 before it listened*"])
+    result.stdout.fnmatch_lines(["*livecov: the server exited (exit status 1) before it listened*"])
     result.stdout.fnmatch_lines(["*RuntimeError: boom while importing the app*"])
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
+import coverage
 import pytest
 
 from livecov.cli import main
@@ -131,7 +134,7 @@ def test_app_that_fails_to_import_shows_its_traceback(project: Path, capfd) -> N
 
     err = capfd.readouterr().err
     assert status == 3
-    assert "livecov: the server exited with status 1 before it listened" in err
+    assert "livecov: the server exited (exit status 1) before it listened" in err
     assert "RuntimeError: boom while importing the app" in err
     assert "Traceback" in err
 
@@ -183,3 +186,87 @@ def _line_of(path: Path, text: str) -> int:
         if text in line:
             return number
     raise AssertionError(f"{text!r} not in {path}")
+
+
+def test_server_crash_mid_run_fails_with_its_output(project: Path, capfd) -> None:
+    status = run(
+        "--app", "branchy:app", "--", "sh", "-c", 'curl -sS "$LIVE_SERVER_URL/crash"; true'
+    )
+
+    err = capfd.readouterr().err
+    assert status == 3
+    assert "livecov: the server died during the run (killed by SIGKILL)" in err
+    assert "its coverage was lost" in err
+    assert "livecov: the server's output:" in err
+
+
+def test_command_killed_by_a_signal(project: Path, capfd) -> None:
+    status = run("--app", "branchy:app", "--", "sh", "-c", "kill -KILL $$")
+
+    assert status == 137
+    assert "the test command failed (killed by SIGKILL)" in capfd.readouterr().err
+
+
+def test_command_that_is_not_executable(project: Path, capfd) -> None:
+    (project / "script.sh").write_text("#!/bin/sh\n")
+    assert run("--app", "branchy:app", "--", "./script.sh") == 127
+    assert "'./script.sh' is not executable" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(("sig", "status"), [("TERM", 143), ("INT", 130)])
+def test_signal_to_livecov_stops_command_and_server_and_keeps_data(
+    project: Path, capfd, sig: str, status: int
+) -> None:
+    # The command is our child: $PPID is this very process, running livecov in-process.
+    client = (
+        'curl -fsS -H "Livecov-Context: before-signal" "$LIVE_SERVER_URL/hello" && '
+        f"kill -{sig} $PPID && exec tail -f /dev/null"
+    )
+    result = run("--app", "branchy:app", "--json", "r.json", "--", "sh", "-c", client)
+
+    assert result == status
+    assert f"livecov: interrupted (SIG{sig})" in capfd.readouterr().err
+    data = coverage.CoverageData(str(project / ".coverage"))
+    data.read()
+    assert "before-signal" in data.measured_contexts()  # saved, not lost
+    assert not (project / "r.json").exists()  # no report for an interrupted run
+
+
+def test_command_ignoring_sigterm_is_killed_after_the_grace_period(project: Path, capfd) -> None:
+    stubborn = ["sh", "-c", "trap '' TERM; exec tail -f /dev/null"]
+    status = run(
+        "--app", "branchy:app", "--timeout", "0.5", "--stop-timeout", "0.5", "--", *stubborn
+    )
+
+    assert status == 124
+    assert "it was stopped" in capfd.readouterr().err
+
+
+def test_no_contexts_records_lines_without_test_names(project: Path, capfd) -> None:
+    client = 'curl -fsS -H "Livecov-Context: ignored" "$LIVE_SERVER_URL/hello"'
+    status = run(
+        "--app", "branchy:app", "--no-contexts", "--json", "r.json", "--", "sh", "-c", client
+    )
+
+    assert status == 0
+    contexts = json_report(project / "r.json")["files"]["branchy.py"]["contexts"]
+    hello = _line_of(project / "branchy.py", 'body = "Hello"')
+    assert contexts[str(hello)] == [""]
+
+
+def test_xml_and_json_reports(project: Path, capfd) -> None:
+    assert run("--app", "branchy:app", "--xml", "c.xml", "--json", "c.json", "--", "true") == 0
+    assert "<coverage" in (project / "c.xml").read_text()
+    assert json_report(project / "c.json")["totals"]["num_statements"] > 0
+
+
+def test_unreadable_coverage_config_is_a_clear_error(project: Path, capfd) -> None:
+    assert run("--app", "branchy:app", "--rcfile", "missing.rc", "--", "true") == 3
+    assert "coverage configuration: Couldn't read 'missing.rc'" in capfd.readouterr().err
+
+
+def test_python_dash_m_livecov(project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "livecov", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("livecov ")

@@ -12,6 +12,7 @@ import coverage
 import pytest
 
 from livecov import CoverageLostError, LivecovError, LiveServer, ServerOptions
+from livecov.server import _kill_leftover_servers
 from tests.livecov.helpers import (
     get,
     group_alive,
@@ -65,9 +66,10 @@ def test_shutdown_endpoint_needs_post_and_the_token(project: Path) -> None:
     assert port_closed(server.url)
 
 
-def test_the_normal_app_has_no_control_endpoints(tmp_path: Path) -> None:
+def test_the_normal_app_has_no_control_endpoints(tmp_path: Path, monkeypatch) -> None:
     from flaskr import create_app
 
+    monkeypatch.setenv("FLASKR_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "db.sqlite")})
     client = app.test_client()
     for action in ("shutdown", "reset"):
@@ -216,3 +218,58 @@ def test_bad_options_are_refused() -> None:
         ServerOptions(app="x:y", server="tornado")
     with pytest.raises(LivecovError, match="loopback only"):
         ServerOptions(app="x:y", host="0.0.0.0")  # noqa: S104 - the point of the test
+
+
+def test_server_exiting_mid_run_reports_its_status(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+    try:
+        server.start()
+        with pytest.raises(OSError):
+            get(server.url + "/exit")
+        with pytest.raises(CoverageLostError, match=r"died during the run \(exit status 3\)"):
+            server.stop()
+    finally:
+        server.cleanup()
+
+
+def test_context_manager_stops_the_server(project: Path) -> None:
+    with LiveServer(ServerOptions(app="branchy:app"), project_config()) as server:
+        assert get(server.url + "/hello") == "Hello"
+    assert server.process.returncode == 0
+    assert server.data_files
+    server.cleanup()
+    assert server.output() == ""  # the log went with the working directory
+
+
+def test_servers_left_running_are_killed_at_exit(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app"))
+    try:
+        server.start()
+        _kill_leftover_servers()  # what atexit runs if the caller never stopped it
+        assert not group_alive(server.process.pid)
+    finally:
+        server.cleanup()
+
+
+def test_gunicorn_shutdown_endpoint_stops_master_and_workers(project: Path) -> None:
+    pytest.importorskip("gunicorn")
+    with suite_server(
+        app="branchy:app", server="gunicorn", workers=2, setup="branchy:seed"
+    ) as server:
+        assert get(server.url + "/seeded") == "seeded 1"  # two workers, one seeding
+        assert server.post("shutdown") == {"ok": "shutdown"}
+        assert server.process.wait(timeout=30) == 0
+    assert not group_alive(server.process.pid)
+
+
+def test_without_contexts_requests_run_concurrently_and_unlabelled(project: Path) -> None:
+    with suite_server(app="branchy:app", contexts=False) as server:
+        assert get(server.url + "/hello", "not-recorded") == "Hello"
+    assert "not-recorded" not in server.collected.measured_contexts()
+
+
+def test_contexts_need_a_measurement(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app"))  # no coverage
+    spec = server._environment(0)["LIVECOV_SPEC"]
+    assert '"contexts": false' in spec
+    server.cleanup()

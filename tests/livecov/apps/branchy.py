@@ -19,11 +19,13 @@ def app(environ, start_response):
         query = parse_qs(environ.get("QUERY_STRING", ""))  # route: square
         number = int(query.get("n", ["0"])[0])  # route: square
         body = str(number * number)  # route: square
-    elif path == "/seeded":  # route: seeded crash missing
+    elif path == "/seeded":  # route: seeded crash exit missing
         body = Path(os.environ["LIVECOV_TMPDIR"], "seed.txt").read_text()  # route: seeded
-    elif path == "/crash":  # route: crash missing
+    elif path == "/crash":  # route: crash exit missing
         os.kill(os.getpid(), signal.SIGKILL)  # route: crash
         body = "unreachable"  # route: never
+    elif path == "/exit":  # route: exit missing
+        os._exit(3)  # route: exit
     else:
         start_response("404 Not Found", [("Content-Type", "text/plain")])  # route: missing
         return [b"not found"]  # route: missing

@@ -1,0 +1,109 @@
+"""Stopping ``livecov run`` itself: Ctrl-C, SIGTERM, and two runs side by side.
+
+These start ``livecov`` as a real process (``python -m livecov``), as a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import coverage
+import pytest
+
+from tests.livecov.helpers import port_closed
+
+# Makes one request under its own context, prints READY with the URL, then waits forever.
+CLIENT = """\
+import os, sys, threading, urllib.request
+url = os.environ["LIVE_SERVER_URL"]
+request = urllib.request.Request(url + "/hello", headers={"Livecov-Context": sys.argv[1]})
+urllib.request.urlopen(request).read()
+print("READY", url, flush=True)
+threading.Event().wait()
+"""
+
+
+@contextmanager
+def livecov_process(project: Path, context: str, **popen) -> Iterator[subprocess.Popen[str]]:
+    (project / "client_wait.py").write_text(CLIENT)
+    command = [
+        sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
+        "--data-file", f".coverage-{context}", "--",
+        sys.executable, "client_wait.py", context,
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:  # pragma: no cover - only when a test fails
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_ready(process: subprocess.Popen[str]) -> str:
+    """Read livecov's output until the client says it made its request; return the URL."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("READY "):
+            return line.split()[1]
+    raise AssertionError(f"livecov ended before the client was ready: {process.stderr.read()}")
+
+
+def contexts_in(data_file: Path) -> set[str]:
+    data = coverage.CoverageData(str(data_file))
+    data.read()
+    return data.measured_contexts()
+
+
+@pytest.mark.parametrize(
+    ("sig", "name", "status"),
+    [(signal.SIGINT, "SIGINT", 130), (signal.SIGTERM, "SIGTERM", 143)],
+)
+def test_stopping_livecov_stops_everything_and_keeps_the_data(project, sig, name, status):
+    with livecov_process(project, "before-stop", start_new_session=True) as process:
+        url = wait_ready(process)
+        process.send_signal(sig)
+        assert process.wait(timeout=60) == status
+        err = process.stderr.read()
+    assert f"livecov: interrupted ({name})" in err
+    assert port_closed(url)  # the server is gone
+    assert "before-stop" in contexts_in(project / ".coverage-before-stop")  # nothing lost
+
+
+def test_ctrl_c_works_even_when_sigint_was_inherited_as_ignored(project):
+    def ignore_sigint() -> None:  # what a non-interactive shell does for `livecov ... &`
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    with livecov_process(
+        project, "ignored", start_new_session=True, preexec_fn=ignore_sigint
+    ) as process:
+        url = wait_ready(process)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    assert port_closed(url)
+    assert "ignored" in contexts_in(project / ".coverage-ignored")
+
+
+def test_two_runs_at_once_do_not_interfere(project):
+    with (
+        livecov_process(project, "first", start_new_session=True) as first,
+        livecov_process(project, "second", start_new_session=True) as second,
+    ):
+        urls = {wait_ready(first), wait_ready(second)}
+        assert len(urls) == 2  # each its own server, on its own port
+        first.send_signal(signal.SIGTERM)
+        second.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=60) == 143
+        assert second.wait(timeout=60) == 143
+    assert "second" not in contexts_in(project / ".coverage-first")
+    assert "first" not in contexts_in(project / ".coverage-second")
+    assert "first" in contexts_in(project / ".coverage-first")
+    assert "second" in contexts_in(project / ".coverage-second")
