@@ -30,12 +30,20 @@ lint: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# One measured run over unit, livecov and browser tests (coverage run, not pytest --cov:
+# pytest imports plugins such as livecov's before pytest-cov could start measuring), then
+# one combined report: terminal, htmlcov/ with each line's tests, and what each layer
+# alone covers. Serial on purpose: under xdist, coverage stops saving a worker's data
+# once a test in it builds a Coverage object, as livecov's own tests do.
 test: lint browser
-	@rm -rf htmlcov test-artifacts
-	$(BIN)/python -m pytest --cov --cov-context=test --cov-report=term-missing:skip-covered \
-		--cov-report=html $(PYTEST_ARGS)
-	@$(BIN)/livecov contexts
-	@echo "HTML coverage report: htmlcov/index.html; screenshots: test-artifacts/screenshots/"
+	@rm -rf htmlcov test-artifacts .coverage .coverage.*
+	$(BIN)/coverage run -m pytest --livecov-test-contexts $(PYTEST_ARGS)
+	@$(BIN)/coverage combine -q
+	@$(BIN)/coverage html -q
+	@status=0; $(BIN)/coverage report --skip-covered || status=$$?; \
+	$(BIN)/livecov contexts; \
+	echo "HTML report: htmlcov/index.html; screenshots: test-artifacts/screenshots/"; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .tools htmlcov test-artifacts .coverage .coverage.* instance

@@ -18,6 +18,7 @@ from livecov.measure import merge_into_running
 from livecov.server import LiveServer, ServerOptions
 
 APPS = Path(__file__).parent / "apps"
+REPO = Path(__file__).parents[2]
 RCFILE = """\
 [run]
 branch = true
@@ -92,6 +93,11 @@ def suite_server(**options) -> Iterator[LiveServer]:
     """
     running = coverage.Coverage.current()
     config = running.config if running else coverage.Coverage().config
+    if running:
+        # Serve from where the run's measurement started, so its relative settings
+        # (source, relative_files) mean the same; the sample apps come from the cwd.
+        options["cwd"] = str(REPO)
+        options["env"] = {"PYTHONPATH": os.getcwd(), **options.get("env", {})}
     server = LiveServer(ServerOptions(**options), config)
     try:
         server.start()

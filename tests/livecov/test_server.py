@@ -11,6 +11,7 @@ from pathlib import Path
 import coverage
 import pytest
 
+import livecov.server
 from livecov import CoverageLostError, LivecovError, LiveServer, ServerOptions
 from livecov.server import _kill_leftover_servers
 from tests.livecov.helpers import (
@@ -241,7 +242,8 @@ def test_context_manager_stops_the_server(project: Path) -> None:
     assert server.output() == ""  # the log went with the working directory
 
 
-def test_servers_left_running_are_killed_at_exit(project: Path) -> None:
+def test_servers_left_running_are_killed_at_exit(project: Path, monkeypatch) -> None:
+    monkeypatch.setattr(livecov.server, "_running", set())  # only this test's server
     server = LiveServer(ServerOptions(app="branchy:app"))
     try:
         server.start()

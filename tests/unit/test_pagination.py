@@ -108,10 +108,10 @@ def test_page_keeps_edit_links_and_bylines(client, auth, app):
 
 
 @pytest.mark.parametrize(
-    "page",
+    "number",
     ["0", "-1", "abc", "", "1.5", "1e3", "½", "99999999999999999999999", "9" * 5000, "2"],
 )
-def test_bad_page_numbers_are_not_found(client, page):
+def test_bad_page_numbers_are_not_found(client, number):
     # One post, so page 2 is past the end too.
-    response = client.get("/", query_string={"page": page})
+    response = client.get("/", query_string={"page": number})
     assert response.status_code == 404
