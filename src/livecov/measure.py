@@ -48,30 +48,36 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
         ) from None
 
 
-def merge_into_running(files: Iterable[Path]) -> bool:
+def merge_into_running(files: Iterable[Path]) -> None:
     """Hand the server's data to the coverage measurement running in this process.
 
     This is how the pytest plugin gives the server's lines to pytest-cov or to
     ``coverage run``, so they are reported with the tests' own data. A measurement in
     parallel mode (pytest-cov always is; so is ``patch = subprocess``) combines every
     ``<data file>.*`` at the end: the server's files are moved there. Otherwise they are
-    added to the running data directly. Returns False (doing nothing) when no
-    measurement is running.
+    added to the running data directly.
     """
+    files = list(files)
+    if not files:
+        return  # the server was not measured
     cov = coverage.Coverage.current()
     if cov is None:
-        return False
-    data = cov.get_data()
-    target = Path(cov.config.data_file).resolve()
+        raise LivecovError(
+            "the server wrote coverage data but nothing measures this process to add it to; "
+            "run under pytest --cov or coverage run"
+        )
+    # The data file's absolute name: coverage anchors it where measurement started,
+    # whatever the current directory is now.
+    running_file = Path(cov.get_data().data_filename())
+    basename = Path(cov.config.data_file).name
     for path in files:
-        if Path(data.data_filename()).resolve() != target:
-            # Not data.update(): coverage names parallel files by a hash of what its
-            # tracer recorded, and combine drops files whose hashes are the same.
+        if running_file.name != basename:
+            # Parallel mode. Not data.update(): coverage names parallel files by a hash
+            # of what its tracer recorded, and combine drops files whose hashes are equal.
             suffix = path.name.removeprefix(SERVER_DATA_BASENAME)
-            shutil.move(path, target.with_name(target.name + suffix))
+            shutil.move(path, running_file.with_name(basename + suffix))
         else:
             cov.combine([str(path)], keep=False)  # applies the project's [paths] too
-    return True
 
 
 @dataclass

@@ -292,7 +292,10 @@ class LiveServer:
                 f"the server died during the run ({_describe(code)}): its coverage was lost"
             )
         if self.coverage_config is not None and not self.data_files:
-            raise CoverageLostError("the server stopped but wrote no coverage data")
+            raise CoverageLostError(
+                "the server stopped but wrote no coverage data: is the app inside the "
+                "coverage [run] source?"
+            )
 
     def _kill(self) -> None:
         process = self.process

@@ -270,3 +270,10 @@ def test_python_dash_m_livecov(project: Path) -> None:
         [sys.executable, "-m", "livecov", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("livecov ")
+
+
+def test_crash_without_any_saved_data(project: Path, capfd) -> None:
+    crash = ["sh", "-c", 'curl -sS "$LIVE_SERVER_URL/crash"; true']
+    assert run("--app", "branchy:app", "--no-contexts", "--", *crash) == 3
+    err = capfd.readouterr().err
+    assert "killed by SIGKILL" in err

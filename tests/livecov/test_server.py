@@ -275,3 +275,15 @@ def test_contexts_need_a_measurement(project: Path) -> None:
     spec = server._environment(0)["LIVECOV_SPEC"]
     assert '"contexts": false' in spec
     server.cleanup()
+
+
+def test_server_measuring_nothing_is_reported(project: Path) -> None:
+    (project / "elsewhere").mkdir()
+    config = coverage.Coverage(source=[str(project / "elsewhere")]).config
+    server = LiveServer(ServerOptions(app="branchy:app"), config)
+    try:
+        server.start()
+        with pytest.raises(CoverageLostError, match="wrote no coverage data: is the app inside"):
+            server.stop()
+    finally:
+        server.cleanup()

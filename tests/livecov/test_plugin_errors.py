@@ -1,0 +1,143 @@
+"""The pytest plugin's error reports and options, in real pytest processes.
+
+These keep this suite's COVERAGE_PROCESS_CONFIG, so coverage.py measures the plugin in
+those processes too (they create no Coverage object of their own: ``-p no:cov``).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.livecov.helpers import APPS
+
+PYPROJECT = """\
+[tool.livecov]
+app = "{app}"
+"""
+
+USES_SERVER = """\
+def test_uses_server(live_server):
+    assert live_server.url.startswith("http://127.0.0.1:")
+"""
+
+
+@pytest.fixture
+def inline(pytester: pytest.Pytester) -> pytest.Pytester:
+    for app in ("branchy.py", "broken.py"):
+        shutil.copy(APPS / app, pytester.path)
+    return pytester
+
+
+def run(pytester: pytest.Pytester, app: str | None, test: str, *args: str):
+    if app is not None:
+        pytester.makefile(".toml", pyproject=PYPROJECT.format(app=app))
+    pytester.makepyfile(test_inline=test)
+    return pytester.runpytest_subprocess("-p", "no:cov", *args)
+
+
+def test_no_app_configured(inline) -> None:
+    result = run(inline, None, USES_SERVER)
+    result.stdout.fnmatch_lines(["*livecov: no app to serve: give --app MODULE:NAME*"])
+
+
+def test_app_failing_to_import(inline) -> None:
+    result = run(inline, "broken:app", USES_SERVER)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*livecov: the server exited (exit status 1) before it listened*",
+            "*the server's output:*",
+            "*RuntimeError: boom while importing the app*",
+        ]
+    )
+
+
+def test_server_dying_during_the_session_fails_its_teardown(inline) -> None:
+    test = """\
+import urllib.request, pytest
+def test_crash(live_server):
+    with pytest.raises(OSError):
+        urllib.request.urlopen(live_server.url + "/crash")
+"""
+    result = run(inline, "branchy:app", test)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*livecov: the server died during the run (killed by SIGKILL)*"])
+
+
+def test_reset_fixture_and_options(inline) -> None:
+    (inline.path / "hooks.py").write_text(
+        "import os, pathlib\n"
+        "def count():\n"
+        "    path = pathlib.Path(os.environ['LIVECOV_TMPDIR'], 'n')\n"
+        "    path.write_text(str(int(path.read_text()) + 1 if path.exists() else 1))\n"
+    )
+    test = """\
+import pathlib
+def test_reset(live_server_reset):
+    assert (pathlib.Path(live_server_reset.tmpdir) / "n").read_text() == "2"
+"""
+    result = run(
+        inline, "branchy:app", test, "--live-server-reset", "never",
+        "--live-server-backend", "werkzeug", "-o", "live_server_startup_timeout=20",
+    )  # fmt: skip
+    result.assert_outcomes(errors=1)  # no setup or reset hook: nothing to reset with
+    result.stdout.fnmatch_lines(["*HTTPError*404*"])
+
+
+def test_reset_fixture_runs_the_hook(inline) -> None:
+    (inline.path / "hooks.py").write_text(
+        "import os, pathlib\n"
+        "def count():\n"
+        "    path = pathlib.Path(os.environ['LIVECOV_TMPDIR'], 'n')\n"
+        "    path.write_text(str(int(path.read_text()) + 1 if path.exists() else 1))\n"
+    )
+    inline.makefile(
+        ".toml", pyproject='[tool.livecov]\napp = "branchy:app"\nsetup = "hooks:count"\n'
+    )
+    test = """\
+import pathlib
+def test_reset(live_server_reset):
+    # setup once, then the explicit reset (the automatic one is off)
+    assert (pathlib.Path(live_server_reset.tmpdir) / "n").read_text() == "2"
+"""
+    result = run(inline, None, test, "--live-server-reset", "never")
+    result.assert_outcomes(passed=1)
+
+
+def test_auto_reset_needs_a_hook(inline) -> None:
+    result = run(inline, "branchy:app", USES_SERVER)
+    result.assert_outcomes(passed=1)  # no hook: the automatic reset does nothing
+
+
+@pytest.fixture
+def page_test(inline) -> pytest.Pytester:
+    pytest.importorskip("pytest_playwright")
+    inline.makepyfile(
+        test_page="""\
+def test_page(page, base_url):
+    page.goto("/hello")
+    assert page.text_content("body") == "Hello"
+"""
+    )
+    return inline
+
+
+def test_explicit_base_url_wins(page_test, tmp_path) -> None:
+    result = run(page_test, "branchy:app", USES_SERVER, "--base-url", "http://127.0.0.1:9")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*http://127.0.0.1:9/hello*"])  # the explicit URL, not ours
+
+
+def test_missing_browser_is_a_usage_error(page_test, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = run(page_test, "branchy:app", USES_SERVER, "--browser-executable", "no-such-chromium")
+    result.stdout.fnmatch_lines(["*livecov: the browser 'no-such-chromium' is not an executable*"])
+
+
+def test_other_browsers_are_left_alone(page_test) -> None:
+    result = run(page_test, "branchy:app", USES_SERVER, "--browser", "firefox")
+    # Playwright's own Firefox is not installed here: the launch fails in Playwright,
+    # not in livecov's Chromium lookup.
+    assert "livecov:" not in result.stdout.str()
