@@ -59,14 +59,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # over pytest-playwright's and can build on them.
     if config.pluginmanager.hasplugin("playwright"):
         config.pluginmanager.import_plugin("livecov.playwright_fixtures")
-    if config.getoption("--livecov-test-contexts") and coverage.Coverage.current():
-        config.pluginmanager.register(TestContexts(), "livecov-test-contexts")
+    measuring = coverage.Coverage.current()
+    if config.getoption("--livecov-test-contexts") and measuring:
+        config.pluginmanager.register(TestContexts(measuring), "livecov-test-contexts")
 
 
 class TestContexts:
     """Name the coverage context after the running test: ``<node id>|<phase>``."""
 
     __test__ = False  # not a test class, whatever its name
+
+    def __init__(self, cov: coverage.Coverage) -> None:
+        self.cov = cov  # the run's measurement, even if a test starts one of its own
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
@@ -80,14 +84,12 @@ class TestContexts:
     def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
         return (yield from self._within(item, "teardown"))
 
-    @staticmethod
-    def _within(item: pytest.Item, phase: str) -> Iterator[None]:
-        cov = coverage.Coverage.current()
-        cov.switch_context(f"{item.nodeid}|{phase}")
+    def _within(self, item: pytest.Item, phase: str) -> Iterator[None]:
+        self.cov.switch_context(f"{item.nodeid}|{phase}")
         try:
             return (yield)
         finally:
-            cov.switch_context("")
+            self.cov.switch_context("")
 
 
 def plugin_settings(config: pytest.Config) -> Settings:

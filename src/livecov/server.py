@@ -29,6 +29,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import coverage
+
 from livecov.errors import CoverageLostError, LivecovError, ServerStartError
 from livecov.measure import SERVER_DATA_BASENAME
 from livecov.middleware import TOKEN_HEADER
@@ -291,7 +293,7 @@ class LiveServer:
             raise CoverageLostError(
                 f"the server died during the run ({_describe(code)}): its coverage was lost"
             )
-        if self.coverage_config is not None and not self.data_files:
+        if self.coverage_config is not None and not _measured_files(self.data_files):
             raise CoverageLostError(
                 "the server stopped but wrote no coverage data: is the app inside the "
                 "coverage [run] source?"
@@ -324,6 +326,17 @@ class LiveServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _measured_files(data_files: list[Path]) -> int:
+    """How many source files the data files hold lines for (a flush may leave empty ones)."""
+    return sum(len(_read_data(path).measured_files()) for path in data_files)
+
+
+def _read_data(path: Path) -> coverage.CoverageData:
+    data = coverage.CoverageData(str(path))
+    data.read()
+    return data
 
 
 def _describe(code: int | None) -> str:

@@ -19,38 +19,41 @@ def server_file(folder: Path, name: str = ".coverage.vm.pid1.Xabc") -> Path:
     return folder / name
 
 
-@pytest.fixture
-def running(monkeypatch: pytest.MonkeyPatch):
-    """Make ``cov`` the current measurement (the suite's own tracer keeps running)."""
+def merge_as_if_running(cov: coverage.Coverage | None, files: list[Path]) -> None:
+    """merge_into_running with ``cov`` as the current measurement, for this call only.
 
-    def make(cov: coverage.Coverage | None) -> None:
-        monkeypatch.setattr(coverage.Coverage, "_instances", [cov] if cov else [])
+    The suite's own tracer keeps measuring; only the registry of measurements changes.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coverage.Coverage, "_instances", [cov] if cov else [])
+        merge_into_running(files)
 
-    return make
 
-
-def test_parallel_measurement_gets_the_files_beside_its_own(tmp_path, running) -> None:
-    cov = coverage.Coverage(data_file=str(tmp_path / ".coverage"), data_suffix=True, branch=True)
+def test_parallel_measurement_gets_the_files_beside_its_own(tmp_path) -> None:
+    # config_file=False: this project's config would have start() re-point the
+    # subprocess measurement of the whole test session at this temporary file.
+    cov = coverage.Coverage(
+        data_file=str(tmp_path / ".coverage"), data_suffix=True, branch=True, config_file=False
+    )
+    cov._warn_no_data = False  # it measures nothing on purpose
     cov.start()  # a started measurement has its parallel data file name
     cov.stop()
-    running(cov)
     (tmp_path / "server").mkdir()
     served = server_file(tmp_path / "server")
 
-    merge_into_running([served])
+    merge_as_if_running(cov, [served])
 
     assert not served.exists()
     moved = tmp_path / served.name
     assert moved.exists()  # `.coverage.<suffix>`: combined with the run's own files later
 
 
-def test_single_data_file_gets_the_data_added(tmp_path, running) -> None:
+def test_single_data_file_gets_the_data_added(tmp_path) -> None:
     (tmp_path / "server").mkdir()
     served = server_file(tmp_path / "server")
     cov = coverage.Coverage(data_file=str(tmp_path / ".coverage"), branch=True, config_file=False)
-    running(cov)
 
-    merge_into_running([served])
+    merge_as_if_running(cov, [served])
 
     data = cov.get_data()
     assert data.arcs("/app/views.py") == [(-1, 1), (1, 2), (2, -1)]
@@ -58,12 +61,10 @@ def test_single_data_file_gets_the_data_added(tmp_path, running) -> None:
     assert not served.exists()
 
 
-def test_no_files_is_nothing_to_do(running) -> None:
-    running(None)
-    merge_into_running([])  # an unmeasured server: fine, nothing to hand over
+def test_no_files_is_nothing_to_do() -> None:
+    merge_as_if_running(None, [])  # an unmeasured server: fine, nothing to hand over
 
 
-def test_data_with_nothing_measuring_is_an_error(tmp_path, running) -> None:
-    running(None)
+def test_data_with_nothing_measuring_is_an_error(tmp_path) -> None:
     with pytest.raises(LivecovError, match="nothing measures this process"):
-        merge_into_running([server_file(tmp_path)])
+        merge_as_if_running(None, [server_file(tmp_path)])
