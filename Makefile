@@ -41,7 +41,7 @@ test: lint browser
 	@$(BIN)/coverage combine -q
 	@$(BIN)/coverage html -q
 	@status=0; $(BIN)/coverage report --skip-covered || status=$$?; \
-	$(BIN)/livecov contexts; \
+	$(BIN)/livecov contexts --include 'src/flaskr/*'; \
 	echo "HTML report: htmlcov/index.html; screenshots: test-artifacts/screenshots/"; \
 	exit $$status
 

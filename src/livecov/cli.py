@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a context matching this glob is an end-to-end context "
         "(default: the live server's contexts)",
     )
+    contexts.add_argument(
+        "--include",
+        metavar="GLOB",
+        action="append",
+        help="only files whose relative path matches (e.g. 'src/myapp/*')",
+    )
     return parser
 
 
@@ -160,4 +166,4 @@ def _run(args: argparse.Namespace) -> int:
 def _contexts(args: argparse.Namespace) -> int:
     from livecov.contexts import contexts_report
 
-    return contexts_report(args.data_file, args.rcfile, args.e2e)
+    return contexts_report(args.data_file, args.rcfile, args.e2e, include=args.include)

@@ -37,9 +37,17 @@ class LayerSplit:
     both: int = 0
 
 
-def split_by_layer(data: CoverageData, patterns: Sequence[str] | None = None) -> LayerSplit:
+def split_by_layer(
+    data: CoverageData,
+    patterns: Sequence[str] | None = None,
+    include: Sequence[str] | None = None,
+) -> LayerSplit:
+    """Split covered lines by layer; ``include`` globs (relative paths) limit the files."""
     split = LayerSplit()
     for filename in sorted(data.measured_files()):
+        relative = os.path.relpath(filename)
+        if include and not any(fnmatch.fnmatchcase(relative, glob) for glob in include):
+            continue
         e2e: list[int] = []
         unit: list[int] = []
         for line, contexts in sorted(data.contexts_by_lineno(filename).items()):
@@ -89,6 +97,7 @@ def contexts_report(
     rcfile: str | None = None,
     patterns: Sequence[str] | None = None,
     out: TextIO | None = None,
+    include: Sequence[str] | None = None,
 ) -> int:
     cov = open_coverage(rcfile or True, data_file)
     cov.load()
@@ -101,5 +110,5 @@ def contexts_report(
             f"{cov.config.data_file} has no contexts: measure with livecov (and "
             "pytest --cov-context=test for the unit tests)"
         )
-    print_split(split_by_layer(data, patterns), out or sys.stdout)
+    print_split(split_by_layer(data, patterns, include), out or sys.stdout)
     return 0

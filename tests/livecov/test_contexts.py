@@ -33,14 +33,14 @@ def test_splits_lines_by_layer(tmp_path: Path) -> None:
     make_data(
         path,
         {
-            "t/unit.py::a|run": {"/app/views.py": [1, 2, 3]},
+            "t/unit.py::a|run": {"/app/views.py": [1, 2, 3], "/app/db.py": [1]},
             "t/e2e.py::b[chromium]": {"/app/views.py": [3, 4, 5, 7]},
         },
     )
     data = coverage.CoverageData(str(path))
     data.read()
     split = split_by_layer(data)
-    assert split.only_unit == {"/app/views.py": [1, 2]}
+    assert split.only_unit == {"/app/views.py": [1, 2], "/app/db.py": [1]}
     assert split.only_e2e == {"/app/views.py": [4, 5, 7]}
     assert split.both == 1
 
@@ -73,6 +73,16 @@ def test_cli_report_without_data_or_contexts(tmp_path: Path, monkeypatch, capsys
     make_data(tmp_path / "plain", {"": {str(tmp_path / "v.py"): [1]}})
     assert main(["contexts", "--data-file", "plain"]) == 3
     assert "has no contexts" in capsys.readouterr().err
+
+
+def test_include_limits_the_files(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    views, other = str(tmp_path / "app" / "views.py"), str(tmp_path / "lib" / "x.py")
+    make_data(tmp_path / "d", {"live-server": {views: [1], other: [5]}})
+    assert main(["contexts", "--data-file", "d", "--include", "app/*"]) == 0
+    out = capsys.readouterr().out
+    assert "app/views.py: 1" in out
+    assert "lib/x.py" not in out
 
 
 def test_none_sections_print_none(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -107,8 +107,14 @@ def test_reset(live_server_reset):
 
 
 def test_auto_reset_needs_a_hook(inline) -> None:
-    result = run(inline, "branchy:app", USES_SERVER)
+    result = run(inline, "branchy:app", USES_SERVER, "-p", "no:playwright")
     result.assert_outcomes(passed=1)  # no hook: the automatic reset does nothing
+
+
+def test_bad_reset_mode_is_a_usage_error(inline) -> None:
+    result = run(inline, "branchy:app", USES_SERVER, "--live-server-reset", "sometimes")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--live-server-reset must be 'auto' or 'never'*"])
 
 
 @pytest.fixture

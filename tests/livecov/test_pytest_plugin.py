@@ -136,11 +136,5 @@ def test_reset_never_keeps_data_between_tests(pytester: pytest.Pytester, plugin_
     result.stdout.fnmatch_lines(["*AssertionError: assert 'seeded 1' != 'seeded 1'*"])
 
 
-def test_bad_reset_mode_is_a_usage_error(pytester: pytest.Pytester, plugin_project):
-    result = pytester.runpytest_subprocess("--live-server-reset", "sometimes", "-p", "no:cov")
-
-    result.stderr.fnmatch_lines(["*--live-server-reset must be 'auto' or 'never'*"])
-
-
 def _total(lines: list[str]) -> str:
     return next(line.split()[-1] for line in lines if line.startswith("TOTAL"))

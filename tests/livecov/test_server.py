@@ -287,3 +287,14 @@ def test_server_measuring_nothing_is_reported(project: Path) -> None:
             server.stop()
     finally:
         server.cleanup()
+
+
+def test_a_given_workdir_is_the_callers_to_keep(project: Path, tmp_path: Path) -> None:
+    workdir = tmp_path / "mine"
+    server = LiveServer(ServerOptions(app="branchy:app"), project_config(), workdir=workdir)
+    with server:
+        get(server.url + "/hello")
+    server.cleanup()
+    assert server.data_files
+    assert all(path.exists() for path in server.data_files)  # still there for the caller
+    assert (workdir / "server.log").exists()
