@@ -45,5 +45,9 @@ test: lint browser
 	echo "HTML report: htmlcov/index.html; screenshots: test-artifacts/screenshots/"; \
 	exit $$status
 
+# Benchmarks: every figure of docs/benchmarks.md in one table (about 8 minutes).
+bench: $(VENV)/.synced
+	$(BIN)/python bench/run_all.py
+
 clean:
 	rm -rf $(VENV) .tools htmlcov test-artifacts .coverage .coverage.* instance

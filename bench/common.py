@@ -1,0 +1,698 @@
+"""Shared helpers for the benchmarks in bench/.
+
+The machine these run on is shared and noisy, so every figure here is the median of
+several runs, reported with its min and max, and every comparison is a ratio of A and B
+measured in the same run, alternating A and B (``alternate``). Nothing here sends traffic
+anywhere but 127.0.0.1, and every load is bounded in time and count.
+
+Each benchmark script prints its figures and writes them, with the machine and versions,
+to ``bench/results/<name>.json``; ``bench/run_all.py`` runs them all and prints one table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+SEED = Path(
+    os.environ.get("BENCH_SEED", ROOT.parent / "shared" / "seeds" / "000_52925b5ab498e803.txt")
+)
+
+# Python may be told not to write bytecode (some agent shells and CI images set this). Then
+# every process compiles coverage.py, Flask, pytest's rewritten test modules... from source,
+# which triples start-up times and hides what a developer sees. The benchmarks let Python
+# cache bytecode as usual, and record whether the variable was set; BENCH_KEEP_ENV=1 keeps it.
+DONTWRITEBYTECODE_WAS_SET = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+if not os.environ.get("BENCH_KEEP_ENV"):
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
+
+# -- the interpreter --------------------------------------------------------------------
+
+
+def project_python() -> str:
+    """The project's venv interpreter when there is one, else this one."""
+    return str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
+
+
+def ensure_project_venv() -> None:
+    """Re-run this script under the project's venv (livecov, coverage, flask live there)."""
+    if not VENV_PYTHON.exists() or os.environ.get("BENCH_NO_REEXEC"):
+        return
+    if Path(sys.prefix).resolve() == (ROOT / ".venv").resolve():
+        return
+    os.environ["BENCH_NO_REEXEC"] = "1"
+    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])  # noqa: S606
+
+
+# -- statistics ---------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    median: float
+    min: float
+    max: float
+    n: int
+    values: list[float]
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stats:
+        vals = [float(v) for v in values]
+        if not vals:
+            return cls(float("nan"), float("nan"), float("nan"), 0, [])
+        return cls(statistics.median(vals), min(vals), max(vals), len(vals), vals)
+
+    def fmt(self, digits: int = 3, scale: float = 1.0) -> str:
+        if not self.n:
+            return "n/a"
+        return (
+            f"{self.median * scale:.{digits}g} "
+            f"({self.min * scale:.{digits}g}-{self.max * scale:.{digits}g}, n={self.n})"
+        )
+
+
+def ratios(a: Sequence[float], b: Sequence[float]) -> Stats:
+    """The per-round ratios a[i] / b[i] (both measured in the same round), summarized."""
+    return Stats.of([x / y for x, y in zip(a, b, strict=True) if y])
+
+
+def alternate(
+    variants: dict[str, Callable[[], float]],
+    runs: int,
+    warmup: int = 0,
+    label: str = "",
+    on_error: str = "raise",
+) -> dict[str, list[float]]:
+    """Run each variant ``runs`` times, interleaved: A B, B A, A B, ... (rotating order).
+
+    Returns the measured values per variant, in round order, so ``ratios`` can pair them.
+    A variant that raises aborts the whole comparison (``on_error="raise"``), or is
+    recorded as NaN (``on_error="nan"``) so the other variants still get their runs.
+    """
+    names = list(variants)
+    for _ in range(warmup):
+        for name in names:
+            variants[name]()
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for round_no in range(runs):
+        shift = round_no % len(names)
+        for name in names[shift:] + names[:shift]:
+            try:
+                value = variants[name]()
+            except Exception as exc:
+                if on_error == "raise":
+                    raise
+                log(f"  {label} {name}: failed: {exc}")
+                value = float("nan")
+            values[name].append(value)
+            log(f"  {label} round {round_no + 1}/{runs} {name}: {value:.4g}")
+    return values
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+class CommandFailed(RuntimeError):
+    def __init__(self, cmd: str | Sequence[str], code: int, output: str) -> None:
+        self.cmd, self.code, self.output = cmd, code, output
+        text = cmd if isinstance(cmd, str) else shlex.join(cmd)
+        tail = "\n".join(output.splitlines()[-25:])
+        super().__init__(f"`{text}` exited with {code}:\n{tail}")
+
+
+@dataclass
+class Timed:
+    seconds: float
+    code: int
+    output: str
+
+
+def run_timed(
+    cmd: str | Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    check: bool = True,
+) -> Timed:
+    """Run a command (a string goes through the shell); its wall time, status and output."""
+    began = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd,
+            shell=isinstance(cmd, str),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            start_new_session=True,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else ""
+        raise CommandFailed(cmd, -1, out + f"\n(timed out after {timeout:g} s)") from None
+    seconds = time.perf_counter() - began
+    output = proc.stdout.decode(errors="replace")
+    if check and proc.returncode != 0:
+        raise CommandFailed(cmd, proc.returncode, output)
+    return Timed(seconds, proc.returncode, output)
+
+
+PYTEST_SUMMARY = re.compile(r"=*\s*(?P<summary>(?:\d+ \w+(?:, )?)+) in (?P<secs>[\d.]+)s")
+
+
+def pytest_summary(output: str) -> dict[str, Any]:
+    """Counts (passed, failed, ...) and pytest's own session time from its last line."""
+    found: dict[str, Any] = {}
+    for match in PYTEST_SUMMARY.finditer(output):
+        counts = {}
+        for part in match.group("summary").split(", "):
+            number, word = part.split(" ", 1)
+            counts[word.rstrip("s") if word.endswith("errors") else word] = int(number)
+        found = {"counts": counts, "session_seconds": float(match.group("secs"))}
+    return found
+
+
+# -- tools --------------------------------------------------------------------------------
+
+
+def ensure_tool(name: str, package: str | None = None, timeout: float = 240) -> str | None:
+    """Path to ``name``; installs the Debian package when missing and we are root."""
+    found = shutil.which(name)
+    if found:
+        return found
+    if os.environ.get("BENCH_NO_INSTALL") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return None
+    log(f"{name} is missing: installing the Debian package {package or name}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        subprocess.run(
+            ["apt-get", "update", "-qq"],
+            env=env,
+            timeout=timeout,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", package or name],
+            env=env,
+            timeout=timeout,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        log(f"could not install {package or name}: {exc}")
+        return None
+    return shutil.which(name)
+
+
+def tool_version(cmd: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "not found"
+    return (out.strip().splitlines() or ["?"])[0]
+
+
+# -- HTTP load on 127.0.0.1 ------------------------------------------------------------------
+
+
+def _check_loopback(url: str) -> None:
+    host = urllib.request.urlparse(url).hostname or ""
+    if not (host.startswith("127.") or host in ("localhost", "::1")):
+        raise ValueError(f"benchmarks only send load to the loopback interface, not {host!r}")
+
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    rps: float
+    latency_ms_p50: float
+    errors: int
+    generator: str
+
+
+_WRK_REQS = re.compile(r"(\d+) requests in ([\d.]+)(m?s)")
+_WRK_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+_WRK_P50 = re.compile(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_WRK_ERR = re.compile(r"(?:Non-2xx or 3xx responses|Socket errors):\s*(.*)")
+
+
+_WRK_CYCLE = """\
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format(nil, nil, {["%s"] = "%s" .. (i %% %d)})
+end
+"""
+
+
+def load(
+    url: str,
+    seconds: float = 5,
+    connections: int = 4,
+    headers: dict[str, str] | None = None,
+    cycle: tuple[str, str, int] | None = None,
+) -> Load:
+    """Bounded load on ``url``: wrk (-t1) when available, else a small Python generator.
+
+    ``cycle=(header, prefix, n)`` gives request i the header ``header: prefix<i % n>``.
+    """
+    _check_loopback(url)
+    wrk = None if os.environ.get("BENCH_NO_WRK") else ensure_tool("wrk")
+    if wrk:
+        cmd = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s"]
+        for k, v in (headers or {}).items():
+            cmd += ["-H", f"{k}: {v}"]
+        with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+            if cycle:
+                script.write(_WRK_CYCLE % cycle)
+                script.flush()
+                cmd += ["-s", script.name]
+            out = subprocess.run(
+                [*cmd, url], capture_output=True, text=True, timeout=seconds + 30, check=True
+            ).stdout
+        reqs = _WRK_REQS.search(out)
+        rps = _WRK_RPS.search(out)
+        p50 = _WRK_P50.search(out)
+        if not (reqs and rps):
+            raise RuntimeError(f"cannot read wrk's output:\n{out}")
+        scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+        errors = 0
+        for m in _WRK_ERR.finditer(out):
+            errors += sum(int(n) for n in re.findall(r"\d+", m.group(1)))
+        secs = float(reqs.group(2)) / (1000 if reqs.group(3) == "ms" else 1)
+        return Load(
+            int(reqs.group(1)),
+            secs,
+            float(rps.group(1)),
+            float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan"),
+            errors,
+            "wrk",
+        )
+    return python_load(url, seconds, connections, headers, cycle=cycle)
+
+
+def python_load(
+    url: str,
+    seconds: float = 5,
+    connections: int = 4,
+    headers: dict[str, str] | None = None,
+    max_requests: int = 200_000,
+    cycle: tuple[str, str, int] | None = None,
+) -> Load:
+    """A bounded keep-alive load generator in Python threads (the fallback for wrk).
+
+    It shares the GIL-bound Python runtime with nothing but itself, but on 2 cores it does
+    compete with the server for CPU: its figures are lower than wrk's, compare like with like.
+    """
+    _check_loopback(url)
+    parts = urllib.request.urlparse(url)
+    path = parts.path or "/"
+    deadline = time.perf_counter() + seconds
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+    count = [0]
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        while time.perf_counter() < deadline:
+            with lock:
+                if count[0] >= max_requests:
+                    break
+                count[0] += 1
+                number = count[0]
+            sent = dict(headers or {})
+            if cycle:
+                sent[cycle[0]] = f"{cycle[1]}{number % cycle[2]}"
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=sent)
+                resp = conn.getresponse()
+                resp.read()
+                ok = resp.status < 400
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+                if not ok:
+                    errors[0] += 1
+        conn.close()
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 30)
+    elapsed = time.perf_counter() - began
+    return Load(
+        len(latencies),
+        elapsed,
+        len(latencies) / elapsed,
+        statistics.median(latencies) * 1000 if latencies else float("nan"),
+        errors[0],
+        "python",
+    )
+
+
+def sequential_latencies(
+    url: str, count: int, headers: dict[str, str] | None = None
+) -> list[float]:
+    """Latency (seconds) of ``count`` GETs one after another on one keep-alive connection."""
+    _check_loopback(url)
+    parts = urllib.request.urlparse(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    out = []
+    try:
+        for _ in range(count):
+            t0 = time.perf_counter()
+            conn.request("GET", target, headers=headers or {})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"GET {url} answered {resp.status}")
+            out.append(time.perf_counter() - t0)
+    finally:
+        conn.close()
+    return out
+
+
+def wait_http(url: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                resp.read()
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its reaped children (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+# -- the flaskr live server ------------------------------------------------------------------
+
+FLASKR_ENV = {"FLASKR_INSTANCE_PATH": "{tmpdir}/instance"}
+
+
+def flaskr_options(**overrides: Any) -> Any:
+    from livecov import ServerOptions
+
+    opts: dict[str, Any] = {
+        "app": "flaskr:create_app",
+        "setup": "flaskr.db:init_db",
+        "env": dict(FLASKR_ENV),
+        "cwd": str(ROOT),
+    }
+    opts.update(overrides)
+    return ServerOptions(**opts)
+
+
+def project_coverage_config(**changes: Any) -> Any:
+    """The project's own coverage configuration (pyproject.toml), with ``changes`` applied."""
+    import coverage
+
+    with chdir(ROOT):
+        config = coverage.Coverage(config_file=str(ROOT / "pyproject.toml")).config
+    for key, value in changes.items():
+        setattr(config, key, value)
+    return config
+
+
+def seed_posts(db_path: Path, count: int, body: str = "A post body.\nSecond line.") -> None:
+    """Insert a user and ``count`` posts straight into a flaskr database with sqlite3."""
+    import sqlite3
+
+    db = sqlite3.connect(db_path, timeout=30)
+    try:
+        cur = db.execute("INSERT INTO user (username, password) VALUES ('bench', 'x')")
+        author = cur.lastrowid
+        db.executemany(
+            "INSERT INTO post (author_id, title, body, created) VALUES (?, ?, ?,"
+            " datetime('2020-01-01', ? || ' seconds'))",
+            ((author, f"Post number {i}", body, i) for i in range(count)),
+        )
+        db.commit()
+    finally:
+        db.close()
+
+
+@contextlib.contextmanager
+def chdir(path: str | Path) -> Iterator[None]:
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+# -- figures, JSON, tables ------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One reported figure: a median with its min-max, and its target if it has one."""
+
+    id: str
+    label: str
+    median: float | None
+    min: float | None = None
+    max: float | None = None
+    unit: str = ""
+    runs: int = 0
+    target: str = ""  # e.g. "<= 1.2"
+    note: str = ""
+    met: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_stats(
+        cls,
+        id: str,
+        label: str,
+        stats: Stats,
+        unit: str = "",
+        target: str = "",
+        note: str = "",
+        scale: float = 1.0,
+        **extra: Any,
+    ) -> Figure:
+        fig = cls(
+            id,
+            label,
+            stats.median * scale if stats.n else None,
+            stats.min * scale if stats.n else None,
+            stats.max * scale if stats.n else None,
+            unit,
+            stats.n,
+            target,
+            note,
+            extra=extra,
+        )
+        fig.met = check_target(fig.median, target)
+        return fig
+
+    @classmethod
+    def missing(cls, id: str, label: str, note: str, target: str = "") -> Figure:
+        return cls(id, label, None, target=target, note=note)
+
+
+def check_target(value: float | None, target: str) -> bool | None:
+    match = re.fullmatch(r"\s*(<=|>=|<|>)\s*([\d.eE+-]+)\s*", target or "")
+    if value is None or not match or value != value:  # NaN
+        return None
+    op, bound = match.group(1), float(match.group(2))
+    return {"<=": value <= bound, ">=": value >= bound, "<": value < bound, ">": value > bound}[op]
+
+
+def _num(value: float | None) -> str:
+    if value is None or value != value:
+        return "n/a"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    if magnitude >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def figure_row(fig: Figure | dict[str, Any]) -> list[str]:
+    f = fig if isinstance(fig, dict) else asdict(fig)
+    spread = "" if f["min"] is None else f"{_num(f['min'])}-{_num(f['max'])}"
+    met = {True: "yes", False: "NO", None: ""}[f.get("met")]
+    return [
+        f["id"],
+        f["label"],
+        _num(f["median"]),
+        spread,
+        f["unit"],
+        str(f["runs"] or ""),
+        f["target"],
+        met,
+    ]
+
+
+TABLE_HEADER = ["#", "figure", "median", "min-max", "unit", "runs", "target", "met"]
+
+
+def format_table(rows: list[list[str]], header: list[str] = TABLE_HEADER) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+def markdown_table(rows: list[list[str]], header: list[str] = TABLE_HEADER) -> str:
+    esc = [[c.replace("|", "\\|") for c in r] for r in rows]
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in esc]
+    return "\n".join(out)
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine and the versions that produced a figure."""
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for text_line in Path("/proc/cpuinfo").read_text().splitlines():
+            if text_line.startswith("model name"):
+                cpu = text_line.split(":", 1)[1].strip()
+                break
+    versions: dict[str, str] = {}
+    script = (
+        "import json, importlib.metadata as m, sys\n"
+        "names = ['flask', 'werkzeug', 'coverage', 'waitress', 'gunicorn', 'pytest',"
+        " 'pytest-cov', 'pytest-xdist', 'playwright', 'hypothesis', 'jinja2']\n"
+        "out = {'python': sys.version.split()[0]}\n"
+        "for n in names:\n"
+        "    try: out[n] = m.version(n)\n"
+        "    except m.PackageNotFoundError: pass\n"
+        "print(json.dumps(out))\n"
+    )
+    with contextlib.suppress(Exception):
+        versions = json.loads(
+            subprocess.run(
+                [project_python(), "-c", script], capture_output=True, text=True, timeout=30
+            ).stdout
+        )
+    commit = "?"
+    with contextlib.suppress(Exception):
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        if dirty:
+            commit += " (+ uncommitted changes)"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "kernel": platform.release(),
+        "os": platform.platform(terse=True),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "versions": versions,
+        "wrk": tool_version(["wrk", "--version"]) if shutil.which("wrk") else "not installed",
+        "git": commit,
+        "PYTHONDONTWRITEBYTECODE": (
+            ("set in the caller's environment; " if DONTWRITEBYTECODE_WAS_SET else "not set; ")
+            + (
+                "kept (BENCH_KEEP_ENV)"
+                if os.environ.get("PYTHONDONTWRITEBYTECODE")
+                else "unset for the benchmarks"
+            )
+        ),
+    }
+
+
+def command_line() -> str:
+    rel = os.path.relpath(sys.argv[0], ROOT) if sys.argv else "?"
+    return shlex.join(["python", rel, *sys.argv[1:]])
+
+
+def write_results(
+    name: str,
+    title: str,
+    figures: list[Figure],
+    details: dict[str, Any] | None = None,
+    started: float | None = None,
+) -> Path:
+    """Write ``bench/results/<name>.json`` and print the figures as a table."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "name": name,
+        "title": title,
+        "command": command_line(),
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "wall_seconds": round(time.perf_counter() - started, 1) if started else None,
+        "machine": machine_info(),
+        "figures": [asdict(f) for f in figures],
+        "details": details or {},
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"\n{title}")
+    print(format_table([figure_row(f) for f in figures]))
+    for f in figures:
+        if f.note:
+            print(f"  [{f.id}] {f.note}")
+    print(
+        f"(results: {os.path.relpath(path)}; machine load average "
+        f"{payload['machine']['load_average']})"
+    )
+    return path

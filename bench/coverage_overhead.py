@@ -1,0 +1,338 @@
+"""Figure 3: what coverage costs a live server: requests/s of flaskr's index.
+
+For each server (werkzeug, waitress) the same flaskr server is started by livecov's
+``LiveServer`` with coverage (the project's own settings: branch on, source = src/flaskr
+and src/livecov, per-request contexts on) and without (``coverage_config=None``), runs
+alternating, and loaded on 127.0.0.1 with ``wrk -t1 -c4 -d5s`` (or the bounded Python
+generator when wrk cannot be had). The index has 20 posts in the database (two pages).
+
+Besides requests/s, the server process's CPU time per request is read from /proc: on a
+shared machine it is steadier than requests/s, and it is what the tracer adds.
+
+More variants (``--variants``, comma-separated, the first is the baseline) show what
+coverage.py's options do. A variant is a base and "+"-flags:
+
+  nocov          LiveServer(coverage_config=None): the baseline
+  cov            the project's settings: branch, source, per-request contexts  [default]
+  coverage-run   not livecov: ``coverage run --branch --rcfile=/dev/null -m waitress`` (or
+                 ``flask run``): no ``source``, nothing else configured
+  flags of cov:  +nobranch  branch = false       +noctx     --no-contexts (no gate/lock)
+                 +allfiles  no ``source`` (every file outside stdlib and site-packages)
+                 +pytrace   core = pytrace       +sysmon    core = sysmon (Python 3.12+;
+                 with branch only from 3.14, so use +sysmon+nobranch+noctx before that)
+                 +thread    concurrency = thread (the default, spelled out)
+  any:           +t1        1 waitress thread (livecov's default is 4)
+                 +alt       the server imports livecov and the app from --alt-src DIR:
+                            a change to the server side tried on a copy, in the same run
+
+    python bench/coverage_overhead.py                                  # the figure, ~1 min
+    python bench/coverage_overhead.py --servers waitress --variants \
+        nocov,cov,cov+noctx,cov+nobranch,cov+allfiles,cov+pytrace,coverage-run
+    python bench/coverage_overhead.py --alt-src /tmp/benchcopy/src --variants nocov,cov,cov+alt
+
+Another Python (sysmon needs 3.12+): make a venv with the project and waitress, then
+``BENCH_NO_REEXEC=1 /path/to/venv/bin/python bench/coverage_overhead.py ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common
+from common import Figure, Stats, ratios
+
+NAME = "coverage_overhead"
+TITLE = "3. Coverage overhead on a live server (requests/s of flaskr's index)"
+BASES = ("nocov", "cov", "coverage-run")
+COV_FLAGS = ("nobranch", "noctx", "allfiles", "pytrace", "sysmon", "thread")
+
+
+def variant_settings(base: str, flags: list[str]) -> tuple[Any, bool]:
+    """(coverage config or None, contexts on) for a livecov variant."""
+    if base == "nocov":
+        return None, "noctx" not in flags
+    changes: dict[str, Any] = {}
+    if "nobranch" in flags:
+        changes["branch"] = False
+    if "allfiles" in flags:
+        changes["source"] = None
+    if "pytrace" in flags:
+        changes["core"] = "pytrace"
+    if "sysmon" in flags:
+        changes["core"] = "sysmon"
+    if "thread" in flags:
+        changes["concurrency"] = ["thread"]
+    return common.project_coverage_config(**changes), "noctx" not in flags
+
+
+def check_variant(variant: str) -> str:
+    """'' if the variant is known, else what is wrong with it."""
+    base, *flags = variant.split("+")
+    if base not in BASES:
+        return f"unknown base {base!r} (one of {', '.join(BASES)})"
+    for flag in flags:
+        known = (
+            flag == "switch"
+            or flag in ("alt", "t1")
+            or (flag[:1] == "t" and flag[1:].isdigit())
+            or (base == "cov" and flag in COV_FLAGS)
+        )
+        if not known:
+            return f"unknown flag {flag!r} for {base}"
+    return ""
+
+
+class PlainCoverageRun:
+    """``coverage run --branch`` of the server with no configuration: the issue's 3.6x."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-covrun-"))
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "FLASKR_INSTANCE_PATH": str(self.tmp / "instance")}
+        for var in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
+            env.pop(var, None)
+        py = sys.executable
+        subprocess.run(
+            [py, "-m", "flask", "--app", "flaskr", "init-db"],
+            env=env,
+            check=True,
+            cwd=self.tmp,
+            capture_output=True,
+        )
+        if self.server == "waitress":
+            target = [
+                "-m",
+                "waitress",
+                f"--listen=127.0.0.1:{port}",
+                "--threads=4",
+                "--call",
+                "flaskr:create_app",
+            ]
+        else:
+            target = [
+                "-m",
+                "flask",
+                "--app",
+                "flaskr",
+                "run",
+                "--port",
+                str(port),
+                "--with-threads",
+                "--no-reload",
+                "--no-debugger",
+            ]
+        self.process = subprocess.Popen(
+            [py, "-m", "coverage", "run", "--branch", "--rcfile=/dev/null", *target],
+            cwd=self.tmp,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        common.wait_http(self.url + "/hello", timeout=30)
+        return self.url
+
+    @property
+    def db_path(self) -> Path:
+        return self.tmp / "instance" / "flaskr.sqlite"
+
+    def stop(self) -> None:
+        import shutil
+        import signal
+
+        if self.process:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def one_run(
+    server: str, variant: str, args: argparse.Namespace, samples: dict[str, list[dict[str, float]]]
+) -> float:
+    """Start, seed, load, stop; returns requests/s and keeps the details in ``samples``."""
+    from livecov import LiveServer
+
+    if variant == "coverage-run":
+        live: Any = PlainCoverageRun(server)
+        url = live.start()
+        db_path, pid = live.db_path, live.process.pid
+    else:
+        base, *flags = variant.split("+")
+        config, contexts = variant_settings(base, flags)
+        threads = next(
+            (int(f[1:]) for f in flags if f[:1] == "t" and f[1:].isdigit()), args.threads
+        )
+        live = LiveServer(
+            common.flaskr_options(server=server, contexts=contexts, threads=threads), config
+        )
+        saved = os.environ.get("PYTHONPATH")
+        if "alt" in flags:  # the server process imports livecov (and the app) from --alt-src
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                [str(args.alt_src), *([saved] if saved else [])]
+            )
+        try:
+            url = live.start()
+        finally:
+            if "alt" in flags:
+                if saved is None:
+                    os.environ.pop("PYTHONPATH", None)
+                else:
+                    os.environ["PYTHONPATH"] = saved
+        db_path, pid = live.tmpdir / "instance" / "flaskr.sqlite", live.process.pid
+    try:
+        common.seed_posts(db_path, args.posts)
+        common.sequential_latencies(url + "/", 20)  # templates compiled, connections warm
+        cpu0 = common.process_cpu_seconds(pid)
+        cycle = ("Livecov-Context", "bench-test-", 2) if "switch" in variant.split("+") else None
+        result = common.load(url + "/", args.seconds, args.connections, cycle=cycle)
+        cpu1 = common.process_cpu_seconds(pid)
+        if result.errors:
+            raise RuntimeError(f"{result.errors} failed requests under load")
+    finally:
+        if variant == "coverage-run":
+            live.stop()
+        else:
+            try:
+                files = live.stop()
+                if live.coverage_config is not None and not files:
+                    raise RuntimeError("the server wrote no coverage data")
+            finally:
+                live.cleanup()
+    samples.setdefault(variant, []).append(
+        {
+            "rps": result.rps,
+            "cpu_ms_per_request": (cpu1 - cpu0) * 1000 / max(result.requests, 1),
+            "latency_ms_p50": result.latency_ms_p50,
+            "requests": result.requests,
+            "generator": result.generator,
+        }
+    )
+    return result.rps
+
+
+def main(argv: list[str] | None = None) -> int:
+    common.ensure_project_venv()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--posts", type=int, default=20)
+    parser.add_argument("--servers", default="werkzeug,waitress")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="waitress threads (livecov's default: 4)"
+    )
+    parser.add_argument(
+        "--variants",
+        default="nocov,cov",
+        help="comma-separated, the first is the baseline (see above)",
+    )
+    parser.add_argument(
+        "--alt-src",
+        type=Path,
+        default=None,
+        help="variants ending +alt run the server with this src/ first on PYTHONPATH "
+        "(to try a change to livecov's server side on a copy, in the same run)",
+    )
+    parser.add_argument("--name", default=NAME, help="results file name (bench/results/NAME.json)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    for v in variants:
+        if check_variant(v):
+            parser.error(f"variant {v!r}: {check_variant(v)}")
+        if "alt" in v.split("+")[1:] and args.alt_src is None:
+            parser.error(f"{v} needs --alt-src")
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    common.ensure_tool("wrk")
+
+    figures: list[Figure] = []
+    details: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "posts": args.posts,
+        "load": f"wrk -t1 -c{args.connections} -d{args.seconds:g}s",
+    }
+    base = variants[0]
+    for server in servers:
+        samples: dict[str, list[dict[str, float]]] = {}
+        runners = {
+            v: (lambda v=v, server=server, samples=samples: one_run(server, v, args, samples))
+            for v in variants
+        }
+        rps = common.alternate(runners, args.runs, label=f"{server}:", on_error="nan")
+        details[server] = samples
+        cpu = {v: [s["cpu_ms_per_request"] for s in samples.get(v, [])] for v in variants}
+        gen = next((s["generator"] for ss in samples.values() for s in ss), "?")
+        for v in variants:
+            figures.append(
+                Figure.from_stats(
+                    f"3.{server}.{v}.rps",
+                    f"{server}: req/s, {v}",
+                    Stats.of(_finite(rps[v])),
+                    "req/s",
+                    note=f"load generator: {gen}" if gen != "wrk" else "",
+                )
+            )
+        for v in variants[1:]:
+            cost = ratios(rps[base], rps[v])
+            target = "<= 1.5" if v == "cov" else ""
+            figures.append(
+                Figure.from_stats(
+                    f"3.{server}.{v}.cost",
+                    f"{server}: slowdown {v} vs {base} (req/s ratio)",
+                    _finite_stats(cost),
+                    "x",
+                    target,
+                )
+            )
+            cpu_cost = ratios(cpu[v], cpu[base]) if len(cpu[v]) == len(cpu[base]) else Stats.of([])
+            figures.append(
+                Figure.from_stats(
+                    f"3.{server}.{v}.cpu",
+                    f"{server}: server CPU/request {v} vs {base}",
+                    _finite_stats(cpu_cost),
+                    "x",
+                    note=f"CPU ms/request {base} {_med(cpu[base]):.2f}, {v} {_med(cpu[v]):.2f}",
+                )
+            )
+    common.write_results(args.name, TITLE, figures, details, started)
+    return 0
+
+
+def _finite(values: list[float]) -> list[float]:
+    return [v for v in values if v == v]
+
+
+def _finite_stats(stats: Stats) -> Stats:
+    return Stats.of(_finite(stats.values))
+
+
+def _med(values: list[float]) -> float:
+    vals = _finite(values)
+    return Stats.of(vals).median if vals else float("nan")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

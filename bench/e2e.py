@@ -1,0 +1,156 @@
+"""Figure 4: the end-to-end (browser) suite: time per test, serial vs ``pytest -n 2``.
+
+  serial    ``python -m pytest tests/e2e -q``
+  parallel  ``python -m pytest tests/e2e -q -n 2`` (pytest-xdist: each worker its own
+            live server and browser)
+
+Runs alternate. The time per browser test is pytest's own duration of each test (set-up,
+call and tear-down, from a JUnit XML report of the serial runs): its median over the suite,
+then the median of that over the runs. Nothing is measured when tests/e2e has no tests yet;
+a Chromium is installed from Debian's packages when none can be found (as CI does).
+
+    python bench/e2e.py [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common
+from common import Figure, Stats, ratios
+
+NAME = "e2e"
+TITLE = "4. End-to-end browser suite: per test, serial vs -n 2"
+E2E = common.ROOT / "tests" / "e2e"
+
+
+def has_tests() -> bool:
+    return E2E.is_dir() and any(E2E.rglob("test_*.py"))
+
+
+def ensure_browser() -> str:
+    """'' when a Chromium is there (installing Debian's when missing), else why not."""
+    check = [
+        common.project_python(),
+        "-c",
+        "from livecov.browser import find_chromium; print(find_chromium())",
+    ]
+    probe = subprocess.run(check, capture_output=True, text=True, cwd=common.ROOT, timeout=60)
+    if probe.returncode == 0:
+        return ""
+    if common.ensure_tool("chromium"):
+        return ""
+    return f"no Chromium: {probe.stderr.strip().splitlines()[-1:] or ['?']}"
+
+
+def junit_times(path: Path) -> list[float]:
+    root = ET.parse(path).getroot()  # noqa: S314 - our own pytest wrote it
+    return [float(case.get("time", "nan")) for case in root.iter("testcase")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    common.ensure_project_venv()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=420, help="per pytest run, seconds")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if not has_tests():
+        common.write_results(
+            NAME,
+            TITLE,
+            [Figure.missing("4", "e2e suite", "tests/e2e has no tests yet: nothing measured")],
+            {},
+            started,
+        )
+        return 0
+    problem = ensure_browser()
+    if problem:
+        common.write_results(NAME, TITLE, [Figure.missing("4", "e2e suite", problem)], {}, started)
+        return 0
+
+    py = common.project_python()
+    base = [py, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"]
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "PYTEST_ADDOPTS")
+    }
+    per_test: list[float] = []
+    all_times: list[list[float]] = []
+    runs: dict[str, list[dict[str, Any]]] = {"serial": [], "parallel": []}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+
+    def run(kind: str) -> float:
+        junit = tmp / f"{kind}-{len(runs[kind])}.xml"
+        cmd = [*base, f"--junitxml={junit}"] + (["-n", "2"] if kind == "parallel" else [])
+        t = common.run_timed(cmd, cwd=common.ROOT, env=env, timeout=args.timeout, check=False)
+        summary = common.pytest_summary(t.output)
+        runs[kind].append({"code": t.code, "seconds": t.seconds, **summary})
+        if t.code not in (0, 1) or not summary:
+            raise common.CommandFailed(cmd, t.code, t.output)
+        if kind == "serial" and junit.exists():
+            times = junit_times(junit)
+            all_times.append(times)
+            per_test.append(statistics.median(times))
+        return t.seconds
+
+    wall = common.alternate(
+        {"serial": lambda: run("serial"), "parallel": lambda: run("parallel")},
+        args.runs,
+        label="e2e:",
+    )
+    counts = (runs["serial"] or runs["parallel"])[-1].get("counts", {})
+    failed = max(
+        (r.get("counts", {}).get("failed", 0) + r.get("counts", {}).get("error", 0))
+        for rs in runs.values()
+        for r in rs
+    )
+    n = sum(counts.values())
+    slowest = max((max(t) for t in all_times), default=None)
+    fastest = min((min(t) for t in all_times), default=None)
+    figures = [
+        Figure.from_stats(
+            "4.per_test",
+            "median time per browser test (serial)",
+            Stats.of(per_test),
+            "s",
+            note=(
+                f"fastest test {fastest:.2f} s, slowest {slowest:.2f} s"
+                if slowest is not None
+                else ""
+            ),
+        ),
+        Figure.from_stats(
+            "4.serial",
+            f"e2e suite serial ({n} tests)",
+            Stats.of(wall["serial"]),
+            "s",
+            note=f"{failed} tests failed or errored" if failed else "",
+        ),
+        Figure.from_stats("4.parallel", "e2e suite with -n 2", Stats.of(wall["parallel"]), "s"),
+        Figure.from_stats(
+            "4.speedup",
+            "speed-up of -n 2 (serial / parallel)",
+            ratios(wall["serial"], wall["parallel"]),
+            "x",
+        ),
+    ]
+    common.write_results(NAME, TITLE, figures, {"runs": runs, "per_test_times": all_times}, started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
