@@ -7,7 +7,9 @@ the URL goes back as one JSON line on the pipe ``ready_fd`` once the socket list
 
 SIGTERM and SIGINT both stop the server gracefully; coverage is then saved. The handlers
 are set explicitly because a process started in the background by a non-interactive
-shell inherits SIGINT as *ignored*.
+shell inherits SIGINT as *ignored*. The server also stops, just as gracefully, when the
+process that started it is gone (EOF on the ``lifeline_fd`` pipe), so it never outlives
+a parent that was killed without a chance to stop it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import fcntl
 import json
 import os
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,7 @@ class ServeSpec:
     app: str
     token: str
     ready_fd: int
+    lifeline_fd: int
     tmpdir: str
     server: str = "werkzeug"
     host: str = "127.0.0.1"
@@ -126,9 +130,17 @@ def _graceful_stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _stop_when_parent_is_gone(lifeline_fd: int) -> None:
+    os.read(lifeline_fd, 1)  # the parent never writes: this returns when it has exited
+    _stop_this_process()
+
+
 def main() -> None:
-    """Serve until SIGTERM or SIGINT (run by the bootstrap, with coverage started)."""
+    """Serve until SIGTERM, SIGINT or the parent's exit (run by the bootstrap)."""
     spec = ServeSpec(**json.loads(os.environ.pop(SPEC_ENV)))
     signal.signal(signal.SIGTERM, _graceful_stop)
     signal.signal(signal.SIGINT, _graceful_stop)
+    threading.Thread(
+        target=_stop_when_parent_is_gone, args=(spec.lifeline_fd,), daemon=True
+    ).start()
     BACKENDS[spec.server](spec)

@@ -135,6 +135,7 @@ class LiveServer:
         self.url = ""
         self.started = False
         self.process: subprocess.Popen[bytes] | None = None
+        self._lifeline = -1
         self.data_files: list[Path] = []
         self.startup_seconds = 0.0
         self.stop_seconds = 0.0
@@ -145,22 +146,26 @@ class LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.tmpdir.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
+        # The lifeline: this process keeps the only write end and never writes. When it
+        # is gone, however it died (even SIGKILL), the server reads EOF and stops.
+        lifeline_fd, self._lifeline = os.pipe()
         began = time.monotonic()
         try:
             try:
                 with open(self.log_path, "wb") as log:
                     self.process = subprocess.Popen(
                         [sys.executable, "-c", BOOTSTRAP],
-                        pass_fds=[write_fd],
+                        pass_fds=[write_fd, lifeline_fd],
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,
-                        env=self._environment(write_fd),
+                        env=self._environment(write_fd, lifeline_fd),
                         cwd=self.options.cwd,
                         start_new_session=True,
                     )
             finally:
                 os.close(write_fd)  # only the server writes: EOF means it is gone
+                os.close(lifeline_fd)
             _running.add(self)
             self.url = self._wait_until_ready(read_fd)
             self.started = True
@@ -172,7 +177,7 @@ class LiveServer:
         self.startup_seconds = time.monotonic() - began
         return self.url
 
-    def _environment(self, ready_fd: int) -> dict[str, str]:
+    def _environment(self, ready_fd: int, lifeline_fd: int) -> dict[str, str]:
         opts = self.options
         env = {k: v for k, v in os.environ.items() if k not in _COVERAGE_AUTOSTART_VARS}
         env["LIVECOV_TMPDIR"] = str(self.tmpdir)
@@ -182,6 +187,7 @@ class LiveServer:
             "app": opts.app,
             "token": self.token,
             "ready_fd": ready_fd,
+            "lifeline_fd": lifeline_fd,
             "tmpdir": str(self.tmpdir),
             "server": opts.server,
             "host": opts.host,
@@ -307,6 +313,8 @@ class LiveServer:
             os.killpg(process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
+        with contextlib.suppress(OSError):  # closed already by an earlier call
+            os.close(self._lifeline)
         _running.discard(self)
 
     def cleanup(self) -> None:

@@ -94,7 +94,7 @@ def test_hook_for_a_flask_app_runs_in_an_app_context(project: Path) -> None:
 def test_env_settings_expand_tmpdir(project: Path) -> None:
     options = {"app": "branchy:app", "env": {"SEED_DIR": "{tmpdir}/seeds"}}
     server = LiveServer(ServerOptions(**options))
-    assert server._environment(0)["SEED_DIR"] == f"{server.tmpdir}/seeds"
+    assert server._environment(0, 0)["SEED_DIR"] == f"{server.tmpdir}/seeds"
     server.cleanup()
 
 
@@ -272,7 +272,7 @@ def test_without_contexts_requests_run_concurrently_and_unlabelled(project: Path
 
 def test_contexts_need_a_measurement(project: Path) -> None:
     server = LiveServer(ServerOptions(app="branchy:app"))  # no coverage
-    spec = server._environment(0)["LIVECOV_SPEC"]
+    spec = server._environment(0, 0)["LIVECOV_SPEC"]
     assert '"contexts": false' in spec
     server.cleanup()
 

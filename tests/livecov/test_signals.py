@@ -6,6 +6,7 @@ These start ``livecov`` as a real process (``python -m livecov``), as a user wou
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -107,3 +108,40 @@ def test_two_runs_at_once_do_not_interfere(project):
     assert "first" not in contexts_in(project / ".coverage-second")
     assert "first" in contexts_in(project / ".coverage-first")
     assert "second" in contexts_in(project / ".coverage-second")
+
+
+PARENT = """\
+import sys, threading
+from pathlib import Path
+import coverage
+from livecov import LiveServer, ServerOptions
+
+config = coverage.Coverage().config
+server = LiveServer(ServerOptions(app="branchy:app"), config, workdir=sys.argv[1])
+server.start()
+print(server.url, server.process.pid, flush=True)
+threading.Event().wait()
+"""
+
+
+def test_server_stops_by_itself_when_its_parent_is_killed(project: Path) -> None:
+    (project / "parent.py").write_text(PARENT)
+    workdir = project / "work"
+    parent = subprocess.Popen(
+        [sys.executable, "parent.py", str(workdir)], cwd=project, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        url, pid = parent.stdout.readline().split()
+        server_exit = os.pidfd_open(int(pid))  # a handle on a process that is not our child
+        parent.kill()  # SIGKILL: no atexit, no finally, nothing runs in the parent
+        parent.wait()
+        assert select.select([server_exit], [], [], 60)[0], "the server outlived its parent"
+    finally:
+        if parent.poll() is None:  # pragma: no cover - only when the test fails early
+            parent.kill()
+    assert port_closed(url)
+    saved = list((workdir / "data").glob(".coverage.*"))
+    assert saved  # it stopped gracefully: coverage was saved
+    data = coverage.CoverageData(str(saved[0]))
+    data.read()
+    assert data.measured_files()
