@@ -17,6 +17,7 @@ from pathlib import Path
 import coverage
 import pytest
 
+from livecov.measure import merge_into_running
 from tests.livecov.helpers import port_closed
 
 # Makes one request under its own context, prints READY with the URL, then waits forever.
@@ -116,7 +117,10 @@ from pathlib import Path
 import coverage
 from livecov import LiveServer, ServerOptions
 
-config = coverage.Coverage().config
+# This suite's measurement when there is one (so the server's code counts), else the
+# sample project's settings.
+running = coverage.Coverage.current()
+config = running.config if running else coverage.Coverage().config
 server = LiveServer(ServerOptions(app="branchy:app"), config, workdir=sys.argv[1])
 server.start()
 print(server.url, server.process.pid, flush=True)
@@ -145,3 +149,5 @@ def test_server_stops_by_itself_when_its_parent_is_killed(project: Path) -> None
     data = coverage.CoverageData(str(saved[0]))
     data.read()
     assert data.measured_files()
+    if coverage.Coverage.current():
+        merge_into_running(saved)
