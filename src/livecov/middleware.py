@@ -4,18 +4,20 @@ It does two things the app itself never has to know about:
 
 * **Attribution.** A request with the header ``Livecov-Context: NAME`` has the lines it
   runs recorded under the coverage context NAME (others under ``live-server``). Coverage
-  contexts are process-wide, so while contexts are on, requests are served one at a time;
-  otherwise two overlapping requests would mix their lines.
+  contexts are process-wide, so requests of the context being recorded run side by side,
+  and a request of another context waits until they are all done before it switches:
+  no line is ever recorded under the wrong name (see :class:`ContextGate`).
 * **Control.** ``POST /__livecov__/shutdown`` and ``POST /__livecov__/reset`` exist only
   here, and only answer a request carrying this run's random ``Livecov-Token``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import coverage
@@ -66,8 +68,7 @@ class LivecovMiddleware:
         self.token = token
         self.actions = actions
         self.contexts = contexts
-        self.lock = threading.Lock()
-        self.current_context = DEFAULT_CONTEXT
+        self.gate = ContextGate(DEFAULT_CONTEXT)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -76,9 +77,8 @@ class LivecovMiddleware:
         if not self.contexts:
             return self.app(environ, start_response)
         context = clean_context(environ.get(_environ_key(CONTEXT_HEADER)))
-        with self.lock:
-            self._switch(context)
-            # The body is produced inside the lock so that every line it runs counts for
+        with self.gate.inside(context):
+            # The body is produced inside the gate so that every line it runs counts for
             # this request's context (a streamed response is therefore buffered).
             result = self.app(environ, start_response)
             try:
@@ -87,12 +87,6 @@ class LivecovMiddleware:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-
-    def _switch(self, context: str) -> None:
-        # Switching flushes the tracer's data, so skip it when the context is unchanged.
-        if context != self.current_context:
-            switch_coverage_context(context)
-            self.current_context = context
 
     def _control(
         self, action: str, environ: dict[str, Any], start_response: StartResponse
@@ -110,9 +104,57 @@ class LivecovMiddleware:
             # Stop only once the answer has gone out: WSGI servers call close() after that.
             body = _reply(start_response, "202 Accepted", {"ok": action})
             return _CallOnClose(body, self.actions[action])
-        with self.lock:
+        with self.gate.inside(None):  # alone: no request runs while the app is reset
             self.actions[action]()
         return _reply(start_response, "200 OK", {"ok": action})
+
+
+class ContextGate:
+    """Admits requests of one coverage context at a time, any number of them at once.
+
+    Correctness: coverage switches context only while nobody is inside, so every line
+    run between two switches belongs to requests of the same context. A switch flushes
+    the tracer's data, so it happens only when the context changes. Once a request of
+    another context waits, newcomers wait behind it, so no context is starved.
+    ``None`` asks to be inside alone (the reset action).
+    """
+
+    def __init__(self, context: str, switch: Callable[[str], None] | None = None) -> None:
+        self._switch = switch or switch_coverage_context
+        self._condition = threading.Condition()
+        self._recording = context  # the context coverage records now
+        self._open_to: str | None = context  # who may walk in without waiting
+        self._inside = 0
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def inside(self, context: str | None) -> Iterator[None]:
+        self._enter(context)
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _enter(self, context: str | None) -> None:
+        with self._condition:
+            if context is not None and context == self._open_to and not self._waiting:
+                self._inside += 1
+                return
+            self._waiting += 1
+            self._condition.wait_for(lambda: self._inside == 0)
+            self._waiting -= 1
+            if context is not None and context != self._recording:
+                self._switch(context)
+                self._recording = context
+            self._open_to = context
+            self._inside += 1
+
+    def _leave(self) -> None:
+        with self._condition:
+            self._inside -= 1
+            if self._inside == 0:
+                self._open_to = self._recording
+                self._condition.notify_all()
 
 
 class _CallOnClose(list[bytes]):

@@ -298,3 +298,41 @@ def test_a_given_workdir_is_the_callers_to_keep(project: Path, tmp_path: Path) -
     assert server.data_files
     assert all(path.exists() for path in server.data_files)  # still there for the caller
     assert (workdir / "server.log").exists()
+
+
+def test_requests_of_one_context_run_side_by_side(project: Path) -> None:
+    # Each /together request waits at a barrier until the other one is inside the app
+    # too: both complete only if the same context's requests really run at once.
+    with suite_server(app="branchy:app") as server:
+        results: list[str] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(get(server.url + "/together", "t")))
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(results) == ["0", "1"]  # the barrier's arrival indexes
+
+
+def test_reset_runs_while_requests_of_several_contexts_come_and_go(project: Path) -> None:
+    with suite_server(app="branchy:app", setup="branchy:seed") as server:
+        errors: list[BaseException] = []
+
+        def hammer(context: str) -> None:
+            try:
+                for _ in range(10):
+                    get(server.url + "/hello", context)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=hammer, args=(f"c{n}",)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for _ in range(3):
+            server.reset()
+        for thread in threads:
+            thread.join()
+        assert get(server.url + "/seeded") == "seeded 4"  # set-up, then three resets
+    assert errors == []

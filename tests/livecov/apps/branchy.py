@@ -7,8 +7,12 @@ cover from the tags.
 
 import os
 import signal
+import threading
 from pathlib import Path
 from urllib.parse import parse_qs
+
+# Two requests to /together both finish only if they are inside the app at the same time.
+TOGETHER = threading.Barrier(2)
 
 
 def app(environ, start_response):
@@ -19,13 +23,15 @@ def app(environ, start_response):
         query = parse_qs(environ.get("QUERY_STRING", ""))  # route: square
         number = int(query.get("n", ["0"])[0])  # route: square
         body = str(number * number)  # route: square
-    elif path == "/seeded":  # route: seeded crash exit missing
+    elif path == "/seeded":  # route: seeded crash exit together missing
         body = Path(os.environ["LIVECOV_TMPDIR"], "seed.txt").read_text()  # route: seeded
-    elif path == "/crash":  # route: crash exit missing
+    elif path == "/crash":  # route: crash exit together missing
         os.kill(os.getpid(), signal.SIGKILL)  # route: crash
         body = "unreachable"  # route: never
-    elif path == "/exit":  # route: exit missing
+    elif path == "/exit":  # route: exit together missing
         os._exit(3)  # route: exit
+    elif path == "/together":  # route: together missing
+        body = str(TOGETHER.wait(timeout=10))  # route: together
     else:
         start_response("404 Not Found", [("Content-Type", "text/plain")])  # route: missing
         return [b"not found"]  # route: missing

@@ -1,0 +1,94 @@
+"""The context gate: who may run at the same time, and when contexts switch."""
+
+from __future__ import annotations
+
+import threading
+
+from livecov.middleware import ContextGate, clean_context
+
+
+class Visit:
+    """A thread inside the gate until released."""
+
+    def __init__(self, gate: ContextGate, context: str | None) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(gate, context))
+        self.thread.start()
+
+    def _run(self, gate: ContextGate, context: str | None) -> None:
+        with gate.inside(context):
+            self.entered.set()
+            self.release.wait(timeout=30)
+
+    def leave(self) -> None:
+        self.release.set()
+        self.thread.join(timeout=30)
+
+
+# How long to watch a blocked thread stay blocked: there is no event for "did not happen".
+BLOCKED = 0.3
+
+
+def recording_gate(switches: list[str]) -> ContextGate:
+    return ContextGate("live-server", switch=switches.append)
+
+
+def test_same_context_runs_together_without_switching() -> None:
+    switches: list[str] = []
+    gate = recording_gate(switches)
+    first = Visit(gate, "a")
+    assert first.entered.wait(30)
+    second = Visit(gate, "a")
+    assert second.entered.wait(30)  # in while the first is still inside
+    first.leave()
+    second.leave()
+    assert switches == ["a"]  # one switch for both
+
+
+def test_other_context_waits_until_everyone_left() -> None:
+    switches: list[str] = []
+    gate = recording_gate(switches)
+    a = Visit(gate, "a")
+    assert a.entered.wait(30)
+    b = Visit(gate, "b")
+    assert not b.entered.wait(BLOCKED)  # "a" is still inside
+    a.leave()
+    assert b.entered.wait(30)
+    b.leave()
+    assert switches == ["a", "b"]
+
+
+def test_newcomers_queue_behind_a_waiting_context() -> None:
+    gate = recording_gate([])
+    a1 = Visit(gate, "a")
+    assert a1.entered.wait(30)
+    b = Visit(gate, "b")
+    assert not b.entered.wait(BLOCKED)
+    a2 = Visit(gate, "a")  # same context as inside, but "b" waits first
+    assert not a2.entered.wait(BLOCKED)
+    a1.leave()
+    assert b.entered.wait(30)
+    b.leave()
+    assert a2.entered.wait(30)
+    a2.leave()
+
+
+def test_exclusive_visit_runs_alone() -> None:
+    switches: list[str] = []
+    gate = recording_gate(switches)
+    reset = Visit(gate, None)
+    assert reset.entered.wait(30)
+    same = Visit(gate, "live-server")  # even the context being recorded waits
+    assert not same.entered.wait(BLOCKED)
+    reset.leave()
+    assert same.entered.wait(30)
+    same.leave()
+    assert switches == []  # never a switch for the exclusive visit or the same context
+
+
+def test_clean_context() -> None:
+    assert clean_context(None) == "live-server"
+    assert clean_context("  ") == "live-server"
+    assert clean_context("a\x00b\nc") == "abc"
+    assert len(clean_context("x" * 1000)) == 500
