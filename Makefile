@@ -49,5 +49,11 @@ test: lint browser
 bench: $(VENV)/.synced
 	$(BIN)/python bench/run_all.py
 
+# Mutation testing with cosmic-ray, in a temporary copy (the tree is never mutated): score and
+# surviving mutants per package. Hours for everything; not part of `make test`; see docs/testing.md.
+# MUTATION_ARGS="--package flaskr --jobs 2" or "--session livecov-middleware" to narrow it.
+mutation: $(VENV)/.synced
+	UV=$(UV) nice -n 10 $(BIN)/python mutation/run.py $(MUTATION_ARGS)
+
 clean:
 	rm -rf $(VENV) .tools htmlcov test-artifacts .coverage .coverage.* instance

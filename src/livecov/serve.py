@@ -33,21 +33,22 @@ SPEC_ENV = "LIVECOV_SPEC"
 
 @dataclass
 class ServeSpec:
-    """What the parent asks of the server process (sent as JSON)."""
+    """What the parent asks of the server process (sent as JSON, every field always set:
+    the defaults live in :class:`livecov.server.ServerOptions`)."""
 
     app: str
     token: str
     ready_fd: int
     lifeline_fd: int
     tmpdir: str
-    server: str = "werkzeug"
-    host: str = "127.0.0.1"
-    port: int = 0
-    workers: int = 1
-    threads: int = 4
-    setup: str | None = None
-    reset: str | None = None
-    contexts: bool = True
+    server: str
+    host: str
+    port: int
+    workers: int
+    threads: int
+    setup: str | None
+    reset: str | None
+    contexts: bool
 
 
 def build_app(spec: ServeSpec, stop: Callable[[], None]) -> LivecovMiddleware:

@@ -1,0 +1,457 @@
+"""Mutation testing of src/flaskr and src/livecov with cosmic-ray, in a throw-away copy.
+
+    python mutation/run.py                       # every session in mutation/sessions.toml
+    python mutation/run.py --session flaskr      # only some sessions (repeatable)
+    python mutation/run.py --jobs 2              # sessions run in two copies at once
+    python mutation/run.py --list                # the sessions, and exit
+
+The repository is never mutated: its files (tracked, and untracked ones that are not
+ignored, as they are on disk now) are copied to a temporary folder; there the project
+venv is made with ``uv sync --locked`` (so the copy's own src is the installed, editable
+flaskr/livecov, which also serves livecov's test servers) and cosmic-ray is installed
+into a second venv from mutation/requirements.txt. The temporary folder, and every
+process started from it, is removed at the end, on error, on Ctrl-C and on SIGTERM/SIGHUP.
+
+Prints, per package, killed/total and every surviving mutant (file:line, operator, diff).
+Exits 1 when a package is under its target in sessions.toml, 2 on a setup error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "mutation" / "sessions.toml"
+TMP_PREFIX = "flaskr-livecov-mutation-"
+# pytest plugins the sessions don't need: fewer imports per mutant (about 0.7 s each).
+LEAN_PYTEST = ["-p", "no:randomly", "-p", "no:playwright", "-p", "no:xdist", "-p", "no:cov"]
+
+
+class SetupError(Exception):
+    pass
+
+
+@dataclass
+class Session:
+    name: str
+    package: str
+    modules: list[str]
+    tests: list[str]
+    timeout: float
+    lean: bool = True
+    # Filled in by the run.
+    results: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def load_config(path: Path = CONFIG) -> tuple[dict, list[Session]]:
+    with open(path, "rb") as f:
+        config = tomllib.load(f)
+    sessions = [
+        Session(
+            name=s["name"],
+            package=s["package"],
+            modules=s["modules"],
+            tests=s["tests"],
+            timeout=float(s.get("timeout", 120)),
+            lean=s.get("lean", True),
+        )
+        for s in config["session"]
+    ]
+    return config, sessions
+
+
+# Processes ------------------------------------------------------------------------------
+
+_started: list[subprocess.Popen] = []
+_started_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def run(cmd: list[str], cwd: Path, log: Path | None = None, **kwargs) -> int:
+    """Run ``cmd`` in its own session (so it can be stopped as a group); return its status."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
+        )
+        with _started_lock:
+            _started.append(proc)
+        return proc.wait()
+    finally:
+        if log:
+            out.close()
+
+
+def _descendants(pids: set[int]) -> set[int]:
+    """``pids`` and every process below them (Linux /proc), including other sessions."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, []))
+    return found
+
+
+def _using(tmp: Path) -> set[int]:
+    """Processes whose command line names a file in ``tmp`` (e.g. the copy's venv python):
+    what the tests started and left behind, reparented away from our tree."""
+    prefix = str(tmp).encode()
+    pids = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError, ValueError):
+            if prefix in cmdline.read_bytes():
+                pids.add(int(cmdline.parent.name))
+    pids.discard(os.getpid())
+    return pids
+
+
+def stop_everything(tmp: Path | None) -> None:
+    _stopping.set()
+    with _started_lock:
+        roots = {p.pid for p in _started if p.poll() is None}
+    for _ in range(3):
+        pids = _descendants(roots) | (_using(tmp) if tmp else set())
+        pids.discard(os.getpid())
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# Setup ----------------------------------------------------------------------------------
+
+
+def repo_files() -> list[str]:
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SetupError(f"git ls-files failed in {REPO}: {exc}") from None
+    names = [n for n in out.decode().split("\0") if n]
+    return [n for n in names if (REPO / n).is_file() and not n.startswith("mutation/.")]
+
+
+def find_uv() -> str:
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if not uv or not Path(uv).exists():
+        raise SetupError("uv not found: put it on PATH or set UV=/path/to/uv (make does)")
+    return uv
+
+
+def make_copy(tmp: Path, index: int, files: list[str], uv: str, log: Path) -> Path:
+    """A copy of the repository with its venv (editable install of the copy's own src)."""
+    copy = tmp / f"copy{index}"
+    for name in files:
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
+    env.pop("VIRTUAL_ENV", None)
+    if run([uv, "sync", "--locked", "--quiet"], copy, log, env=env) != 0:
+        raise SetupError(f"uv sync failed in the copy; see {log}")
+    probe = subprocess.run(
+        [str(copy / ".venv/bin/python"), "-c", "import flaskr, livecov; print(livecov.__file__)"],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+    )
+    if not probe.stdout.startswith(str(copy / "src")):
+        raise SetupError(f"the copy's venv does not import the copy's src: {probe.stdout}")
+    return copy
+
+
+def make_tool_venv(tmp: Path, uv: str, config: dict, log: Path) -> Path:
+    venv = tmp / "cosmic-ray-venv"
+    env = {**os.environ, "VIRTUAL_ENV": str(venv)}
+    python = sys.executable if sys.version_info >= (3, 11) else "python3"
+    if run([uv, "venv", "--quiet", "--python", python, str(venv)], tmp, log) != 0:
+        raise SetupError(f"uv venv failed; see {log}")
+    requirements = REPO / config["tool"]["requirements"]
+    if run([uv, "pip", "install", "--quiet", "-r", str(requirements)], tmp, log, env=env) != 0:
+        raise SetupError(f"installing cosmic-ray failed; see {log}")
+    return venv / "bin"
+
+
+# Sessions -------------------------------------------------------------------------------
+
+
+def test_command(session: Session, copy: Path) -> str:
+    files: list[str] = []
+    for pattern in session.tests:
+        matches = sorted(glob.glob(pattern, root_dir=copy))
+        files.extend(m for m in matches if m not in files)
+    args = ["-x", "-q", "-p", "no:cacheprovider"]
+    if session.lean:
+        args += LEAN_PYTEST + (["-p", "no:livecov"] if session.package == "flaskr" else [])
+    return " ".join([".venv/bin/python", "-m", "pytest", *args, *files])
+
+
+def cosmic_ray_config(session: Session, copy: Path, exclude: list[str]) -> str:
+    def toml_list(items: list[str]) -> str:
+        return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+    modules = session.modules[0] if len(session.modules) == 1 else session.modules
+    module_path = json.dumps(modules) if isinstance(modules, str) else toml_list(modules)
+    return (
+        "[cosmic-ray]\n"
+        f"module-path = {module_path}\n"
+        f"timeout = {session.timeout}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(test_command(session, copy))}\n"
+        '\n[cosmic-ray.distributor]\nname = "local"\n'
+        f"\n[cosmic-ray.filters.operators-filter]\nexclude-operators = {toml_list(exclude)}\n"
+    )
+
+
+def run_session(session: Session, copy: Path, tools: Path, exclude: list[str], logs: Path) -> None:
+    start = time.monotonic()
+    cfg = logs / f"{session.name}.toml"
+    db = logs / f"{session.name}.sqlite"
+    log = logs / f"{session.name}.log"
+    cfg.write_text(cosmic_ray_config(session, copy, exclude))
+    # No stale bytecode: cosmic-ray's test runs set PYTHONDONTWRITEBYTECODE themselves.
+    for cache in (copy / "src").rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("VIRTUAL_ENV", None)
+    steps = [
+        ([str(tools / "cosmic-ray"), "init", str(cfg), str(db)], "init"),
+        ([str(tools / "cr-filter-operators"), str(db), str(cfg)], "operator filter"),
+        ([str(tools / "cosmic-ray"), "baseline", str(cfg)], "baseline (tests on unmutated code)"),
+        ([str(tools / "cosmic-ray"), "exec", str(cfg), str(db)], "exec"),
+    ]
+    for cmd, what in steps:
+        if _stopping.is_set():
+            return
+        if run(cmd, copy, log, env=env) != 0:
+            session.error = f"{what} failed; see the log (kept only with --keep)"
+            session.seconds = time.monotonic() - start
+            return
+    dump = subprocess.run(
+        [str(tools / "cosmic-ray"), "dump", str(db)], capture_output=True, text=True, check=True
+    ).stdout
+    for line in dump.splitlines():
+        item, result = json.loads(line)
+        session.results.append({"item": item, "result": result})
+    session.seconds = time.monotonic() - start
+
+
+# Report ---------------------------------------------------------------------------------
+
+
+def outcome(result: dict | None) -> str:
+    if result is None:
+        return "not run"
+    if result["worker_outcome"] == "skipped":
+        return "skipped"
+    if result["worker_outcome"] != "normal":
+        return "error"  # cosmic-ray could not apply the mutation: counted as not killed
+    if result["test_outcome"] == "killed":
+        return "timeout" if result["output"] == "timeout" else "killed"
+    return result["test_outcome"]  # survived, incompetent
+
+
+def report(sessions: list[Session], targets: dict[str, float], out=sys.stdout) -> bool:
+    ok = True
+    by_package: dict[str, list[Session]] = {}
+    for s in sessions:
+        by_package.setdefault(s.package, []).append(s)
+    print("\n=== Mutation testing (cosmic-ray) ===", file=out)
+    for package, group in by_package.items():
+        counts: dict[str, int] = {}
+        survivors = []
+        for s in group:
+            for r in s.results:
+                o = outcome(r["result"])
+                counts[o] = counts.get(o, 0) + 1
+                if o not in ("killed", "timeout", "skipped", "not run"):
+                    survivors.append((s, r, o))
+        killed = counts.get("killed", 0) + counts.get("timeout", 0)
+        total = sum(n for o, n in counts.items() if o not in ("skipped", "not run"))
+        score = 100.0 * killed / total if total else 0.0
+        target = targets.get(package, 0.0)
+        complete = all(s.error is None for s in group) and not counts.get("not run")
+        verdict = "OK" if score >= target and complete else "UNDER TARGET"
+        if not complete:
+            verdict = "INCOMPLETE"
+        ok &= verdict == "OK"
+        print(
+            f"\n--- {package}: {killed}/{total} killed = {score:.1f}% "
+            f"(target {target:.0f}%): {verdict}",
+            file=out,
+        )
+        print("    " + ", ".join(f"{o}: {n}" for o, n in sorted(counts.items())), file=out)
+        for s in group:
+            n = sum(1 for r in s.results if outcome(r["result"]) != "skipped")
+            state = f"ERROR: {s.error}" if s.error else f"{n} mutants"
+            print(f"    session {s.name}: {state}, {s.seconds / 60:.1f} min", file=out)
+        if survivors:
+            print(f"\n    {len(survivors)} surviving mutant(s):", file=out)
+        for _s, r, o in sorted(survivors, key=lambda x: _where(x[1])):
+            m = r["item"]["mutations"][0]
+            print(
+                f"\n  [{o}] {m['module_path']}:{m['start_pos'][0]} "
+                f"{m['operator_name']} #{m['occurrence']} (in {m['definition_name']})",
+                file=out,
+            )
+            diff = (r["result"] or {}).get("diff") or ""
+            for d in diff.splitlines():
+                if d.startswith(("-", "+")) and not d.startswith(("---", "+++")):
+                    print(f"      {d}", file=out)
+    return ok
+
+
+def _where(r: dict) -> tuple:
+    m = r["item"]["mutations"][0]
+    return (m["module_path"], m["start_pos"][0], m["operator_name"], m["occurrence"])
+
+
+# Main -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--session", action="append", help="run only this session (repeatable)")
+    parser.add_argument("--package", action="append", help="run only this package's sessions")
+    parser.add_argument("--jobs", type=int, default=1, help="copies working at once (default 1)")
+    parser.add_argument("--list", action="store_true", help="list the sessions and exit")
+    parser.add_argument("--config", type=Path, default=CONFIG, help="sessions file (TOML)")
+    parser.add_argument("--keep", metavar="DIR", help="copy session databases and logs to DIR")
+    parser.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
+    args = parser.parse_args(argv)
+
+    config, sessions = load_config(args.config)
+    if args.session:
+        unknown = set(args.session) - {s.name for s in sessions}
+        if unknown:
+            parser.error(f"unknown session(s): {', '.join(sorted(unknown))}")
+        sessions = [s for s in sessions if s.name in args.session]
+    if args.package:
+        sessions = [s for s in sessions if s.package in args.package]
+    if args.list:
+        for s in sessions:
+            print(f"{s.name:20} {s.package:8} {' '.join(s.modules)}")
+        return 0
+
+    # SIGINT too: a process started in the background by a non-interactive shell inherits
+    # it as ignored, and Python then installs no KeyboardInterrupt handler for it.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
+    logs = tmp / "logs"
+    logs.mkdir()
+    started = time.monotonic()
+    try:
+        uv = find_uv()
+        print(f"mutation: working in {tmp} (removed at the end)", flush=True)
+        files = repo_files()
+        tools = make_tool_venv(tmp, uv, config, logs / "setup.log")
+        version = subprocess.run(
+            [str(tools / "cosmic-ray"), "--version"], capture_output=True, text=True
+        ).stdout.strip()
+        jobs = max(1, min(args.jobs, len(sessions)))
+        copies = [make_copy(tmp, i, files, uv, logs / "setup.log") for i in range(jobs)]
+        print(
+            f"mutation: {version}; {len(sessions)} session(s) in {jobs} copy(ies); "
+            f"setup took {time.monotonic() - started:.0f} s",
+            flush=True,
+        )
+        work: queue.Queue[Session] = queue.Queue()
+        for s in sessions:
+            work.put(s)
+        exclude = config["operators"]["exclude"]
+
+        def worker(copy: Path) -> None:
+            while not _stopping.is_set():
+                try:
+                    s = work.get_nowait()
+                except queue.Empty:
+                    return
+                print(f"mutation: session {s.name} started", flush=True)
+                run_session(s, copy, tools, exclude, logs)
+                if _stopping.is_set():
+                    return
+                done = sum(1 for r in s.results if outcome(r["result"]) in ("killed", "timeout"))
+                n = sum(1 for r in s.results if outcome(r["result"]) != "skipped")
+                print(
+                    f"mutation: session {s.name} done in {s.seconds / 60:.1f} min: "
+                    f"{done}/{n} killed" + (f" ({s.error})" if s.error else ""),
+                    flush=True,
+                )
+
+        threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in copies]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.5)
+        ok = report(sessions, config["targets"])
+        print(f"\nmutation: total time {(time.monotonic() - started) / 60:.1f} min")
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps(
+                    [
+                        {
+                            "session": s.name,
+                            "package": s.package,
+                            "seconds": s.seconds,
+                            "error": s.error,
+                            "results": s.results,
+                        }
+                        for s in sessions
+                    ],
+                    indent=1,
+                )
+            )
+        return 0 if ok else 1
+    except SetupError as exc:
+        print(f"mutation: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nmutation: interrupted; stopping and cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
+        stop_everything(tmp)
+        if args.keep:
+            keep = Path(args.keep)
+            keep.mkdir(parents=True, exist_ok=True)
+            for f in logs.iterdir():
+                shutil.copy2(f, keep / f.name)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
