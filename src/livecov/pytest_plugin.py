@@ -148,6 +148,11 @@ def _failure(exc: LivecovError, server: LiveServer) -> BaseException:
 @pytest.fixture
 def live_server_reset(live_server: LiveServer) -> LiveServer:
     """Reset the app's data (its reset hook, else its setup hook) before this test."""
+    if not (live_server.options.reset or live_server.options.setup):
+        raise pytest.UsageError(
+            "livecov: live_server_reset needs a hook: set reset (or setup) = "
+            '"module:function" in [tool.livecov]'
+        )
     live_server.reset()
     return live_server
 

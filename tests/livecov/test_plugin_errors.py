@@ -66,24 +66,14 @@ def test_crash(live_server):
     result.stdout.fnmatch_lines(["*livecov: the server died during the run (killed by SIGKILL)*"])
 
 
-def test_reset_fixture_and_options(inline) -> None:
-    (inline.path / "hooks.py").write_text(
-        "import os, pathlib\n"
-        "def count():\n"
-        "    path = pathlib.Path(os.environ['LIVECOV_TMPDIR'], 'n')\n"
-        "    path.write_text(str(int(path.read_text()) + 1 if path.exists() else 1))\n"
-    )
-    test = """\
-import pathlib
-def test_reset(live_server_reset):
-    assert (pathlib.Path(live_server_reset.tmpdir) / "n").read_text() == "2"
-"""
+def test_reset_fixture_without_a_hook_says_what_to_set(inline) -> None:
+    test = "def test_reset(live_server_reset):\n    pass\n"
     result = run(
         inline, "branchy:app", test, "--live-server-reset", "never",
         "--live-server-backend", "werkzeug", "-o", "live_server_startup_timeout=20",
     )  # fmt: skip
-    result.assert_outcomes(errors=1)  # no setup or reset hook: nothing to reset with
-    result.stdout.fnmatch_lines(["*HTTPError*404*"])
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*livecov: live_server_reset needs a hook: set reset*"])
 
 
 def test_reset_fixture_runs_the_hook(inline) -> None:
