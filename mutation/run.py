@@ -26,12 +26,14 @@ import os
 import queue
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,8 +86,20 @@ _started_lock = threading.Lock()
 _stopping = threading.Event()
 
 
-def run(cmd: list[str], cwd: Path, log: Path | None = None, **kwargs) -> int:
-    """Run ``cmd`` in its own session (so it can be stopped as a group); return its status."""
+PROGRESS_SECONDS = 60
+
+
+def run(
+    cmd: list[str],
+    cwd: Path,
+    log: Path | None = None,
+    progress: Callable[[], None] | None = None,
+    **kwargs,
+) -> int:
+    """Run ``cmd`` in its own session (so it can be stopped as a group); return its status.
+
+    ``progress`` is called every PROGRESS_SECONDS while it runs.
+    """
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     try:
         proc = subprocess.Popen(
@@ -93,10 +107,22 @@ def run(cmd: list[str], cwd: Path, log: Path | None = None, **kwargs) -> int:
         )
         with _started_lock:
             _started.append(proc)
-        return proc.wait()
+        while True:
+            try:
+                return proc.wait(timeout=PROGRESS_SECONDS if progress else None)
+            except subprocess.TimeoutExpired:
+                progress()
     finally:
         if log:
             out.close()
+
+
+def tested_so_far(db: Path) -> tuple[int, int]:
+    """(mutants done, mutants in all) from cosmic-ray's work database, read-only."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        total = con.execute("SELECT COUNT(*) FROM work_items").fetchone()[0]
+        done = con.execute("SELECT COUNT(*) FROM work_results").fetchone()[0]
+    return done, total
 
 
 def _descendants(pids: set[int]) -> set[int]:
@@ -253,10 +279,17 @@ def run_session(session: Session, copy: Path, tools: Path, exclude: list[str], l
         ([str(tools / "cosmic-ray"), "baseline", str(cfg)], "baseline (tests on unmutated code)"),
         ([str(tools / "cosmic-ray"), "exec", str(cfg), str(db)], "exec"),
     ]
+
+    def report_progress() -> None:
+        done, total = tested_so_far(db)
+        minutes = (time.monotonic() - start) / 60
+        print(f"mutation: {session.name}: {done}/{total} mutants, {minutes:.0f} min", flush=True)
+
     for cmd, what in steps:
         if _stopping.is_set():
             return
-        if run(cmd, copy, log, env=env) != 0:
+        progress = report_progress if what == "exec" else None
+        if run(cmd, copy, log, progress=progress, env=env) != 0:
             session.error = f"{what} failed; see the log (kept only with --keep)"
             session.seconds = time.monotonic() - start
             return
