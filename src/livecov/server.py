@@ -27,16 +27,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 import coverage
+from coverage.config import CoverageConfig
 
 from livecov.errors import CoverageLostError, LivecovError, ServerStartError
 from livecov.measure import SERVER_DATA_BASENAME
 from livecov.middleware import TOKEN_HEADER
-
-if TYPE_CHECKING:
-    from coverage.config import CoverageConfig
 
 SERVERS = ("werkzeug", "waitress", "gunicorn")
 
@@ -101,8 +98,6 @@ def server_coverage_config(base: CoverageConfig, data_dir: Path, server: str) ->
     Everything that decides what is measured (source, branch, omit, plugins, ...) stays
     exactly as the run has it, so the server's data always combines with the tests'.
     """
-    from coverage.config import CoverageConfig
-
     config = CoverageConfig.deserialize(base.serialize())
     config.data_file = str(data_dir / SERVER_DATA_BASENAME)
     config.parallel = True
