@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -61,7 +62,12 @@ def test_shutdown_endpoint_needs_post_and_the_token(project: Path) -> None:
             server.post("explode")
         assert unknown.value.code == 404
         assert get(server.url + "/hello") == "Hello"  # still serving after all that
-        assert server.post("shutdown") == {"ok": "shutdown"}
+        accepted = urllib.request.Request(
+            control, method="POST", headers={"Livecov-Token": server.token}
+        )
+        with urllib.request.urlopen(accepted) as response:
+            assert response.status == 202  # accepted: it stops once this answer is out
+            assert json.load(response) == {"ok": "shutdown"}
         assert server.process is not None
         assert server.process.wait(timeout=30) == 0  # stopped by itself, gracefully
     assert port_closed(server.url)
@@ -302,11 +308,13 @@ def test_a_given_workdir_is_the_callers_to_keep(project: Path, tmp_path: Path) -
 
 def test_requests_of_one_context_run_side_by_side(project: Path) -> None:
     # Each /together request waits at a barrier until the other one is inside the app
-    # too: both complete only if the same context's requests really run at once.
+    # too: both complete only if the same context's requests really run at once. (A name
+    # longer than one character: equal, but never the same str object in both requests.)
+    context = "same-context"
     with suite_server(app="branchy:app") as server:
         results: list[str] = []
         threads = [
-            threading.Thread(target=lambda: results.append(get(server.url + "/together", "t")))
+            threading.Thread(target=lambda: results.append(get(server.url + "/together", context)))
             for _ in range(2)
         ]
         for thread in threads:
