@@ -13,21 +13,24 @@ class Visit:
     def __init__(self, gate: ContextGate, context: str | None) -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(gate, context))
+        # A daemon: a broken gate that never lets it out must not keep pytest from exiting.
+        self.thread = threading.Thread(target=self._run, args=(gate, context), daemon=True)
         self.thread.start()
 
     def _run(self, gate: ContextGate, context: str | None) -> None:
         with gate.inside(context):
             self.entered.set()
-            self.release.wait(timeout=30)
+            self.release.wait(timeout=WAIT)
 
     def leave(self) -> None:
         self.release.set()
-        self.thread.join(timeout=30)
+        self.thread.join(timeout=WAIT)
 
 
 # How long to watch a blocked thread stay blocked: there is no event for "did not happen".
 BLOCKED = 0.3
+# The longest a thread may take to get in once it is allowed to (a bound, not a pause).
+WAIT = 10
 
 
 def recording_gate(switches: list[str]) -> ContextGate:
@@ -38,9 +41,9 @@ def test_same_context_runs_together_without_switching() -> None:
     switches: list[str] = []
     gate = recording_gate(switches)
     first = Visit(gate, "a")
-    assert first.entered.wait(30)
+    assert first.entered.wait(WAIT)
     second = Visit(gate, "a")
-    assert second.entered.wait(30)  # in while the first is still inside
+    assert second.entered.wait(WAIT)  # in while the first is still inside
     first.leave()
     second.leave()
     assert switches == ["a"]  # one switch for both
@@ -50,11 +53,11 @@ def test_other_context_waits_until_everyone_left() -> None:
     switches: list[str] = []
     gate = recording_gate(switches)
     a = Visit(gate, "a")
-    assert a.entered.wait(30)
+    assert a.entered.wait(WAIT)
     b = Visit(gate, "b")
     assert not b.entered.wait(BLOCKED)  # "a" is still inside
     a.leave()
-    assert b.entered.wait(30)
+    assert b.entered.wait(WAIT)
     b.leave()
     assert switches == ["a", "b"]
 
@@ -62,15 +65,15 @@ def test_other_context_waits_until_everyone_left() -> None:
 def test_newcomers_queue_behind_a_waiting_context() -> None:
     gate = recording_gate([])
     a1 = Visit(gate, "a")
-    assert a1.entered.wait(30)
+    assert a1.entered.wait(WAIT)
     b = Visit(gate, "b")
     assert not b.entered.wait(BLOCKED)
     a2 = Visit(gate, "a")  # same context as inside, but "b" waits first
     assert not a2.entered.wait(BLOCKED)
     a1.leave()
-    assert b.entered.wait(30)
+    assert b.entered.wait(WAIT)
     b.leave()
-    assert a2.entered.wait(30)
+    assert a2.entered.wait(WAIT)
     a2.leave()
 
 
@@ -78,11 +81,11 @@ def test_exclusive_visit_runs_alone() -> None:
     switches: list[str] = []
     gate = recording_gate(switches)
     reset = Visit(gate, None)
-    assert reset.entered.wait(30)
+    assert reset.entered.wait(WAIT)
     same = Visit(gate, "live-server")  # even the context being recorded waits
     assert not same.entered.wait(BLOCKED)
     reset.leave()
-    assert same.entered.wait(30)
+    assert same.entered.wait(WAIT)
     same.leave()
     assert switches == []  # never a switch for the exclusive visit or the same context
 
