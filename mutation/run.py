@@ -4,6 +4,8 @@
     python mutation/run.py --session flaskr      # only some sessions (repeatable)
     python mutation/run.py --jobs 2              # sessions run in two copies at once
     python mutation/run.py --list                # the sessions, and exit
+    python mutation/run.py --json r.json         # also save every result
+    python mutation/run.py --retest r.json       # after adding tests: only r.json's survivors
 
 The repository is never mutated: its files (tracked, and untracked ones that are not
 ignored, as they are on disk now) are copied to a temporary folder; there the project
@@ -56,6 +58,8 @@ class Session:
     tests: list[str]
     timeout: float
     lean: bool = True
+    # With --retest: the earlier results; only their survivors are tested again.
+    previous: list[dict] | None = None
     # Filled in by the run.
     results: list[dict] = field(default_factory=list)
     seconds: float = 0.0
@@ -77,6 +81,78 @@ def load_config(path: Path = CONFIG) -> tuple[dict, list[Session]]:
         for s in config["session"]
     ]
     return config, sessions
+
+
+# Re-testing survivors -------------------------------------------------------------------
+
+
+def mutant_key(item: dict) -> tuple[str, str, int]:
+    """What names one mutant across runs of unchanged source: module, operator, occurrence."""
+    m = item["mutations"][0]
+    return (m["module_path"], m["operator_name"], m["occurrence"])
+
+
+def load_previous(path: Path, sessions: list[Session]) -> None:
+    """Attach the results an earlier ``--json`` run saved to the matching sessions.
+
+    Raises SetupError when the file is unreadable, a session in it ended with an error,
+    or the source it mutated has changed since (then its mutants are different ones).
+    """
+    try:
+        saved = {s["session"]: s for s in json.loads(path.read_text())}
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise SetupError(f"--retest {path}: not a results file of --json ({exc})") from exc
+    for session in sessions:
+        earlier = saved.get(session.name)
+        if earlier is None:
+            raise SetupError(f"--retest {path}: has no results for session {session.name}")
+        if earlier["error"] or not earlier["results"]:
+            raise SetupError(
+                f"--retest {path}: session {session.name} did not finish there; run it in full"
+            )
+        for r in earlier["results"]:
+            problem = diff_mismatch((r["result"] or {}).get("diff") or "", REPO)
+            if problem:
+                raise SetupError(
+                    f"--retest {path}: {problem}; the source changed since, so the mutants "
+                    f"of session {session.name} are not the same: run it in full"
+                )
+        session.previous = earlier["results"]
+
+
+def diff_mismatch(diff: str, root: Path) -> str | None:
+    """Why a mutant's unified diff no longer applies to the files under ``root``, or None."""
+    lines: list[str] = []
+    path = ""
+    row = 0
+    for d in diff.splitlines():
+        if d.startswith("--- a/"):
+            path = d[len("--- a/") :].strip()
+            lines = (root / path).read_text().splitlines() if (root / path).exists() else []
+        elif d.startswith("@@"):
+            row = int(d.split()[1].split(",")[0].lstrip("-"))
+        elif d.startswith((" ", "-")) and not d.startswith("---") and row:
+            if row > len(lines) or lines[row - 1] != d[1:]:
+                return f"{path}:{row} is no longer {d[1:].strip()!r}"
+            row += 1
+    return None
+
+
+def needs_retest(result: dict) -> bool:
+    return outcome(result["result"]) not in ("killed", "timeout", "skipped")
+
+
+def keep_only(db: Path, keys: set[tuple[str, str, int]]) -> int:
+    """Drop every mutant but ``keys`` from cosmic-ray's work database; return how many stay."""
+    with contextlib.closing(sqlite3.connect(db)) as con, con:
+        rows = con.execute(
+            "SELECT job_id, module_path, operator_name, occurrence FROM mutation_specs"
+        ).fetchall()
+        drop = [(job,) for job, *key in rows if tuple(key) not in keys]
+        con.executemany("DELETE FROM work_results WHERE job_id = ?", drop)
+        con.executemany("DELETE FROM mutation_specs WHERE job_id = ?", drop)
+        con.executemany("DELETE FROM work_items WHERE job_id = ?", drop)
+    return len(rows) - len(drop)
 
 
 # Processes ------------------------------------------------------------------------------
@@ -288,6 +364,9 @@ def run_session(session: Session, copy: Path, tools: Path, exclude: list[str], l
     for cmd, what in steps:
         if _stopping.is_set():
             return
+        if what == "exec" and session.previous is not None and not _select_survivors(session, db):
+            session.seconds = time.monotonic() - start
+            return
         progress = report_progress if what == "exec" else None
         if run(cmd, copy, log, progress=progress, env=env) != 0:
             session.error = f"{what} failed; see the log (kept only with --keep)"
@@ -299,7 +378,24 @@ def run_session(session: Session, copy: Path, tools: Path, exclude: list[str], l
     for line in dump.splitlines():
         item, result = json.loads(line)
         session.results.append({"item": item, "result": result})
+    if session.previous is not None:  # the mutants not re-tested keep their earlier result
+        session.results += [r for r in session.previous if not needs_retest(r)]
     session.seconds = time.monotonic() - start
+
+
+def _select_survivors(session: Session, db: Path) -> bool:
+    """Keep only the earlier survivors in the database; False (and an error) if any is gone."""
+    assert session.previous is not None
+    keys = {mutant_key(r["item"]) for r in session.previous if needs_retest(r)}
+    kept = keep_only(db, keys)
+    if kept != len(keys):
+        session.error = (
+            f"{len(keys) - kept} of the {len(keys)} earlier survivors are no longer generated; "
+            "the source changed: run the session in full"
+        )
+        return False
+    print(f"mutation: {session.name}: re-testing the {kept} earlier survivor(s)", flush=True)
+    return True
 
 
 # Report ---------------------------------------------------------------------------------
@@ -384,6 +480,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=CONFIG, help="sessions file (TOML)")
     parser.add_argument("--keep", metavar="DIR", help="copy session databases and logs to DIR")
     parser.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
+    parser.add_argument(
+        "--retest",
+        metavar="FILE",
+        type=Path,
+        help="test again only the survivors in FILE (an earlier --json); its killed mutants "
+        "are counted as they were. For after adding tests, with the source unchanged",
+    )
     args = parser.parse_args(argv)
 
     config, sessions = load_config(args.config)
@@ -398,6 +501,12 @@ def main(argv: list[str] | None = None) -> int:
         for s in sessions:
             print(f"{s.name:20} {s.package:8} {' '.join(s.modules)}")
         return 0
+    if args.retest:
+        try:
+            load_previous(args.retest, sessions)
+        except SetupError as exc:
+            print(f"mutation: {exc}", file=sys.stderr)
+            return 2
 
     # SIGINT too: a process started in the background by a non-interactive shell inherits
     # it as ignored, and Python then installs no KeyboardInterrupt handler for it.
