@@ -130,7 +130,7 @@ class LiveServer:
         self.url = ""
         self.started = False
         self.process: subprocess.Popen[bytes] | None = None
-        self._lifeline = -1
+        self._lifeline: int | None = None  # the write end of the lifeline pipe, while open
         self.data_files: list[Path] = []
         self.startup_seconds = 0.0
         self.stop_seconds = 0.0
@@ -158,6 +158,8 @@ class LiveServer:
                         cwd=self.options.cwd,
                         start_new_session=True,
                     )
+            except OSError as exc:  # e.g. a cwd that does not exist
+                raise ServerStartError(f"could not start the server process: {exc}", "") from None
             finally:
                 os.close(write_fd)  # only the server writes: EOF means it is gone
                 os.close(lifeline_fd)
@@ -301,6 +303,7 @@ class LiveServer:
             )
 
     def _kill(self) -> None:
+        self._close_lifeline()  # also when the server never started: no descriptor leaks
         process = self.process
         if process is None:
             return
@@ -308,9 +311,13 @@ class LiveServer:
             os.killpg(process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-        with contextlib.suppress(OSError):  # closed already by an earlier call
-            os.close(self._lifeline)
         _running.discard(self)
+
+    def _close_lifeline(self) -> None:
+        # Closed once only: a second close could hit a descriptor reused by someone else.
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
 
     def cleanup(self) -> None:
         """Remove the working directory (server data, temporary app data, log)."""

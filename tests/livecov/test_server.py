@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
 import os
 import signal
 import threading
+import time
 import urllib.error
 from pathlib import Path
 
@@ -14,7 +17,9 @@ import pytest
 
 import livecov.server
 from livecov import CoverageLostError, LivecovError, LiveServer, ServerOptions
+from livecov.errors import ServerStartError
 from livecov.server import _kill_leftover_servers
+from livecov.settings import Settings
 from tests.livecov.helpers import (
     get,
     group_alive,
@@ -344,3 +349,131 @@ def test_reset_runs_while_requests_of_several_contexts_come_and_go(project: Path
             thread.join()
         assert get(server.url + "/seeded") == "seeded 4"  # set-up, then three resets
     assert errors == []
+
+
+def _open_descriptors() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_a_server_that_cannot_be_launched_is_a_start_error_and_leaks_nothing(
+    project: Path,
+) -> None:
+    before = _open_descriptors()
+    server = LiveServer(ServerOptions(app="branchy:app", cwd=str(project / "missing")))
+    try:
+        with pytest.raises(ServerStartError, match=r"could not start the server process: .*"):
+            server.start()
+    finally:
+        server.cleanup()
+    assert _open_descriptors() == before
+    assert not server.workdir.exists()
+
+
+def test_cleanup_is_harmless_before_start_and_when_repeated(project: Path) -> None:
+    stdin_before = os.fstat(0)
+    never_started = LiveServer(ServerOptions(app="branchy:app"))
+    never_started.cleanup()
+    assert os.fstat(0) == stdin_before  # nothing of the caller's was closed
+    assert not never_started.workdir.exists()
+
+    before = _open_descriptors()
+    with suite_server(app="branchy:app") as server:
+        assert get(server.url + "/hello") == "Hello"
+    server.cleanup()  # a second time: suite_server cleaned up already
+    server.cleanup()
+    assert _open_descriptors() == before
+
+
+def test_a_server_can_start_again_in_the_same_workdir(project: Path) -> None:
+    workdir = project / "work"
+    for _ in range(2):  # the second start finds data/ and app/ already there
+        server = LiveServer(ServerOptions(app="branchy:app"), project_config(), workdir=workdir)
+        try:
+            server.start()
+            assert get(server.url + "/hello") == "Hello"
+            assert server.stop()
+        finally:
+            server.cleanup()
+    assert workdir.is_dir()  # the caller's folder is the caller's to delete
+
+
+def test_a_server_exiting_0_before_it_listens_is_a_start_error_with_that_status(
+    project: Path,
+) -> None:
+    (project / "quits.py").write_text("import sys\nsys.exit(0)\n")
+    server = LiveServer(ServerOptions(app="quits:app"), project_config())
+    try:
+        with pytest.raises(ServerStartError, match=r"exited \(exit status 0\) before it listened"):
+            server.start()
+    finally:
+        server.cleanup()
+
+
+def test_a_server_killed_by_sighup_is_reported_by_the_signal_name(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+    try:
+        server.start()
+        os.kill(server.process.pid, signal.SIGHUP)
+        assert server.process.wait(timeout=30) == -signal.SIGHUP
+        with pytest.raises(CoverageLostError, match=r"died during the run \(killed by SIGHUP\)"):
+            server.stop()
+    finally:
+        server.cleanup()
+
+
+def test_start_error_output_is_the_last_60_lines_the_server_printed(project: Path) -> None:
+    (project / "chatty.py").write_text(
+        "for i in range(1, 101):\n    print(f'line {i}')\nraise SystemExit(3)\n"
+    )
+    server = LiveServer(ServerOptions(app="chatty:app"), project_config())
+    try:
+        with pytest.raises(ServerStartError, match=r"exit status 3") as failed:
+            server.start()
+    finally:
+        server.cleanup()
+    lines = failed.value.output.splitlines()
+    assert lines == [f"line {i}" for i in range(41, 101)]
+
+
+def test_a_start_up_timeout_already_used_up_is_a_start_error(project: Path) -> None:
+    # The deadline passes before the first wait: the wait must not get a negative timeout.
+    server = LiveServer(ServerOptions(app="branchy:app", startup_timeout=1e-9))
+    try:
+        with pytest.raises(ServerStartError, match="did not listen within 1e-09 s"):
+            server.start()
+    finally:
+        server.cleanup()
+    assert not group_alive(server.process.pid)
+
+
+def test_start_and_stop_times_are_measured_around_the_real_work(project: Path) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+    assert (server.startup_seconds, server.stop_seconds) == (0.0, 0.0)
+    try:
+        began = time.monotonic()
+        server.start()
+        started = time.monotonic()
+        server.stop()
+        stopped = time.monotonic()
+    finally:
+        server.cleanup()
+    assert 0 < server.startup_seconds <= started - began
+    assert 0 < server.stop_seconds <= stopped - started
+
+
+def test_each_server_gets_its_own_256_bit_token(project: Path) -> None:
+    tokens = [LiveServer(ServerOptions(app="branchy:app")).token for _ in range(2)]
+    assert tokens[0] != tokens[1]
+    assert [len(base64.urlsafe_b64decode(t + "=")) for t in tokens] == [32, 32]
+
+
+def test_library_defaults_are_the_command_line_defaults() -> None:
+    # A LiveServer made in Python serves like `livecov run` with the same settings unset.
+    defaults = Settings()
+    options = ServerOptions(app="x:app")
+    shared = {f.name for f in dataclasses.fields(ServerOptions)} & {
+        f.name for f in dataclasses.fields(Settings)
+    }
+    assert shared >= {"server", "workers", "threads", "startup_timeout", "stop_timeout"}
+    for name in shared - {"app"}:
+        assert getattr(options, name) == getattr(defaults, name), name
