@@ -12,7 +12,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from livecov.serve import ServeSpec, build_app, report_ready
+from livecov.serve import ServeSpec, build_app, http_url, report_ready
 
 
 class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
@@ -26,7 +26,7 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         spec = self.spec
         settings: dict[str, Any] = {
-            "bind": [f"{spec.host}:{spec.port}"],
+            "bind": [http_url(spec.host, spec.port).removeprefix("http://")],
             "workers": spec.workers,
             "worker_class": "sync",
             "graceful_timeout": 10,
@@ -43,7 +43,7 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
 
     def _when_ready(self, arbiter: Any) -> None:
         host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = http_url(host, port)
 
     def _post_worker_init(self, worker: Any) -> None:
         report_ready(self.spec, self.url)

@@ -75,6 +75,11 @@ def _run_setup_once(spec: ServeSpec, app: Any) -> None:
             marker.touch()
 
 
+def http_url(host: str, port: int) -> str:
+    """The base URL of a server listening on ``host``:``port`` (IPv6 hosts in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def report_ready(spec: ServeSpec, url: str) -> None:
     """Tell the parent the server listens at ``url``: one JSON line on the ready pipe."""
     line = json.dumps({"url": url, "pid": os.getpid()}) + "\n"
@@ -91,7 +96,7 @@ def serve_werkzeug(spec: ServeSpec) -> None:
 
     app = build_app(spec, _stop_this_process)
     server = make_server(spec.host, spec.port, app, threaded=True)
-    report_ready(spec, f"http://{spec.host}:{server.server_port}")
+    report_ready(spec, http_url(spec.host, server.server_port))
     _close_ready_pipe(spec)
     server.serve_forever()
 
@@ -101,7 +106,7 @@ def serve_waitress(spec: ServeSpec) -> None:
 
     app = build_app(spec, _stop_this_process)
     server = waitress.create_server(app, host=spec.host, port=spec.port, threads=spec.threads)
-    report_ready(spec, f"http://{spec.host}:{server.effective_port}")
+    report_ready(spec, http_url(spec.host, server.effective_port))
     _close_ready_pipe(spec)
     server.run()  # returns after KeyboardInterrupt, once its threads have finished
 

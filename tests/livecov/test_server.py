@@ -479,3 +479,11 @@ def test_library_defaults_are_the_command_line_defaults() -> None:
     assert shared >= {"server", "workers", "threads", "startup_timeout", "stop_timeout"}
     for name in shared - {"app"}:
         assert getattr(options, name) == getattr(defaults, name), name
+
+
+@pytest.mark.parametrize("backend", ["werkzeug", "waitress", "gunicorn"])
+def test_every_backend_serves_on_ipv6_loopback(project: Path, backend: str) -> None:
+    with suite_server(app="branchy:app", server=backend, host="::1", workers=1) as server:
+        assert server.url.startswith("http://[::1]:")
+        assert get(server.url + "/hello", "over-ipv6") == "Hello"
+    assert "over-ipv6" in server.collected.measured_contexts()
