@@ -13,6 +13,7 @@ It does two things the app itself never has to know about:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hmac
 import json
@@ -125,7 +126,7 @@ class ContextGate:
         self._recording = context  # the context coverage records now
         self._open_to: str | None = context  # who may walk in without waiting
         self._inside = 0
-        self._waiting = 0
+        self._queue: collections.deque[object] = collections.deque()  # waiters, first come first
 
     @contextlib.contextmanager
     def inside(self, context: str | None) -> Iterator[None]:
@@ -137,17 +138,30 @@ class ContextGate:
 
     def _enter(self, context: str | None) -> None:
         with self._condition:
-            if context is not None and context == self._open_to and not self._waiting:
+            if not self._queue and self._may_join(context):
                 self._inside += 1
                 return
-            self._waiting += 1
-            self._condition.wait_for(lambda: self._inside == 0)
-            self._waiting -= 1
-            if context is not None and context != self._recording:
-                self._switch(context)
-                self._recording = context
-            self._open_to = context
+            ticket = object()
+            self._queue.append(ticket)
+            try:
+                self._condition.wait_for(
+                    lambda: (
+                        self._queue[0] is ticket and (self._inside == 0 or self._may_join(context))
+                    )
+                )
+            finally:
+                self._queue.remove(ticket)
+                self._condition.notify_all()  # the next in line may join, or move up
+            if self._inside == 0:
+                if context is not None and context != self._recording:
+                    self._switch(context)
+                    self._recording = context
+                self._open_to = context
             self._inside += 1
+
+    def _may_join(self, context: str | None) -> bool:
+        """Whether ``context`` may run alongside the requests inside now."""
+        return context is not None and context == self._open_to
 
     def _leave(self) -> None:
         with self._condition:

@@ -77,6 +77,27 @@ def test_newcomers_queue_behind_a_waiting_context() -> None:
     a2.leave()
 
 
+def test_a_waiting_context_goes_before_any_number_of_newcomers() -> None:
+    # All waiters wake when the gate empties; the one that waited first must win the race,
+    # however many newcomers of the context inside race it.
+    switches: list[str] = []
+    gate = recording_gate(switches)
+    a1 = Visit(gate, "a")
+    assert a1.entered.wait(WAIT)
+    b = Visit(gate, "b")
+    assert not b.entered.wait(BLOCKED)
+    newcomers = [Visit(gate, "a") for _ in range(10)]
+    a1.leave()
+    assert b.entered.wait(WAIT)
+    assert not any(n.entered.is_set() for n in newcomers)
+    b.leave()
+    for n in newcomers:  # then all of them at once: one switch back to "a"
+        assert n.entered.wait(WAIT)
+    for n in newcomers:
+        n.leave()
+    assert switches == ["a", "b", "a"]
+
+
 def test_exclusive_visit_runs_alone() -> None:
     switches: list[str] = []
     gate = recording_gate(switches)
