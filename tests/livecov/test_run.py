@@ -209,7 +209,7 @@ def test_command_killed_by_a_signal(project: Path, capfd) -> None:
 
 def test_command_that_is_not_executable(project: Path, capfd) -> None:
     (project / "script.sh").write_text("#!/bin/sh\n")
-    assert run("--app", "branchy:app", "--", "./script.sh") == 127
+    assert run("--app", "branchy:app", "--", "./script.sh", "--its-argument") == 127
     assert "'./script.sh' is not executable" in capfd.readouterr().err
 
 
