@@ -277,3 +277,35 @@ def test_crash_without_any_saved_data(project: Path, capfd) -> None:
     assert run("--app", "branchy:app", "--no-contexts", "--", *crash) == 3
     err = capfd.readouterr().err
     assert "killed by SIGKILL" in err
+
+
+def test_command_killed_by_sighup_exits_129_like_a_shell(project: Path, capfd) -> None:
+    # Signal 1 is where "status < 0" and "status < -1" part ways.
+    status = run("--app", "branchy:app", "--", "sh", "-c", "kill -HUP $$")
+
+    assert status == 129
+    assert "the test command failed (killed by SIGHUP)" in capfd.readouterr().err
+
+
+def test_the_first_failure_sets_the_exit_status_and_every_failure_is_told(
+    project: Path, capfd
+) -> None:
+    status = run("--app", "branchy:app", "--fail-under", "100", "--", "sh", "-c", "exit 5")
+
+    err = capfd.readouterr().err
+    assert status == 5  # the command's failure came first; fail-under's 2 does not replace it
+    assert "livecov: the test command failed (exit status 5)" in err
+    assert "is under fail-under=100" in err
+
+
+def test_html_report_by_default_in_a_chosen_folder_or_none(project: Path) -> None:
+    assert main(["run", "--app", "branchy:app", "--", "true"]) == 0
+    assert "branchy_py.html" in {p.name for p in (project / "htmlcov").iterdir()}
+
+    assert main(["run", "--app", "branchy:app", "--html", "elsewhere", "--", "true"]) == 0
+    assert (project / "elsewhere" / "index.html").is_file()
+
+    shutil.rmtree(project / "htmlcov")
+    shutil.rmtree(project / "elsewhere")
+    assert main(["run", "--app", "branchy:app", "--no-html", "--", "true"]) == 0
+    assert not (project / "htmlcov").exists()
