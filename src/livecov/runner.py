@@ -48,8 +48,6 @@ class RunResult:
     command_status: int | None = None
     total: float | None = None
     url: str = ""
-    startup_seconds: float = 0.0
-    stop_seconds: float = 0.0
 
 
 def server_options(settings: Settings) -> ServerOptions:
@@ -124,7 +122,6 @@ def _start(server: LiveServer, out: TextIO, result: RunResult) -> None:
         output = exc.output.rstrip() or "(it printed nothing)"
         print(f"livecov: the server's output:\n{output}", file=sys.stderr)
         raise
-    result.startup_seconds = server.startup_seconds
     opts = server.options
     print(f"livecov: serving {opts.app} at {result.url} ({opts.server})", file=out)
     out.flush()
@@ -166,7 +163,6 @@ def _stop(server: LiveServer, result: RunResult) -> None:
     except CoverageLostError as exc:
         _fail(result, EXIT_SERVER, str(exc))
         print(f"livecov: the server's output:\n{server.output()}", file=sys.stderr)
-    result.stop_seconds = server.stop_seconds
 
 
 def _combine_and_report(
