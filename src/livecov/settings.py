@@ -7,6 +7,8 @@ Every setting has a command-line option of the same name (``startup_timeout`` is
 from __future__ import annotations
 
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,20 @@ class Settings:
         for key, value in values.items():
             if key in known and value is not None:
                 setattr(result, key, value)
+        result.check()
         return result
+
+    def check(self) -> None:
+        """Raise ConfigError for a value no run could work with."""
+        for name in ("workers", "threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in ("startup_timeout", "stop_timeout", "timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name.replace('_', '-')} must be more than 0 s, not {value:g}")
+        if self.fail_under is not None and not 0 <= self.fail_under <= 100:
+            raise ConfigError(f"fail-under must be between 0 and 100, not {self.fail_under:g}")
 
 
 def load_settings(path: str | Path = "pyproject.toml") -> Settings:
@@ -60,19 +75,28 @@ def load_settings(path: str | Path = "pyproject.toml") -> Settings:
     return settings_from_table(table, str(path))
 
 
+def setting_types() -> dict[str, type]:
+    """Each setting's type as TOML must give it: ``str | None`` is str, ``list[str]`` list."""
+    result = {}
+    for name, hint in typing.get_type_hints(Settings).items():
+        if isinstance(hint, types.UnionType):  # X | None: TOML has no null, so X
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        result[name] = typing.get_origin(hint) or hint
+    return result
+
+
 def settings_from_table(table: dict[str, Any], where: str) -> Settings:
-    defaults = Settings()
-    types = {f.name: type(getattr(defaults, f.name)) for f in fields(defaults)}
+    expected_types = setting_types()
     values: dict[str, Any] = {}
     for raw_key, value in table.items():
         key = raw_key.replace("-", "_")
-        if key not in types:
-            known = ", ".join(sorted(types))
+        if key not in expected_types:
+            known = ", ".join(sorted(expected_types))
             raise ConfigError(f"{where}: unknown setting [tool.livecov] {raw_key!r} ({known})")
-        expected = types[key]
+        expected = expected_types[key]
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if expected is not type(None) and not isinstance(value, expected):
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(
                 f"{where}: [tool.livecov] {raw_key} must be {expected.__name__}, "
                 f"not {type(value).__name__}"
@@ -80,4 +104,9 @@ def settings_from_table(table: dict[str, Any], where: str) -> Settings:
         values[key] = value
     if not all(isinstance(v, str) for v in values.get("env", {}).values()):
         raise ConfigError(f"{where}: [tool.livecov.env] values must be strings")
-    return defaults.updated(values)
+    if not all(isinstance(v, str) for v in values.get("source", [])):
+        raise ConfigError(f"{where}: [tool.livecov] source must be a list of strings")
+    try:
+        return Settings().updated(values)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [tool.livecov] {exc}") from None

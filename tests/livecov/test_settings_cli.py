@@ -45,6 +45,17 @@ def test_missing_file_or_table_gives_defaults(tmp_path: Path) -> None:
         ("contexts = 1", "[tool.livecov] contexts must be bool, not int"),
         ("[tool.livecov.env]\nX = 1", "[tool.livecov.env] values must be strings"),
         ("app = ", "pyproject.toml: "),
+        ("app = 5", "[tool.livecov] app must be str, not int"),
+        ('timeout = "10"', "[tool.livecov] timeout must be float, not str"),
+        ('source = "src"', "[tool.livecov] source must be list, not str"),
+        ("source = [1]", "[tool.livecov] source must be a list of strings"),
+        ("workers = true", "[tool.livecov] workers must be int, not bool"),
+        ("workers = 0", "pyproject.toml: [tool.livecov] workers must be at least 1, not 0"),
+        ("threads = -2", "[tool.livecov] threads must be at least 1, not -2"),
+        ("stop-timeout = 0", "[tool.livecov] stop-timeout must be more than 0 s, not 0"),
+        ("timeout = -1.5", "[tool.livecov] timeout must be more than 0 s, not -1.5"),
+        ("fail-under = 100.5", "[tool.livecov] fail-under must be between 0 and 100, not 100.5"),
+        ("fail-under = -1", "[tool.livecov] fail-under must be between 0 and 100, not -1"),
     ],
 )
 def test_bad_settings_are_named(tmp_path: Path, table: str, message: str) -> None:
@@ -95,3 +106,42 @@ def test_version(capsys) -> None:
 def test_no_subcommand_prints_help(capsys) -> None:
     assert main([]) == 4
     assert "SUBCOMMAND" in capsys.readouterr().out
+
+
+def test_settings_at_their_limits_are_accepted(tmp_path: Path) -> None:
+    path = write_pyproject(
+        tmp_path,
+        "[tool.livecov]\nworkers = 1\nthreads = 1\nfail-under = 0\ntimeout = 0.01\n"
+        'startup-timeout = 0.01\nstop-timeout = 0.01\nsource = ["src", "lib"]\n',
+    )
+    settings = load_settings(path)
+    assert (settings.workers, settings.threads, settings.fail_under) == (1, 1, 0.0)
+    assert (settings.timeout, settings.startup_timeout, settings.stop_timeout) == (0.01,) * 3
+    assert settings.source == ["src", "lib"]
+    path = write_pyproject(tmp_path, "[tool.livecov]\nfail-under = 100\n")
+    assert load_settings(path).fail_under == 100.0
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--workers", "0"], "workers must be at least 1, not 0"),
+        (["--threads", "0"], "threads must be at least 1, not 0"),
+        (["--startup-timeout", "-1"], "startup-timeout must be more than 0 s, not -1"),
+        (["--stop-timeout", "0"], "stop-timeout must be more than 0 s, not 0"),
+        (["--timeout", "nan"], "timeout must be more than 0 s, not nan"),
+        (["--fail-under", "101"], "fail-under must be between 0 and 100, not 101"),
+    ],
+)
+def test_bad_numbers_on_the_command_line_exit_4_before_anything_starts(
+    tmp_path: Path, capfd, option: list[str], message: str
+) -> None:
+    marker = tmp_path / "ran"
+    status = main(
+        ["run", "--config", str(tmp_path / "none.toml"), "--app", "x:app", "--server",
+         "gunicorn", *option, "--", "touch", str(marker)]
+    )  # fmt: skip
+    err = capfd.readouterr().err
+    assert status == 4
+    assert err == f"livecov: {message}\n"  # one line, no traceback
+    assert not marker.exists()
