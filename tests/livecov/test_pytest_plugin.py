@@ -127,6 +127,7 @@ def test_bad_app_fails_the_tests_that_need_it(pytester: pytest.Pytester, plugin_
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(["*livecov: the server exited (exit status 1) before it listened*"])
     result.stdout.fnmatch_lines(["*RuntimeError: boom while importing the app*"])
+    assert "pytest_plugin.py" not in result.stdout.str()  # livecov's message, not its traceback
 
 
 def test_reset_never_keeps_data_between_tests(pytester: pytest.Pytester, plugin_project):
@@ -138,3 +139,64 @@ def test_reset_never_keeps_data_between_tests(pytester: pytest.Pytester, plugin_
 
 def _total(lines: list[str]) -> str:
     return next(line.split()[-1] for line in lines if line.startswith("TOTAL"))
+
+
+LIBRARY = """\
+def prepare():
+    return "prepared"  # lib: setup
+
+
+def work():
+    return "worked"  # lib: run
+
+
+def tidy():
+    return "tidied"  # lib: teardown
+"""
+
+TESTS_LIBRARY = """\
+import pytest
+
+import mylib
+
+
+@pytest.fixture
+def prepared():
+    yield mylib.prepare()
+    mylib.tidy()
+
+
+def test_work(prepared):
+    assert mylib.work() == "worked"
+"""
+
+
+def _library_contexts(project: Path) -> dict[str, set[str]]:
+    """The contexts of each tagged line of mylib.py, by its tag (setup, run, teardown)."""
+    data = coverage.CoverageData(str(project / ".coverage"))
+    data.read()
+    by_line = data.contexts_by_lineno(str(project / "mylib.py"))
+    source = (project / "mylib.py").read_text().splitlines()
+    return {
+        line.split("# lib: ")[1]: set(by_line[number])
+        for number, line in enumerate(source, start=1)
+        if "# lib: " in line
+    }
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_test_contexts_name_each_phase_only_when_asked(
+    pytester: pytest.Pytester, plugin_project: Path, flag: bool
+) -> None:
+    pytester.makepyfile(mylib=LIBRARY, test_library=TESTS_LIBRARY)
+    options = ["--livecov-test-contexts"] if flag else []
+    result = pytester.run(
+        sys.executable, "-m", "coverage", "run", "-m", "pytest", "test_library.py", *options
+    )
+
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    node = "test_library.py::test_work"
+    expected = {
+        phase: {f"{node}|{phase}" if flag else ""} for phase in ("setup", "run", "teardown")
+    }
+    assert _library_contexts(plugin_project) == expected
