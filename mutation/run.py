@@ -463,6 +463,21 @@ def report(sessions: list[Session], targets: dict[str, float], out=sys.stdout) -
     return ok
 
 
+def write_json(path: Path, sessions: list[Session]) -> None:
+    """Save the sessions' results (for --retest, or any other tool)."""
+    fields = [
+        {
+            "session": s.name,
+            "package": s.package,
+            "seconds": s.seconds,
+            "error": s.error,
+            "results": s.results,
+        }
+        for s in sessions
+    ]
+    path.write_text(json.dumps(fields, indent=1))
+
+
 def _where(r: dict) -> tuple:
     m = r["item"]["mutations"][0]
     return (m["module_path"], m["start_pos"][0], m["operator_name"], m["occurrence"])
@@ -562,27 +577,17 @@ def main(argv: list[str] | None = None) -> int:
         ok = report(sessions, config["targets"])
         print(f"\nmutation: total time {(time.monotonic() - started) / 60:.1f} min")
         if args.json:
-            Path(args.json).write_text(
-                json.dumps(
-                    [
-                        {
-                            "session": s.name,
-                            "package": s.package,
-                            "seconds": s.seconds,
-                            "error": s.error,
-                            "results": s.results,
-                        }
-                        for s in sessions
-                    ],
-                    indent=1,
-                )
-            )
+            write_json(Path(args.json), sessions)
         return 0 if ok else 1
     except SetupError as exc:
         print(f"mutation: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nmutation: interrupted; stopping and cleaning up", file=sys.stderr)
+        finished = [s for s in sessions if s.results]
+        if args.json and finished:  # hours of work: keep the sessions that ended
+            write_json(Path(args.json), finished)
+            print(f"mutation: {len(finished)} finished session(s) saved in {args.json}")
         return 130
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup

@@ -168,3 +168,16 @@ def test_retest_with_a_missing_file_exits_2_with_a_message(
     code = run.main(["--session", "livecov-browser", "--retest", str(tmp_path / "none.json")])
     assert code == 2
     assert "not a results file of --json" in capsys.readouterr().err
+
+
+def test_saved_results_load_back_for_retest(
+    tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "REPO", tree)
+    done = _session("done")
+    done.results = [{"item": _item("Add_Sub", 0), "result": _result("survived")}]
+    path = tmp_path / "saved.json"
+    run.write_json(path, [done])
+    again = _session("done")
+    run.load_previous(path, [again])
+    assert again.previous == done.results
