@@ -200,3 +200,41 @@ def test_test_contexts_name_each_phase_only_when_asked(
         phase: {f"{node}|{phase}" if flag else ""} for phase in ("setup", "run", "teardown")
     }
     assert _library_contexts(plugin_project) == expected
+
+
+TESTS_BROWSER = """\
+def test_hello_page(page):
+    page.goto("/hello")  # relative: base_url is the live server's
+    assert page.locator("body").inner_text() == "Hello"
+"""
+
+TESTS_LAUNCH_ARGS = """\
+def test_launch_args(browser_type_launch_args):
+    assert "executable_path" not in browser_type_launch_args
+"""
+
+
+def test_a_browser_page_goes_to_the_live_server_and_names_its_test(
+    pytester: pytest.Pytester, plugin_project: Path
+) -> None:
+    # pytest-playwright's page, in a real Chromium (the system one where there is one):
+    # relative URLs reach the live server, and the request carries the test's node id.
+    pytester.makepyfile(test_browser=TESTS_BROWSER)
+    result = pytester.runpytest_subprocess("test_browser.py", "--cov", "--cov-report=")
+
+    result.assert_outcomes(passed=1)
+    lines = server_lines(plugin_project)
+    for line in tagged_lines(plugin_project / "branchy.py")["hello"]:
+        assert lines[line] == {"test_browser.py::test_hello_page[chromium]"}, line
+
+
+@pytest.mark.parametrize("browser", [["--browser", "firefox"], ["--browser-channel", "chrome"]])
+def test_other_browsers_and_channels_keep_their_own_launch_args(
+    pytester: pytest.Pytester, plugin_project: Path, browser: list[str]
+) -> None:
+    # Only a plain Chromium gets livecov's executable and flags; asking for the fixture
+    # launches nothing, so no Firefox or Chrome needs to be installed.
+    pytester.makepyfile(test_launch=TESTS_LAUNCH_ARGS)
+    result = pytester.runpytest_subprocess("test_launch.py", "-p", "no:cov", *browser)
+
+    result.assert_outcomes(passed=1)
