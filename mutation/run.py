@@ -128,7 +128,9 @@ def diff_mismatch(diff: str, root: Path) -> str | None:
     for d in diff.splitlines():
         if d.startswith("--- a/"):
             path = d[len("--- a/") :].strip()
-            lines = (root / path).read_text().splitlines() if (root / path).exists() else []
+            # cosmic-ray splits on "\n", so a file's final newline is followed by one "" line.
+            text = (root / path).read_text() if (root / path).exists() else None
+            lines = text.split("\n") if text is not None else []
         elif d.startswith("@@"):
             row = int(d.split()[1].split(",")[0].lstrip("-"))
         elif d.startswith((" ", "-")) and not d.startswith("---") and row:

@@ -181,3 +181,12 @@ def test_saved_results_load_back_for_retest(
     again = _session("done")
     run.load_previous(path, [again])
     assert again.previous == done.results
+
+
+def test_a_diff_ending_past_the_last_newline_still_applies(tree: Path) -> None:
+    # cosmic-ray's diffs of a file's last lines have one more, empty, context line.
+    diff = (
+        "--- mutation diff ---\n--- a/pkg/m.py\n+++ b/pkg/m.py\n@@ -6,3 +6,3 @@\n"
+        " def g():\n-    return 2\n+    return 3\n \n"
+    )
+    assert run.diff_mismatch(diff, tree) is None
