@@ -5,6 +5,7 @@ Each test names the mutation(s) it kills.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import sys
@@ -20,6 +21,8 @@ from livecov import middleware
 from livecov.cli import main
 from livecov.contexts import contexts_report
 from livecov.middleware import TOKEN_HEADER
+from livecov.server import ServerOptions
+from livecov.settings import Settings
 from tests.livecov.helpers import get, measure_like_unit_tests, suite_server
 
 
@@ -182,3 +185,17 @@ def test_contexts_with_unlabelled_unit_data_and_server_contexts(project: Path, c
     out = capfd.readouterr().out
     assert "Lines only end-to-end tests run" in out
     assert "branchy.py:" in out
+
+
+def test_library_defaults_are_the_command_line_defaults() -> None:
+    # A LiveServer made in Python serves like `livecov run` with the same settings unset.
+    # Kills the NumberReplacer mutants of the defaults in ServerOptions and in Settings
+    # (each session mutates one of the two; the other still holds the documented value).
+    defaults = Settings()
+    options = ServerOptions(app="x:app")
+    shared = {f.name for f in dataclasses.fields(ServerOptions)} & {
+        f.name for f in dataclasses.fields(Settings)
+    }
+    assert shared >= {"server", "workers", "threads", "startup_timeout", "stop_timeout"}
+    for name in shared - {"app"}:
+        assert getattr(options, name) == getattr(defaults, name), name

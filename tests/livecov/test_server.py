@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import os
 import signal
@@ -19,7 +18,6 @@ import livecov.server
 from livecov import CoverageLostError, LivecovError, LiveServer, ServerOptions
 from livecov.errors import ServerStartError
 from livecov.server import _kill_leftover_servers
-from livecov.settings import Settings
 from tests.livecov.helpers import (
     get,
     group_alive,
@@ -467,18 +465,6 @@ def test_each_server_gets_its_own_256_bit_token(project: Path) -> None:
     tokens = [LiveServer(ServerOptions(app="branchy:app")).token for _ in range(2)]
     assert tokens[0] != tokens[1]
     assert [len(base64.urlsafe_b64decode(t + "=")) for t in tokens] == [32, 32]
-
-
-def test_library_defaults_are_the_command_line_defaults() -> None:
-    # A LiveServer made in Python serves like `livecov run` with the same settings unset.
-    defaults = Settings()
-    options = ServerOptions(app="x:app")
-    shared = {f.name for f in dataclasses.fields(ServerOptions)} & {
-        f.name for f in dataclasses.fields(Settings)
-    }
-    assert shared >= {"server", "workers", "threads", "startup_timeout", "stop_timeout"}
-    for name in shared - {"app"}:
-        assert getattr(options, name) == getattr(defaults, name), name
 
 
 @pytest.mark.parametrize("backend", ["werkzeug", "waitress", "gunicorn"])

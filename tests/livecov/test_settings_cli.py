@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,40 @@ def test_bad_numbers_on_the_command_line_exit_4_before_anything_starts(
     assert status == 4
     assert err == f"livecov: {message}\n"  # one line, no traceback
     assert not marker.exists()
+
+
+def test_help_states_the_timeouts_livecov_uses(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    defaults = Settings()
+    assert f"--startup-timeout S default: {defaults.startup_timeout:g}" in text
+    assert f"--stop-timeout S default: {defaults.stop_timeout:g}" in text
+
+
+def _livecov(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed ``livecov`` command, as a shell runs it (its arguments are not
+    the interned strings a call of ``main([...])`` from Python would pass)."""
+    script = Path(sys.executable).with_name("livecov")
+    return subprocess.run(
+        [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_livecov_command_runs_both_subcommands(project: Path) -> None:
+    ran = _livecov("run", "--app", "branchy:app", "--no-html", "--", "true", cwd=project)
+    assert ran.returncode == 0, ran.stderr
+    assert "livecov: serving branchy:app at http://127.0.0.1:" in ran.stdout
+    assert "branchy.py" in ran.stdout  # the report
+
+    listed = _livecov("contexts", cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    assert "Lines only end-to-end tests run" in listed.stdout
+
+
+def test_only_a_leading_double_dash_is_removed_from_the_command(project: Path, capfd) -> None:
+    # Without "--" the command starts at its first word, whatever that word sorts like.
+    assert main(["run", "--app", "branchy:app", "--no-html", "true"]) == 0
+    status = main(["run", "--app", "branchy:app", "--no-html", "!", "true"])
+    assert status == 127
+    assert "livecov: the test command '!' was not found" in capfd.readouterr().err
