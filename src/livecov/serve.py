@@ -9,7 +9,8 @@ SIGTERM and SIGINT both stop the server gracefully; coverage is then saved. The 
 are set explicitly because a process started in the background by a non-interactive
 shell inherits SIGINT as *ignored*. The server also stops, just as gracefully, when the
 process that started it is gone (EOF on the ``lifeline_fd`` pipe), so it never outlives
-a parent that was killed without a chance to stop it.
+a parent that was killed without a chance to stop it; an app that ignores SIGTERM is
+killed ``ORPHAN_GRACE_SECONDS`` later.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from typing import Any
 
 from livecov.apps import call_hook, load_app
 from livecov.middleware import DEFAULT_CONTEXT, LivecovMiddleware, switch_coverage_context
+
+# How long a server whose parent is gone may take to stop gracefully before it is killed.
+ORPHAN_GRACE_SECONDS = 5.0
 
 SPEC_ENV = "LIVECOV_SPEC"
 
@@ -139,6 +143,10 @@ def _graceful_stop(signum: int, frame: Any) -> None:
 def _stop_when_parent_is_gone(lifeline_fd: int) -> None:
     os.read(lifeline_fd, 1)  # the parent never writes: this returns when it has exited
     _stop_this_process()
+    # Still running after the grace time: the app ignores SIGTERM. Nobody is left to stop
+    # this server or to read its data, so it goes, workers and all.
+    threading.Event().wait(ORPHAN_GRACE_SECONDS)
+    os.killpg(0, signal.SIGKILL)
 
 
 def main() -> None:

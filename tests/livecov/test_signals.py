@@ -5,6 +5,7 @@ These start ``livecov`` as a real process (``python -m livecov``), as a user wou
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -18,7 +19,7 @@ import coverage
 import pytest
 
 from livecov.measure import merge_into_running
-from tests.livecov.helpers import port_closed
+from tests.livecov.helpers import group_alive, port_closed
 
 # Makes one request under its own context, prints READY with the URL, then waits forever.
 CLIENT = """\
@@ -151,3 +152,54 @@ def test_server_stops_by_itself_when_its_parent_is_killed(project: Path) -> None
     assert data.measured_files()
     if coverage.Coverage.current():
         merge_into_running(saved)
+
+
+STUBBORN_PARENT = """\
+import sys, threading
+from livecov import LiveServer, ServerOptions
+
+server = LiveServer(ServerOptions(app="branchy:create_stubborn_app"))
+server.start()
+print(server.url, server.process.pid, flush=True)
+if sys.argv[1] == "hang":
+    threading.Event().wait()
+# else: end here, without stopping the server
+"""
+
+
+def _stubborn_parent(project: Path, mode: str) -> subprocess.Popen[str]:
+    (project / "stubborn_parent.py").write_text(STUBBORN_PARENT)
+    return subprocess.Popen(
+        [sys.executable, "stubborn_parent.py", mode], cwd=project, stdout=subprocess.PIPE, text=True
+    )
+
+
+def test_a_server_ignoring_sigterm_is_killed_once_its_parent_is_killed(project: Path) -> None:
+    parent = _stubborn_parent(project, "hang")
+    try:
+        url, pid = parent.stdout.readline().split()
+        server_exit = os.pidfd_open(int(pid))
+        parent.kill()
+        parent.wait()
+        # SIGTERM from the lifeline is ignored; the grace time later it is killed.
+        assert select.select([server_exit], [], [], 60)[0], "the server outlived its parent"
+    finally:
+        if parent.poll() is None:  # pragma: no cover - only when the test fails early
+            parent.kill()
+    assert port_closed(url)
+    assert not group_alive(int(pid))
+
+
+def test_a_parent_that_ends_without_stopping_its_server_takes_it_along(project: Path) -> None:
+    # atexit kills the server before the parent is gone: not a moment of it left running,
+    # even though this app would ignore the lifeline's SIGTERM.
+    parent = _stubborn_parent(project, "end")
+    url, pid = parent.stdout.readline().split()
+    server_exit = os.pidfd_open(int(pid))
+    try:
+        assert parent.wait(timeout=60) == 0
+        assert select.select([server_exit], [], [], 0)[0], "the server was still running"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(pid), signal.SIGKILL)  # only if the test failed
+    assert port_closed(url)
