@@ -176,16 +176,16 @@ def _stubborn_parent(project: Path, mode: str) -> subprocess.Popen[str]:
 
 def test_a_server_ignoring_sigterm_is_killed_once_its_parent_is_killed(project: Path) -> None:
     parent = _stubborn_parent(project, "hang")
+    url, pid = parent.stdout.readline().split()
+    server_exit = os.pidfd_open(int(pid))
     try:
-        url, pid = parent.stdout.readline().split()
-        server_exit = os.pidfd_open(int(pid))
         parent.kill()
         parent.wait()
         # SIGTERM from the lifeline is ignored; the grace time later it is killed.
         assert select.select([server_exit], [], [], 60)[0], "the server outlived its parent"
     finally:
-        if parent.poll() is None:  # pragma: no cover - only when the test fails early
-            parent.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(pid), signal.SIGKILL)  # only if the test failed
     assert port_closed(url)
     assert not group_alive(int(pid))
 
