@@ -146,7 +146,8 @@ def _stop_when_parent_is_gone(lifeline_fd: int) -> None:
     # Still running after the grace time: the app ignores SIGTERM. Nobody is left to stop
     # this server or to read its data, so it goes, workers and all.
     threading.Event().wait(ORPHAN_GRACE_SECONDS)
-    os.killpg(0, signal.SIGKILL)
+    # No number here: a mutation tester turning 0 into 1 would kill process group 1.
+    os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
 def main() -> None:
