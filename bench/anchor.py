@@ -174,17 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     (anchor_dir / "patched.rc").write_text(RC.format(extra="patch = _exit"))
     (anchor_dir / "plain.rc").write_text(RC.format(extra=""))
     (livecov_dir / "livecov.rc").write_text(RC.format(extra=""))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in (
-            "COVERAGE_PROCESS_START",
-            "COVERAGE_PROCESS_CONFIG",
-            "PYTEST_ADDOPTS",
-            "FLASKR_INSTANCE_PATH",
-        )
-    }
+    env = common.clean_env("FLASKR_INSTANCE_PATH")
     lines: dict[str, list[int]] = {"anchor": [], "livecov": []}
 
     def clean(folder: Path) -> None:

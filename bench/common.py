@@ -48,6 +48,17 @@ if not os.environ.get("BENCH_KEEP_ENV"):
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
 
+# Set by an outer measured run (make test, coverage run, pytest): a benchmarked child
+# would measure itself, or take the outer run's pytest options.
+OUTER_RUN_VARS = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "PYTEST_ADDOPTS")
+
+
+def clean_env(*also_drop: str, **values: str) -> dict[str, str]:
+    """This environment without the outer run's variables (and ``also_drop``), plus ``values``."""
+    drop = {*OUTER_RUN_VARS, *also_drop}
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **values}
+
+
 # -- the interpreter --------------------------------------------------------------------
 
 

@@ -104,9 +104,7 @@ class PlainCoverageRun:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        env = {**os.environ, "FLASKR_INSTANCE_PATH": str(self.tmp / "instance")}
-        for var in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
-            env.pop(var, None)
+        env = common.clean_env(FLASKR_INSTANCE_PATH=str(self.tmp / "instance"))
         py = sys.executable
         subprocess.run(
             [py, "-m", "flask", "--app", "flaskr", "init-db"],

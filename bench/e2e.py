@@ -83,11 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     py = common.project_python()
     base = [py, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"]
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "PYTEST_ADDOPTS")
-    }
+    env = common.clean_env()
     per_test: list[float] = []
     all_times: list[list[float]] = []
     runs: dict[str, list[dict[str, Any]]] = {"serial": [], "parallel": []}

@@ -50,19 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [make, "-s", "-o", ".venv/.synced", "test"]
     if args.skip_lint:
         cmd[-1:-1] = ["-o", "lint"]
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in (
-            "COVERAGE_PROCESS_START",
-            "COVERAGE_PROCESS_CONFIG",
-            "PYTEST_ADDOPTS",
-            "MAKEFLAGS",
-            "MAKELEVEL",
-            "MFLAGS",
-        )
-    }
+    env = common.clean_env("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
     results: list[dict[str, Any]] = []
     times: list[float] = []
     skipped_lint = ""

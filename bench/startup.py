@@ -59,13 +59,11 @@ def time_livecov(server: str, coverage_on: bool, stops: list[float], phases: lis
 
 def time_floor(app: str, coverage_on: bool = False) -> float:
     tmp = tempfile.mkdtemp(prefix="bench-floor-")
-    env = {**os.environ, "FLASKR_INSTANCE_PATH": os.path.join(tmp, "instance")}
+    env = common.clean_env(FLASKR_INSTANCE_PATH=os.path.join(tmp, "instance"))
     extra = []
     if coverage_on:  # the project's settings, data files into the temporary folder
         extra = ["--coverage", str(common.ROOT / "pyproject.toml")]
         env["COVERAGE_FILE"] = os.path.join(tmp, ".coverage")
-    for var in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
-        env.pop(var, None)
     began = time.perf_counter()
     proc = subprocess.Popen(
         [common.project_python(), str(common.BENCH / "floor_server.py"), "--app", app, *extra],

@@ -34,9 +34,7 @@ TITLE = "1. Unit suite: flaskr's tests/unit vs the Flask tutorial's 24 tests"
 
 
 def _env(extra_path: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "PYTEST_ADDOPTS"):
-        env.pop(var, None)
+    env = common.clean_env()
     if extra_path is not None:
         env["PYTHONPATH"] = str(extra_path)  # before site-packages: the tutorial's flaskr wins
     return env
