@@ -163,14 +163,18 @@ server.start()
 print(server.url, server.process.pid, flush=True)
 if sys.argv[1] == "hang":
     threading.Event().wait()
-# else: end here, without stopping the server
+sys.stdin.read()  # "end": once the test holds a handle on the server, end without stopping it
 """
 
 
 def _stubborn_parent(project: Path, mode: str) -> subprocess.Popen[str]:
     (project / "stubborn_parent.py").write_text(STUBBORN_PARENT)
     return subprocess.Popen(
-        [sys.executable, "stubborn_parent.py", mode], cwd=project, stdout=subprocess.PIPE, text=True
+        [sys.executable, "stubborn_parent.py", mode],
+        cwd=project,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -184,8 +188,12 @@ def test_a_server_ignoring_sigterm_is_killed_once_its_parent_is_killed(project: 
         # SIGTERM from the lifeline is ignored; the grace time later it is killed.
         assert select.select([server_exit], [], [], 60)[0], "the server outlived its parent"
     finally:
+        os.close(server_exit)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(int(pid), signal.SIGKILL)  # only if the test failed
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
     assert port_closed(url)
     assert not group_alive(int(pid))
 
@@ -197,9 +205,14 @@ def test_a_parent_that_ends_without_stopping_its_server_takes_it_along(project: 
     url, pid = parent.stdout.readline().split()
     server_exit = os.pidfd_open(int(pid))
     try:
+        parent.stdin.close()  # now the parent ends
         assert parent.wait(timeout=60) == 0
         assert select.select([server_exit], [], [], 0)[0], "the server was still running"
     finally:
+        os.close(server_exit)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(int(pid), signal.SIGKILL)  # only if the test failed
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
     assert port_closed(url)
