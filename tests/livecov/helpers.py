@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -82,6 +83,20 @@ def _pgid_of(proc: Path) -> int | None:
         return int((proc / "stat").read_text().split(") ")[-1].split()[2])
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return None
+
+
+@contextmanager
+def sighup_default() -> Iterator[None]:
+    """Children started inside get SIGHUP's default action, even under ``nohup``.
+
+    An ignored signal stays ignored across exec; a test that kills a child with SIGHUP
+    must not depend on how the suite itself was started.
+    """
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 @contextmanager

@@ -12,7 +12,12 @@ import coverage
 import pytest
 
 from livecov.cli import main
-from tests.livecov.helpers import expected_executed, json_report, measure_like_unit_tests
+from tests.livecov.helpers import (
+    expected_executed,
+    json_report,
+    measure_like_unit_tests,
+    sighup_default,
+)
 
 CURL = shutil.which("curl")
 NODE = shutil.which("node")
@@ -281,7 +286,8 @@ def test_crash_without_any_saved_data(project: Path, capfd) -> None:
 
 def test_command_killed_by_sighup_exits_129_like_a_shell(project: Path, capfd) -> None:
     # Signal 1 is where "status < 0" and "status < -1" part ways.
-    status = run("--app", "branchy:app", "--", "sh", "-c", "kill -HUP $$")
+    with sighup_default():
+        status = run("--app", "branchy:app", "--", "sh", "-c", "kill -HUP $$")
 
     assert status == 129
     assert "the test command failed (killed by SIGHUP)" in capfd.readouterr().err

@@ -23,6 +23,7 @@ from tests.livecov.helpers import (
     group_alive,
     port_closed,
     read_data,
+    sighup_default,
     suite_server,
     tagged_lines,
 )
@@ -412,7 +413,8 @@ def test_a_server_exiting_0_before_it_listens_is_a_start_error_with_that_status(
 def test_a_server_killed_by_sighup_is_reported_by_the_signal_name(project: Path) -> None:
     server = LiveServer(ServerOptions(app="branchy:app"), project_config())
     try:
-        server.start()
+        with sighup_default():
+            server.start()
         os.kill(server.process.pid, signal.SIGHUP)
         assert server.process.wait(timeout=30) == -signal.SIGHUP
         with pytest.raises(CoverageLostError, match=r"died during the run \(killed by SIGHUP\)"):
