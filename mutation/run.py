@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import glob
 import json
 import os
@@ -128,9 +129,7 @@ def diff_mismatch(diff: str, root: Path) -> str | None:
     for d in diff.splitlines():
         if d.startswith("--- a/"):
             path = d[len("--- a/") :].strip()
-            # cosmic-ray splits on "\n", so a file's final newline is followed by one "" line.
-            text = (root / path).read_text() if (root / path).exists() else None
-            lines = text.split("\n") if text is not None else []
+            lines = _source_lines(root / path)
         elif d.startswith("@@"):
             row = int(d.split()[1].split(",")[0].lstrip("-"))
         elif d.startswith((" ", "-")) and not d.startswith("---") and row:
@@ -138,6 +137,13 @@ def diff_mismatch(diff: str, root: Path) -> str | None:
                 return f"{path}:{row} is no longer {d[1:].strip()!r}"
             row += 1
     return None
+
+
+@functools.cache
+def _source_lines(path: Path) -> list[str]:
+    """A file's lines as cosmic-ray's diffs count them (read once per run, however many
+    mutants it has): split on "\n", so a final newline is followed by one "" line."""
+    return path.read_text().split("\n") if path.exists() else []
 
 
 def needs_retest(result: dict) -> bool:
