@@ -13,7 +13,7 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+$(VENV)/.synced: pyproject.toml livecov/pyproject.toml flaskr/pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	@touch $@
 
@@ -41,7 +41,7 @@ test: lint browser
 	@$(BIN)/coverage combine -q
 	@$(BIN)/coverage html -q
 	@status=0; $(BIN)/coverage report --skip-covered || status=$$?; \
-	$(BIN)/livecov contexts --include 'src/flaskr/*'; \
+	$(BIN)/livecov contexts --include 'flaskr/src/flaskr/*'; \
 	echo "HTML report: htmlcov/index.html; screenshots: test-artifacts/screenshots/"; \
 	exit $$status
 

@@ -1,8 +1,8 @@
 """Figure 3: what coverage costs a live server: requests/s of flaskr's index.
 
 For each server (werkzeug, waitress) the same flaskr server is started by livecov's
-``LiveServer`` with coverage (the project's own settings: branch on, source = src/flaskr
-and src/livecov, per-request contexts on) and without (``coverage_config=None``), runs
+``LiveServer`` with coverage (the project's own settings: branch on, source = flaskr/src/flaskr
+and livecov/src/livecov, per-request contexts on) and without (``coverage_config=None``), runs
 alternating, and loaded on 127.0.0.1 with ``wrk -t1 -c4 -d5s`` (or the bounded Python
 generator when wrk cannot be had). The index has 20 posts in the database (two pages).
 
@@ -28,7 +28,8 @@ coverage.py's options do. A variant is a base and "+"-flags:
     python bench/coverage_overhead.py                                  # the figure, ~1 min
     python bench/coverage_overhead.py --servers waitress --variants \
         nocov,cov,cov+noctx,cov+nobranch,cov+allfiles,cov+pytrace,coverage-run
-    python bench/coverage_overhead.py --alt-src /tmp/benchcopy/src --variants nocov,cov,cov+alt
+    python bench/coverage_overhead.py --alt-src /tmp/benchcopy/livecov/src \
+        --variants nocov,cov,cov+alt
 
 Another Python (sysmon needs 3.12+): make a venv with the project and waitress, then
 ``BENCH_NO_REEXEC=1 /path/to/venv/bin/python bench/coverage_overhead.py ...``.
@@ -251,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         "--alt-src",
         type=Path,
         default=None,
-        help="variants ending +alt run the server with this src/ first on PYTHONPATH "
+        help="variants ending +alt run the server with this folder (a copy's livecov/src) first "
+        "on PYTHONPATH "
         "(to try a change to livecov's server side on a copy, in the same run)",
     )
     parser.add_argument("--name", default=NAME, help="results file name (bench/results/NAME.json)")

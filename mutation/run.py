@@ -1,4 +1,4 @@
-"""Mutation testing of src/flaskr and src/livecov with cosmic-ray, in a throw-away copy.
+"""Mutation testing of flaskr and livecov with cosmic-ray, in a throw-away copy.
 
     python mutation/run.py                       # every session in mutation/sessions.toml
     python mutation/run.py --session flaskr      # only some sessions (repeatable)
@@ -298,7 +298,7 @@ def make_copy(tmp: Path, index: int, files: list[str], uv: str, log: Path) -> Pa
         capture_output=True,
         text=True,
     )
-    if not probe.stdout.startswith(str(copy / "src")):
+    if not probe.stdout.startswith(str(copy / "livecov" / "src")):
         raise SetupError(f"the copy's venv does not import the copy's src: {probe.stdout}")
     return copy
 
@@ -353,7 +353,7 @@ def run_session(session: Session, copy: Path, tools: Path, exclude: list[str], l
     log = logs / f"{session.name}.log"
     cfg.write_text(cosmic_ray_config(session, copy, exclude))
     # No stale bytecode: cosmic-ray's test runs set PYTHONDONTWRITEBYTECODE themselves.
-    for cache in (copy / "src").rglob("__pycache__"):
+    for cache in copy.glob("*/src/**/__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("VIRTUAL_ENV", None)

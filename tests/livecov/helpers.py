@@ -15,8 +15,8 @@ from pathlib import Path
 
 import coverage
 
+from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import merge_into_running
-from livecov.server import LiveServer, ServerOptions
 
 APPS = Path(__file__).parent / "apps"
 REPO = Path(__file__).parents[2]

@@ -8,8 +8,8 @@ import types
 import pytest
 from flask import Flask
 
-from livecov.apps import call_hook, load_app, load_object
 from livecov.errors import AppLoadError
+from livecov.server.apps import call_hook, load_app, load_object
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from livecov.middleware import ContextGate, clean_context
+from livecov.server.wsgi import ContextGate, clean_context
 
 
 class Visit:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from livecov import middleware
 from livecov.cli import main
 from livecov.contexts import contexts_report
-from livecov.middleware import TOKEN_HEADER
-from livecov.server import ServerOptions
+from livecov.live_server import ServerOptions
+from livecov.server import wsgi
+from livecov.server.wsgi import TOKEN_HEADER
 from livecov.settings import Settings
 from tests.livecov.helpers import get, measure_like_unit_tests, suite_server
 
@@ -71,13 +71,13 @@ def test_middleware_records_contexts_by_default(monkeypatch: pytest.MonkeyPatch)
     # Kills `contexts: bool = True` -> `False` (serve.py always passes it; other callers
     # rely on the default).
     switched: list[str] = []
-    monkeypatch.setattr(middleware, "switch_coverage_context", switched.append)
+    monkeypatch.setattr(wsgi, "switch_coverage_context", switched.append)
 
     def app(environ, start_response):
         start_response("200 OK", [])
         return [b"ok"]
 
-    wrapped = middleware.LivecovMiddleware(app, "token", {})
+    wrapped = wsgi.LivecovMiddleware(app, "token", {})
     body = wrapped({"PATH_INFO": "/", "HTTP_LIVECOV_CONTEXT": "t1"}, lambda *a: None)
     assert body == [b"ok"]
     assert switched == ["t1"]

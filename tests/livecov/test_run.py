@@ -89,11 +89,11 @@ def test_literal_flaskr_hello_command(tmp_path: Path, monkeypatch, capfd) -> Non
 
     assert status == 0, capfd.readouterr().err
     files = json_report(tmp_path / "r.json")["files"]
-    factory = files["src/flaskr/__init__.py"]
-    hello_line = _line_of(repo / "src/flaskr/__init__.py", "Hello, World!")
+    factory = files["flaskr/src/flaskr/__init__.py"]
+    hello_line = _line_of(repo / "flaskr/src/flaskr/__init__.py", "Hello, World!")
     assert hello_line in factory["executed_lines"]
     assert factory["contexts"][str(hello_line)] == ["live-server"]
-    blog = files["src/flaskr/blog.py"]
+    blog = files["flaskr/src/flaskr/blog.py"]
     assert blog["summary"]["percent_covered"] < 100  # no blog view was requested
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import coverage
 import pytest
 
-import livecov.server
+import livecov.live_server
 from livecov import CoverageLostError, LivecovError, LiveServer, ServerOptions
 from livecov.errors import ServerStartError
-from livecov.server import _kill_leftover_servers
+from livecov.live_server import _kill_leftover_servers
 from tests.livecov.helpers import (
     get,
     group_alive,
@@ -255,7 +255,7 @@ def test_context_manager_stops_the_server(project: Path) -> None:
 
 
 def test_servers_left_running_are_killed_at_exit(project: Path, monkeypatch) -> None:
-    monkeypatch.setattr(livecov.server, "_running", set())  # only this test's server
+    monkeypatch.setattr(livecov.live_server, "_running", set())  # only this test's server
     server = LiveServer(ServerOptions(app="branchy:app"))
     try:
         server.start()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from livecov.browser import BrowserNotFoundError, find_chromium, launch_args
-from livecov.middleware import CONTEXT_HEADER
+from livecov.protocol import CONTEXT_HEADER
 from livecov.pytest_plugin import plugin_settings
 
 

@@ -23,11 +23,13 @@ from typing import Any
 
 import coverage
 
-CONTEXT_HEADER = "Livecov-Context"
-TOKEN_HEADER = "Livecov-Token"  # noqa: S105 - a header name, not a secret
-DEFAULT_CONTEXT = "live-server"
-CONTROL_PREFIX = "/__livecov__/"
-MAX_CONTEXT_LENGTH = 500
+from livecov.protocol import (
+    CONTEXT_HEADER,
+    CONTROL_PREFIX,
+    DEFAULT_CONTEXT,
+    MAX_CONTEXT_LENGTH,
+    TOKEN_HEADER,
+)
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

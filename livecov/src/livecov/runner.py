@@ -1,7 +1,7 @@
 """``livecov run``: serve the app under coverage, run a test command against it, report.
 
 The pipeline, in order: read the project's coverage configuration; start the server
-(:class:`~livecov.server.LiveServer`); run COMMAND with ``LIVE_SERVER_URL`` in its
+(:class:`~livecov.live_server.LiveServer`); run COMMAND with ``LIVE_SERVER_URL`` in its
 environment, its output streamed as it comes; stop the server gracefully; combine its
 data with the data already there (the unit tests'); print and write the reports.
 Every failure is one line starting ``livecov:``; the exit status says what failed.
@@ -24,8 +24,8 @@ from livecov.errors import (
     LivecovError,
     ServerStartError,
 )
+from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import ReportOptions, combine_into_file, open_coverage, write_reports
-from livecov.server import LiveServer, ServerOptions
 from livecov.settings import Settings
 
 # Exit statuses (the command's own non-zero status is passed through).

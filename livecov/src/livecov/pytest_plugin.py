@@ -1,6 +1,6 @@
 """pytest plugin: a session ``live_server`` under coverage, wired into pytest-playwright.
 
-Only wiring lives here; the work is done by :mod:`livecov.server`, :mod:`livecov.measure`
+Only wiring lives here; the work is done by :mod:`livecov.live_server`, :mod:`livecov.measure`
 and :mod:`livecov.browser`, which also work without pytest.
 """
 
@@ -14,9 +14,9 @@ import coverage
 import pytest
 
 from livecov.errors import LivecovError
+from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
 from livecov.runner import server_options
-from livecov.server import SERVERS, LiveServer
 from livecov.settings import Settings, load_settings
 
 OPTIONS = {

@@ -12,7 +12,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from livecov.serve import ServeSpec, build_app, http_url, report_ready
+from livecov.server.serve import ServeSpec, build_app, http_url, report_ready
 
 
 class LivecovGunicorn(BaseApplication):  # type: ignore[misc]

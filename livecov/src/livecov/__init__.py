@@ -17,7 +17,7 @@ from livecov.errors import (
     LivecovError,
     ServerStartError,
 )
-from livecov.server import LiveServer, ServerOptions
+from livecov.live_server import LiveServer, ServerOptions
 
 __version__ = "0.1.0"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from livecov import __version__
 from livecov.errors import ConfigError, LivecovError
-from livecov.server import SERVERS
+from livecov.live_server import SERVERS
 from livecov.settings import Settings, load_settings
 
 DESCRIPTION = """\

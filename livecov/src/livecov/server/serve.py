@@ -1,6 +1,6 @@
 """The test server process: build the app, listen, report the URL, serve until told to stop.
 
-The parent (:mod:`livecov.server`) starts this with coverage already running (see
+The parent (:mod:`livecov.live_server`) starts this with coverage already running (see
 ``BOOTSTRAP`` there, which also saves the data at the end), so every module imported from
 here on, the app's included, is measured. The spec arrives as JSON in ``LIVECOV_SPEC``;
 the URL goes back as one JSON line on the pipe ``ready_fd`` once the socket listens.
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from livecov.apps import call_hook, load_app
-from livecov.middleware import DEFAULT_CONTEXT, LivecovMiddleware, switch_coverage_context
+from livecov.server.apps import call_hook, load_app
+from livecov.server.wsgi import DEFAULT_CONTEXT, LivecovMiddleware, switch_coverage_context
 
 # How long a server whose parent is gone may take to stop gracefully before it is killed.
 ORPHAN_GRACE_SECONDS = 5.0
@@ -38,7 +38,7 @@ SPEC_ENV = "LIVECOV_SPEC"
 @dataclass
 class ServeSpec:
     """What the parent asks of the server process (sent as JSON, every field always set:
-    the defaults live in :class:`livecov.server.ServerOptions`)."""
+    the defaults live in :class:`livecov.live_server.ServerOptions`)."""
 
     app: str
     token: str
@@ -116,7 +116,7 @@ def serve_waitress(spec: ServeSpec) -> None:
 
 
 def serve_gunicorn(spec: ServeSpec) -> None:
-    from livecov.gunicorn_app import run_gunicorn
+    from livecov.server.gunicorn_app import run_gunicorn
 
     run_gunicorn(spec)
 

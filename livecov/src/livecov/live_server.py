@@ -33,7 +33,7 @@ from coverage.config import CoverageConfig
 
 from livecov.errors import CoverageLostError, LivecovError, ServerStartError
 from livecov.measure import SERVER_DATA_BASENAME
-from livecov.middleware import TOKEN_HEADER
+from livecov.protocol import TOKEN_HEADER
 
 SERVERS = ("werkzeug", "waitress", "gunicorn")
 
@@ -48,7 +48,7 @@ owner = os.getpid()
 if cov:
     cov.start()
 try:
-    from livecov.serve import main
+    from livecov.server.serve import main
     main()
 except KeyboardInterrupt:
     pass

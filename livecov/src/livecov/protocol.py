@@ -1,0 +1,10 @@
+"""What the test process and the server process agree on: header names and control paths.
+
+Both sides import this module, so it must stay free of imports of its own.
+"""
+
+CONTEXT_HEADER = "Livecov-Context"
+TOKEN_HEADER = "Livecov-Token"  # noqa: S105 - a header name, not a secret
+DEFAULT_CONTEXT = "live-server"
+CONTROL_PREFIX = "/__livecov__/"
+MAX_CONTEXT_LENGTH = 500
