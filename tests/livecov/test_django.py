@@ -1,0 +1,125 @@
+"""A Django project measured by ``livecov run``: its views and, through
+django_coverage_plugin, its templates, in one report, whichever server serves it."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import coverage
+import pytest
+
+from livecov.cli import main
+from tests.livecov.helpers import json_report
+
+pytest.importorskip("django")
+pytest.importorskip("django_coverage_plugin")
+
+SITE = Path(__file__).parent / "django_site"
+RCFILE = """\
+[run]
+branch = true
+source = .
+omit = client.py
+plugins = django_coverage_plugin
+[html]
+show_contexts = true
+"""
+# A client in another language would do the same: name each request's test in a header.
+CLIENT = """\
+import os, urllib.request
+url = os.environ["LIVE_SERVER_URL"]
+for context, path in [("items-two", "/items/2/"), ("index", "/")]:
+    request = urllib.request.Request(url + path, headers={"Livecov-Context": context})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        print(context, response.status)
+"""
+TEMPLATE = "mysite/templates/polls/items.html"
+
+BACKENDS = {
+    "werkzeug": ["--server", "werkzeug"],
+    "gunicorn": ["--server", "gunicorn", "--workers", "2"],
+}
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(SITE, tmp_path, dirs_exist_ok=True)
+    (tmp_path / ".coveragerc").write_text(RCFILE)
+    (tmp_path / "client.py").write_text(CLIENT)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _run_site(backend: str) -> dict:
+    pytest.importorskip(backend)
+    status = main(
+        ["run", "--no-html", "--json", "report.json", "--app", "mysite.wsgi:application",
+         *BACKENDS[backend], "--env", "DJANGO_SETTINGS_MODULE=mysite.settings",
+         "--", sys.executable, "client.py"]
+    )  # fmt: skip
+    assert status == 0
+    return json_report(Path("report.json"))["files"]
+
+
+def test_django_views_and_templates_in_one_report_whichever_backend(site: Path, capfd) -> None:
+    executed = {}
+    for backend in sorted(BACKENDS):
+        Path(".coverage").unlink(missing_ok=True)
+        files = _run_site(backend)
+
+        assert "items-two 200" in capfd.readouterr().out
+        template = files[TEMPLATE]
+        # The loop ran for two items; the {% else %} branch ("No items.") never rendered.
+        assert template["missing_lines"] == [9], backend
+        assert {1, 2, 3, 4, 5, 7} <= set(template["executed_lines"])
+        assert template["contexts"]["5"] == ["items-two"]
+        views = files["mysite/views.py"]
+        assert views["missing_lines"] == []
+        assert views["contexts"]["6"] == ["index"]
+        assert views["contexts"]["10"] == ["items-two"]
+        executed[backend] = {name: f["executed_lines"] for name, f in files.items()}
+    assert executed["werkzeug"] == executed["gunicorn"]
+
+
+PLUGIN_PYPROJECT = """\
+[tool.livecov]
+app = "mysite.wsgi:application"
+
+[tool.livecov.env]
+DJANGO_SETTINGS_MODULE = "mysite.settings"
+
+[tool.coverage.run]
+branch = true
+source = ["."]
+omit = ["test_*.py"]
+plugins = ["django_coverage_plugin"]
+"""
+PLUGIN_TESTS = """\
+import urllib.request
+
+
+def test_two_items(live_server, request):
+    headers = {"Livecov-Context": request.node.nodeid}
+    req = urllib.request.Request(live_server.url + "/items/2/", headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as response:
+        assert "<li>item 1</li>" in response.read().decode()
+"""
+
+
+def test_django_through_the_pytest_plugin(pytester: pytest.Pytester, monkeypatch) -> None:
+    monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
+    monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
+    shutil.copytree(SITE, pytester.path, dirs_exist_ok=True)
+    pytester.makefile(".toml", pyproject=PLUGIN_PYPROJECT)
+    pytester.makepyfile(test_site=PLUGIN_TESTS)
+
+    result = pytester.runpytest_subprocess("--cov", "--cov-report=term-missing", timeout=180)
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["mysite/templates/polls/items.html * 9*"])
+    data = coverage.CoverageData(str(pytester.path / ".coverage"))
+    data.read()
+    template = str(pytester.path / TEMPLATE)
+    assert data.contexts_by_lineno(template)[5] == ["test_site.py::test_two_items"]
