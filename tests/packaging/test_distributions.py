@@ -89,7 +89,10 @@ def test_livecov_installs_alone(tmp_path: Path) -> None:
     assert "usage: livecov run" in help_text
 
 
-@pytest.mark.parametrize(("extra", "brings"), [("waitress", "waitress"), ("gunicorn", "gunicorn")])
+@pytest.mark.parametrize(
+    ("extra", "brings"),
+    [("werkzeug", "werkzeug"), ("waitress", "waitress"), ("gunicorn", "gunicorn")],
+)
 def test_each_extra_brings_its_server(tmp_path: Path, extra: str, brings: str) -> None:
     venv = tmp_path / "venv"
     _uv("venv", "--quiet", "--python", sys.executable, str(venv))
