@@ -2,7 +2,8 @@
 # make test  - the whole test suite (unit, livecov, browser) with one coverage report
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
-VENV := .venv
+# VENV=.venv-3.13 PYTHON=python3.13: another Python in its own venv, beside the default one.
+VENV ?= .venv
 BIN := $(VENV)/bin
 INSTANCE := $(CURDIR)/instance
 export UV_PYTHON_DOWNLOADS := never
@@ -14,7 +15,7 @@ $(UV):
 	.tools/bin/pip install --quiet uv
 
 $(VENV)/.synced: pyproject.toml livecov/pyproject.toml flaskr/pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 run: $(VENV)/.synced

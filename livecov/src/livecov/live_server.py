@@ -31,6 +31,7 @@ from types import TracebackType
 import coverage
 from coverage.config import CoverageConfig
 
+from livecov.cores import CoreChoice, choose_core
 from livecov.errors import CoverageLostError, LivecovError, ServerStartError
 from livecov.measure import SERVER_DATA_BASENAME
 from livecov.protocol import TOKEN_HEADER
@@ -92,13 +93,18 @@ class ServerOptions:
             raise LivecovError(f"the test server listens on loopback only, not {self.host!r}")
 
 
-def server_coverage_config(base: CoverageConfig, data_dir: Path, server: str) -> str:
+def server_coverage_config(
+    base: CoverageConfig, data_dir: Path, server: str, core: str | None = None
+) -> str:
     """The run's coverage configuration, adjusted for the server process, serialized.
 
     Everything that decides what is measured (source, branch, omit, plugins, ...) stays
     exactly as the run has it, so the server's data always combines with the tests'.
+    ``core``, when given, is the coverage core to measure with (see :mod:`livecov.cores`);
+    its workers, forked or spawned, start from this same configuration.
     """
     config = CoverageConfig.deserialize(base.serialize())
+    config.core = core or config.core
     config.data_file = str(data_dir / SERVER_DATA_BASENAME)
     config.parallel = True
     config.dynamic_context = None  # livecov switches contexts itself, per request
@@ -121,6 +127,12 @@ class LiveServer:
     ) -> None:
         self.options = options
         self.coverage_config = coverage_config
+        # The coverage core the server measures with, and what to tell the user about it.
+        self.core_choice = (
+            CoreChoice()
+            if coverage_config is None
+            else choose_core(coverage_config, options.contexts)
+        )
         self.token = secrets.token_urlsafe(32)
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="livecov-"))
@@ -199,7 +211,7 @@ class LiveServer:
         env["LIVECOV_SPEC"] = json.dumps(spec)
         if self.coverage_config is not None:
             env["LIVECOV_COVERAGE"] = server_coverage_config(
-                self.coverage_config, self.data_dir, opts.server
+                self.coverage_config, self.data_dir, opts.server, self.core_choice.core
             )
         return env
 

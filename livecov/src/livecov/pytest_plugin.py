@@ -6,6 +6,7 @@ and :mod:`livecov.browser`, which also work without pytest.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import coverage
 import pytest
 
+from livecov.cores import CoreWarning
 from livecov.errors import LivecovError
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
@@ -130,6 +132,8 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
             server.start()
         except LivecovError as exc:
             raise _failure(exc, server) from None
+        if server.core_choice.warning:
+            warnings.warn(CoreWarning(server.core_choice.message), stacklevel=1)
         yield server
         try:
             merge_into_running(server.stop())

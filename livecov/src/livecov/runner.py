@@ -124,6 +124,8 @@ def _start(server: LiveServer, out: TextIO, result: RunResult) -> None:
         raise
     opts = server.options
     print(f"livecov: serving {opts.app} at {result.url} ({opts.server})", file=out)
+    if server.core_choice.message:
+        print(server.core_choice.line(), file=sys.stderr if server.core_choice.warning else out)
     out.flush()
 
 

@@ -1,0 +1,239 @@
+"""Which coverage.py core measures the live server: the one that records what is asked.
+
+Per-request contexts and plugins need the C tracer; coverage.py's sys.monitoring core
+(the default from Python 3.14) records neither. The choice is logic (tested in-process
+for every Python); the tests below it start real servers, and those that need
+sys.monitoring itself run on Python 3.12+ only (CI runs the suite on 3.13 too).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import coverage
+import pytest
+from coverage.config import CoverageConfig
+
+from livecov import LiveServer, ServerOptions
+from livecov.cli import main
+from livecov.cores import CTRACE, SYSMON, CoreChoice, choose_core
+from tests.livecov.helpers import APPS, get, read_data, tagged_lines
+
+PY311, PY312, PY313, PY314 = (3, 11), (3, 12), (3, 13), (3, 14)
+needs_sysmon = pytest.mark.skipif(sys.version_info < PY312, reason="sys.monitoring is Python 3.12+")
+
+
+def config(**values) -> CoverageConfig:
+    result = CoverageConfig()
+    for name, value in values.items():
+        setattr(result, name, value)
+    return result
+
+
+# -- the choice ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("python", [PY311, PY313, PY314])
+@pytest.mark.parametrize("branch", [False, True])
+def test_contexts_and_no_core_chosen_measure_with_ctrace_silently(python, branch) -> None:
+    chosen = choose_core(config(branch=branch), contexts=True, python=python)
+    assert chosen == CoreChoice(CTRACE)
+
+
+@pytest.mark.parametrize("python", [PY311, PY313, PY314])
+def test_plugins_and_no_core_chosen_measure_with_ctrace_silently(python) -> None:
+    plugins = config(plugins=["django_coverage_plugin"])
+    assert choose_core(plugins, contexts=False, python=python) == CoreChoice(CTRACE)
+
+
+@pytest.mark.parametrize(
+    ("python", "values"),
+    [(PY312, {}), (PY313, {}), (PY314, {}), (PY314, {"branch": True})],
+)
+def test_nothing_that_needs_a_tracer_is_the_fast_path_and_says_so(python, values) -> None:
+    chosen = choose_core(config(**values), contexts=False, python=python)
+    assert chosen.core == SYSMON
+    assert not chosen.warning
+    assert chosen.line() == (
+        "livecov: the server is measured with sys.monitoring (coverage core sysmon): "
+        "line coverage without contexts, at almost no cost"
+    )
+
+
+@pytest.mark.parametrize(
+    ("python", "values"),
+    [
+        (PY311, {}),  # no sys.monitoring
+        (PY313, {"branch": True}),  # sysmon measures branches from 3.14 only
+        (PY313, {"concurrency": ["gevent"]}),  # sysmon cannot follow green threads
+    ],
+)
+def test_no_fast_path_where_sysmon_cannot_measure(python, values) -> None:
+    assert choose_core(config(**values), contexts=False, python=python) == CoreChoice()
+
+
+def test_sysmon_forced_by_the_environment_is_overruled_for_contexts_in_one_line(
+    monkeypatch,
+) -> None:
+    monkeypatch.setenv("COVERAGE_CORE", "sysmon")
+    chosen = choose_core(config(core="sysmon"), contexts=True, python=PY313)
+    assert chosen.core == CTRACE
+    assert chosen.warning
+    assert chosen.line() == (
+        "livecov: warning: coverage core sysmon (COVERAGE_CORE=sysmon) cannot record "
+        "per-request contexts: the server is measured with ctrace instead "
+        "(with that off it would use sysmon)"
+    )
+
+
+def test_sysmon_set_in_the_config_is_overruled_for_contexts_and_plugins(monkeypatch) -> None:
+    monkeypatch.delenv("COVERAGE_CORE", raising=False)
+    forced = config(core="sysmon", plugins=["livecov.jinja", "django_coverage_plugin"])
+    chosen = choose_core(forced, contexts=True, python=PY314)
+    assert chosen.core == CTRACE
+    assert chosen.message == (
+        "coverage core sysmon ([run] core = sysmon) cannot record per-request contexts or "
+        "plugins (livecov.jinja, django_coverage_plugin): the server is measured with ctrace "
+        "instead (with them off it would use sysmon)"
+    )
+
+
+def test_pytrace_records_contexts_but_not_plugins() -> None:
+    assert choose_core(config(core="pytrace"), contexts=True) == CoreChoice()
+    timid = choose_core(config(timid=True, plugins=["p"]), contexts=True)
+    assert timid.core == CTRACE
+    assert timid.message.startswith("coverage core pytrace ([run] timid) cannot record plugins (p)")
+
+
+@pytest.mark.parametrize(
+    ("python", "values", "contexts"),
+    [
+        (PY313, {"core": "ctrace", "plugins": ["p"]}, True),  # ctrace records everything
+        (PY311, {"core": "sysmon"}, True),  # coverage.py measures with ctrace itself
+        (PY313, {"core": "sysmon", "branch": True}, True),  # the same: no branches before 3.14
+        (PY313, {"core": "nonsense"}, True),  # coverage.py's to refuse, in the server's output
+        (PY313, {"core": "sysmon"}, False),  # nothing needs a tracer
+    ],
+)
+def test_a_chosen_core_stands_when_it_can_do_the_job(python, values, contexts) -> None:
+    assert choose_core(config(**values), contexts=contexts, python=python) == CoreChoice()
+
+
+def test_the_default_python_is_this_one() -> None:
+    fast = choose_core(config(), contexts=False)
+    assert (fast.core == SYSMON) == (sys.version_info >= PY312)
+
+
+# -- real servers ----------------------------------------------------------------------
+
+
+def line_coverage_project(project: Path, extra: str = "") -> None:
+    (project / ".coveragerc").write_text(f"[run]\nbranch = false\nsource = .\n{extra}")
+
+
+def serve_hello(project: Path, **options) -> tuple[LiveServer, coverage.CoverageData, str]:
+    """Serve branchy, GET /hello as test 't-one' then 't-two', stop: server, data, log.
+
+    Two tests run the same lines: sys.monitoring stops reporting a line after its first
+    run, so only a core that records contexts credits the second test too.
+    """
+    server = LiveServer(ServerOptions(app="branchy:app", **options), coverage.Coverage().config)
+    try:
+        server.start()
+        assert get(server.url + "/hello", "t-one") == "Hello"
+        assert get(server.url + "/hello", "t-two") == "Hello"
+        data = read_data(server.stop())
+        return server, data, server.log_path.read_text()
+    finally:
+        server.cleanup()
+
+
+def hello_contexts(project: Path, data: coverage.CoverageData) -> set[str]:
+    by_line = data.contexts_by_lineno(str(project / "branchy.py"))
+    return {c for line in tagged_lines(project / "branchy.py")["hello"] for c in by_line[line]}
+
+
+@needs_sysmon
+@pytest.mark.parametrize("server", ["werkzeug", "gunicorn"])
+def test_sysmon_forced_still_gets_each_requests_context(
+    project: Path, monkeypatch, server: str
+) -> None:
+    # What Python 3.14 does by default, forced on 3.12/3.13: line coverage under sysmon.
+    line_coverage_project(project)
+    monkeypatch.setenv("COVERAGE_CORE", "sysmon")
+    live, data, _ = serve_hello(project, server=server, workers=1)
+    assert live.core_choice.warning
+    assert hello_contexts(project, data) == {"t-one", "t-two"}
+
+
+@needs_sysmon
+def test_fast_path_measures_the_server_with_sys_monitoring(project: Path, monkeypatch) -> None:
+    monkeypatch.delenv("COVERAGE_CORE", raising=False)
+    line_coverage_project(project, "debug = core\n")
+    live, data, log = serve_hello(project, contexts=False)
+    assert live.core_choice.core == SYSMON
+    assert "Using core=sysmon" in log  # coverage.py's own word, in the server's output
+    assert hello_contexts(project, data) == {""}  # measured, unlabelled
+
+
+def test_livecov_run_says_in_one_line_when_it_overrules_the_users_core(
+    project: Path, capfd, monkeypatch
+) -> None:
+    # Any Python: pytrace records contexts but not plugins.
+    monkeypatch.delenv("COVERAGE_CORE", raising=False)
+    monkeypatch.syspath_prepend(str(project))  # the report loads the plugin here too
+    line_coverage_project(project, "core = pytrace\nplugins = configurer_plugin\n")
+    status = main(["run", "--no-html", "--app", "branchy:app", "--", "true"])
+    err = capfd.readouterr().err
+    assert status == 0, err
+    assert err.count("livecov: warning:") == 1
+    assert (
+        "livecov: warning: coverage core pytrace ([run] core = pytrace) cannot record plugins "
+        "(configurer_plugin): the server is measured with ctrace instead "
+        "(with that off it would use pytrace)\n"
+    ) in err
+
+
+@needs_sysmon
+def test_livecov_run_says_when_it_takes_the_fast_path(project: Path, capfd, monkeypatch) -> None:
+    monkeypatch.delenv("COVERAGE_CORE", raising=False)
+    line_coverage_project(project)
+    status = main(["run", "--no-html", "--no-contexts", "--app", "branchy:app", "--", "true"])
+    out = capfd.readouterr().out
+    assert status == 0
+    assert "livecov: the server is measured with sys.monitoring (coverage core sysmon)" in out
+
+
+PYPROJECT_PYTRACE = """\
+[tool.livecov]
+app = "branchy:app"
+
+[tool.coverage.run]
+source = ["."]
+omit = ["test_*.py"]
+core = "pytrace"
+plugins = ["configurer_plugin"]
+"""
+
+
+def test_the_pytest_plugin_warns_when_it_overrules_the_users_core(
+    pytester: pytest.Pytester, monkeypatch
+) -> None:
+    # The throw-away project is measured by its own settings, not this suite's.
+    for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START", "COVERAGE_CORE"):
+        monkeypatch.delenv(name, raising=False)
+    for module in ("branchy.py", "configurer_plugin.py"):
+        shutil.copy(APPS / module, pytester.path)
+    pytester.makefile(".toml", pyproject=PYPROJECT_PYTRACE)
+    pytester.makepyfile(test_served="def test_served(live_server):\n    assert live_server.url\n")
+
+    result = pytester.runpytest_subprocess("--cov", "--cov-report=", "-p", "no:playwright")
+
+    result.assert_outcomes(passed=1)
+    output = result.stdout.str()
+    assert output.count("CoreWarning: ") == 1
+    assert "CoreWarning: coverage core pytrace ([run] core = pytrace) cannot record plugins" in (
+        output
+    )
