@@ -19,7 +19,7 @@ from coverage.config import CoverageConfig
 from livecov import LiveServer, ServerOptions
 from livecov.cli import main
 from livecov.cores import CTRACE, SYSMON, CoreChoice, choose_core
-from tests.livecov.helpers import APPS, get, read_data, tagged_lines
+from tests.livecov.helpers import APPS, REPO, get, read_data, tagged_lines
 
 PY311, PY312, PY313, PY314 = (3, 11), (3, 12), (3, 13), (3, 14)
 needs_sysmon = pytest.mark.skipif(sys.version_info < PY312, reason="sys.monitoring is Python 3.12+")
@@ -237,3 +237,61 @@ def test_the_pytest_plugin_warns_when_it_overrules_the_users_core(
     assert "CoreWarning: coverage core pytrace ([run] core = pytrace) cannot record plugins" in (
         output
     )
+
+
+PYPROJECT_FLASKR = """\
+[tool.livecov]
+app = "flaskr:create_app"
+setup = "flaskr.db:init_db"
+
+[tool.livecov.env]
+FLASKR_INSTANCE_PATH = "{{tmpdir}}/instance"
+
+[tool.coverage.run]
+branch = false
+source = ["{flaskr}"]
+"""
+
+TEST_INDEX_PAGE = """\
+import pytest
+
+
+@pytest.mark.parametrize("visitor", ["first", "second"])
+def test_index_page(page, visitor):
+    page.goto("/")
+    assert page.locator("header h1").inner_text() == "Posts"
+"""
+
+
+@needs_sysmon
+def test_sysmon_forced_a_browser_tests_context_is_on_its_server_lines(
+    pytester: pytest.Pytester, monkeypatch
+) -> None:
+    # Python 3.14's default core, forced on 3.12/3.13 for the whole run: the test process
+    # is measured with sysmon, the live server with ctrace (one warning), and flaskr's
+    # lines that served the page carry the browser test's name in the one data file.
+    for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COVERAGE_CORE", "sysmon")
+    flaskr = REPO / "flaskr" / "src" / "flaskr"
+    pytester.makefile(".toml", pyproject=PYPROJECT_FLASKR.format(flaskr=flaskr))
+    pytester.makepyfile(test_index=TEST_INDEX_PAGE)
+
+    result = pytester.run(sys.executable, "-m", "coverage", "run", "-m", "pytest", "-p", "no:cov")
+
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert "CoreWarning: coverage core sysmon (COVERAGE_CORE=sysmon)" in result.stdout.str()
+    data = coverage.CoverageData(str(pytester.path / ".coverage"))
+    data.read()
+    by_line = data.contexts_by_lineno(str(flaskr / "blog.py"))
+    index_body = _line_containing(flaskr / "blog.py", 'per_page = current_app.config["POSTS')
+    # Both ran that line; under sysmon only the first would be named (a line reports once).
+    assert {
+        "test_index.py::test_index_page[chromium-first]",
+        "test_index.py::test_index_page[chromium-second]",
+    } <= set(by_line[index_body])
+
+
+def _line_containing(path: Path, text: str) -> int:
+    lines = path.read_text().splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if text in line)
