@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import coverage
@@ -18,7 +19,7 @@ from coverage.config import CoverageConfig
 
 from livecov import LiveServer, ServerOptions
 from livecov.cli import main
-from livecov.cores import CTRACE, SYSMON, CoreChoice, choose_core
+from livecov.cores import CTRACE, SYSMON, CoreChoice, CoreWarning, choose_core
 from tests.livecov.helpers import APPS, REPO, get, read_data, tagged_lines
 
 PY311, PY312, PY313, PY314 = (3, 11), (3, 12), (3, 13), (3, 14)
@@ -119,6 +120,15 @@ def test_pytrace_records_contexts_but_not_plugins() -> None:
 )
 def test_a_chosen_core_stands_when_it_can_do_the_job(python, values, contexts) -> None:
     assert choose_core(config(**values), contexts=contexts, python=python) == CoreChoice()
+
+
+def test_an_overruled_choice_is_a_warning_and_the_fast_path_is_not() -> None:
+    overruled = choose_core(config(core="pytrace", plugins=["p"]), contexts=False)
+    with pytest.warns(CoreWarning, match=r"^coverage core pytrace \(\[run\] core = pytrace\)"):
+        overruled.warn()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        choose_core(config(), contexts=False, python=PY313).warn()
 
 
 def test_the_default_python_is_this_one() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 
 from coverage.config import CoverageConfig
@@ -52,6 +53,11 @@ class CoreChoice:
     def line(self) -> str:
         """The message as livecov prints it."""
         return f"livecov: {'warning: ' if self.warning else ''}{self.message}"
+
+    def warn(self) -> None:
+        """A :class:`CoreWarning` when the user's choice was overruled (for pytest's summary)."""
+        if self.warning:
+            warnings.warn(CoreWarning(self.message), stacklevel=2)
 
 
 def choose_core(

@@ -6,7 +6,6 @@ and :mod:`livecov.browser`, which also work without pytest.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import coverage
 import pytest
 
-from livecov.cores import CoreWarning
 from livecov.errors import LivecovError
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
@@ -132,8 +130,7 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
             server.start()
         except LivecovError as exc:
             raise _failure(exc, server) from None
-        if server.core_choice.warning:
-            warnings.warn(CoreWarning(server.core_choice.message), stacklevel=1)
+        server.core_choice.warn()
         yield server
         try:
             merge_into_running(server.stop())
