@@ -21,6 +21,8 @@ from playwright.sync_api import Locator, Page, expect
 from werkzeug.security import generate_password_hash
 
 PASSWORD = "correct horse battery staple"
+# The live test server's own method (pyproject.toml, [tool.livecov.env]).
+CHEAP_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 # --- Actions -------------------------------------------------------------------------
@@ -49,10 +51,8 @@ def logout(page: Page) -> None:
 
 
 def create_post(page: Page, title: str, body: str = "") -> None:
-    """From the index, click "New", fill in the form and save it."""
-    page.goto("/")
-    page.get_by_role("link", name="New", exact=True).click()
-    expect(page.get_by_role("heading", name="New Post")).to_be_visible()
+    """Open the "New Post" form, fill it in and save it."""
+    page.goto("/create")
     page.get_by_label("Title").fill(title)
     page.get_by_label("Body").fill(body)
     page.get_by_role("button", name="Save").click()
@@ -69,6 +69,12 @@ def open_editor(page: Page, title: str) -> None:
     """From the index, click the "Edit" link of the post titled ``title``."""
     page.goto("/")
     post_article(page, title).get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name=f'Edit "{title}"')).to_be_visible()
+
+
+def open_editor_of(page: Page, post_id: int, title: str) -> None:
+    """Open the editor of post ``post_id`` straight from its URL."""
+    page.goto(f"/{post_id}/update")
     expect(page.get_by_role("heading", name=f'Edit "{title}"')).to_be_visible()
 
 
@@ -121,12 +127,32 @@ def seed_user(db_path: Path, username: str, password: str = PASSWORD) -> int:
     (tested on its own) would only cost time: they still log in through the form. The
     hash is a real but cheap one, which the login form checks like any other.
     """
-    password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
+    password_hash = generate_password_hash(password, method=CHEAP_HASH_METHOD)
     conn = sqlite3.connect(db_path, timeout=10)
     try:
         with conn:
             cur = conn.execute(
                 "INSERT INTO user (username, password) VALUES (?, ?)", (username, password_hash)
+            )
+    finally:
+        conn.close()
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def seed_post(db_path: Path, author_id: int, title: str, body: str = "") -> int:
+    """Insert one post by ``author_id``, written an hour ago, into the live database.
+
+    For tests about what happens to a post once written (editing, deleting, who may),
+    where writing it through the form (tested on its own) would only cost time.
+    """
+    created = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+    conn = sqlite3.connect(db_path, timeout=10)
+    try:
+        with conn:
+            cur = conn.execute(
+                "INSERT INTO post (author_id, created, title, body) VALUES (?, ?, ?, ?)",
+                (author_id, created, title, body),
             )
     finally:
         conn.close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import PASSWORD, login, logout, register, register_ok, sign_up
+from tests.e2e.helpers import PASSWORD, login, logout, register, register_ok, seed_user
 
 
 def users(db: sqlite3.Connection) -> list[str]:
@@ -34,8 +35,8 @@ def test_register_lands_on_login_page(page: Page, base_url: str, db: sqlite3.Con
     expect_logged_out(page)
     row = db.execute("SELECT username, password FROM user").fetchone()
     assert row["username"] == "alice"
-    # Stored hashed with the production method, never as typed.
-    assert row["password"].startswith("scrypt:")
+    # Stored hashed (with the test server's cheap method), never as typed.
+    assert row["password"].startswith("pbkdf2:sha256:1$")
     assert PASSWORD not in row["password"]
 
 
@@ -97,17 +98,21 @@ def test_register_empty_fields_refused_by_server_without_browser_checks(
 
 
 def test_register_duplicate_username_shows_error(
-    page: Page, base_url: str, db: sqlite3.Connection
+    page: Page, base_url: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    register_ok(page, "alice")
+    seed_user(db_path, "alice")
     register(page, "alice", "another password")
     expect(page.get_by_role("alert")).to_have_text("User alice is already registered.")
     expect(page).to_have_url(f"{base_url}/auth/register")
     assert users(db) == ["alice"]
 
 
-def test_login_shows_user_and_log_out(page: Page, base_url: str, db: sqlite3.Connection) -> None:
-    register_ok(page, "alice")
+def test_login_shows_user_and_log_out(
+    page: Page, base_url: str, db_path: Path, db: sqlite3.Connection
+) -> None:
+    seed_user(db_path, "alice")
+    page.goto("/")
+    page.get_by_role("link", name="Log In").click()
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log In").click()
@@ -126,8 +131,10 @@ def test_login_shows_user_and_log_out(page: Page, base_url: str, db: sqlite3.Con
     assert users(db) == ["alice"]
 
 
-def test_login_unknown_user_shows_error(page: Page, base_url: str, db: sqlite3.Connection) -> None:
-    register_ok(page, "alice")
+def test_login_unknown_user_shows_error(
+    page: Page, base_url: str, db_path: Path, db: sqlite3.Connection
+) -> None:
+    seed_user(db_path, "alice")
     login(page, "bob", PASSWORD)
     expect(page.get_by_role("alert")).to_have_text("Incorrect username.")
     expect(page).to_have_url(f"{base_url}/auth/login")
@@ -137,9 +144,9 @@ def test_login_unknown_user_shows_error(page: Page, base_url: str, db: sqlite3.C
 
 
 def test_login_wrong_password_shows_error(
-    page: Page, base_url: str, db: sqlite3.Connection
+    page: Page, base_url: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    register_ok(page, "alice")
+    seed_user(db_path, "alice")
     login(page, "alice", "not the password")
     expect(page.get_by_role("alert")).to_have_text("Incorrect password.")
     expect(page).to_have_url(f"{base_url}/auth/login")
@@ -150,8 +157,8 @@ def test_login_wrong_password_shows_error(
     assert users(db) == ["alice"]
 
 
-def test_logout(page: Page, base_url: str, db: sqlite3.Connection) -> None:
-    sign_up(page, "alice")
+def test_logout(page: Page, base_url: str, alice: str, db: sqlite3.Connection) -> None:
+    page.goto("/")
     logout(page)
 
     expect(page).to_have_url(f"{base_url}/")

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import (
     OtherSite,
     create_post,
     create_post_ok,
     post_article,
-    sign_up,
+    seed_post,
+    seed_user,
 )
+
+ALICE = 1  # alice's user id (see the ``alice`` fixture)
 
 
 def count(db: sqlite3.Connection, table: str) -> int:
@@ -31,24 +34,15 @@ def expect_error_page(page: Page, heading: str, description: str) -> None:
 
 
 def test_other_users_post_cannot_be_edited(
-    page: Page,
-    new_context: Callable[..., BrowserContext],
-    base_url: str,
-    db: sqlite3.Connection,
+    page: Page, base_url: str, alice: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    # Alice writes a post in her browser...
-    alice_page = new_context().new_page()
-    sign_up(alice_page, "alice")
-    create_post_ok(alice_page, "Alice's post", "Mine.")
-    expect(
-        post_article(alice_page, "Alice's post").get_by_role("link", name="Edit")
-    ).to_be_visible()
-    (post_id,) = db.execute("SELECT id FROM post").fetchone()
+    # Bob wrote a post...
+    post_id = seed_post(db_path, seed_user(db_path, "bob"), "Bob's post", "Mine.")
 
-    # ...Bob, in his, sees it without an Edit link, and can't open its editor.
-    sign_up(page, "bob")
-    article = post_article(page, "Alice's post")
-    expect(article.locator(".about")).to_contain_text("by alice on ")
+    # ...Alice sees it without an Edit link, and can't open its editor.
+    page.goto("/")
+    article = post_article(page, "Bob's post")
+    expect(article.locator(".about")).to_contain_text("by bob on ")
     expect(article.get_by_role("link", name="Edit")).to_have_count(0)
 
     response = page.goto(f"/{post_id}/update")
@@ -56,13 +50,13 @@ def test_other_users_post_cannot_be_edited(
     assert response.status == 403
     expect_error_page(page, "403 Forbidden", "You can only change your own posts.")
     # The error page still shows who is logged in.
-    expect(page.locator("body > nav").get_by_text("bob", exact=True)).to_be_visible()
+    expect(page.locator("body > nav").get_by_text(alice, exact=True)).to_be_visible()
     page.get_by_role("link", name="Back to the posts").click()
     expect(page).to_have_url(f"{base_url}/")
-    expect(post_article(page, "Alice's post")).to_be_visible()
+    expect(post_article(page, "Bob's post")).to_be_visible()
 
     row = db.execute("SELECT title, body FROM post WHERE id = ?", (post_id,)).fetchone()
-    assert tuple(row) == ("Alice's post", "Mine.")
+    assert tuple(row) == ("Bob's post", "Mine.")
 
 
 # 2**63 is past SQLite's largest integer.
@@ -94,10 +88,9 @@ def test_unknown_page_shows_404(page: Page, db: sqlite3.Connection) -> None:
 
 
 def test_get_on_delete_shows_405(
-    page: Page, base_url: str, alice: str, db: sqlite3.Connection
+    page: Page, base_url: str, alice: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    create_post_ok(page, "Not deleted by a GET")
-    (post_id,) = db.execute("SELECT id FROM post").fetchone()
+    post_id = seed_post(db_path, ALICE, "Not deleted by a GET")
 
     response = page.goto(f"/{post_id}/delete")
     assert response is not None
@@ -136,12 +129,13 @@ def test_forged_cross_site_post_is_refused(
     page: Page,
     base_url: str,
     alice: str,
+    db_path: Path,
     db: sqlite3.Connection,
     other_site: OtherSite,
     attacker_host: str,
     cookie_sent: bool,
 ) -> None:
-    create_post_ok(page, "Alice's only post")
+    seed_post(db_path, ALICE, "Alice's only post")
     evil = other_site.serve(
         "/prize",
         forged_form(f"{base_url}/create", {"title": "Forged post", "body": "Spam"}),
@@ -198,9 +192,21 @@ def test_html_in_a_post_is_shown_as_text(
     page: Page, base_url: str, alice: str, db: sqlite3.Connection
 ) -> None:
     errors: list[Any] = []
-    page.on("pageerror", lambda error: errors.append(error))
-    create_post(page, XSS_TITLE, XSS_BODY)
 
+    def on_error(error: Any) -> None:
+        errors.append(error)
+
+    page.on("pageerror", on_error)
+    try:
+        create_post(page, XSS_TITLE, XSS_BODY)
+        expect_post_and_editor_show_text(page, base_url)
+    finally:
+        page.remove_listener("pageerror", on_error)  # the page serves the next tests too
+    assert errors == []
+    assert tuple(db.execute("SELECT title, body FROM post").fetchone()) == (XSS_TITLE, XSS_BODY)
+
+
+def expect_post_and_editor_show_text(page: Page, base_url: str) -> None:
     expect(page).to_have_url(f"{base_url}/")
     article = page.locator("article.post")
     expect(article.get_by_role("heading")).to_have_text(XSS_TITLE)
@@ -214,6 +220,3 @@ def test_html_in_a_post_is_shown_as_text(
     expect(page.get_by_label("Title")).to_have_value(XSS_TITLE)
     expect(page.get_by_label("Body")).to_have_value(XSS_BODY)
     assert page.evaluate("window.pwned") is None
-    assert errors == []
-
-    assert tuple(db.execute("SELECT title, body FROM post").fetchone()) == (XSS_TITLE, XSS_BODY)

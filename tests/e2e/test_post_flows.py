@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.e2e.helpers import create_post, create_post_ok, open_editor, post_article, utc_dates_now
+from tests.e2e.helpers import (
+    open_editor,
+    open_editor_of,
+    post_article,
+    seed_post,
+    utc_dates_now,
+)
+
+ALICE = 1  # alice's user id (see the ``alice`` fixture)
 
 
 def posts(db: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -18,11 +27,16 @@ def posts(db: sqlite3.Connection) -> list[sqlite3.Row]:
 
 
 def test_create_post_appears_at_top_of_index(
-    page: Page, base_url: str, alice: str, db: sqlite3.Connection
+    page: Page, base_url: str, alice: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    create_post_ok(page, "First post", "Hello.")
+    seed_post(db_path, ALICE, "First post", "Hello.")
     dates = utc_dates_now()
-    create_post(page, "Second post", "Line one\nLine two")
+    page.goto("/")
+    page.get_by_role("link", name="New", exact=True).click()
+    expect(page.get_by_role("heading", name="New Post")).to_be_visible()
+    page.get_by_label("Title").fill("Second post")
+    page.get_by_label("Body").fill("Line one\nLine two")
+    page.get_by_role("button", name="Save").click()
 
     expect(page).to_have_url(f"{base_url}/")
     # Newest first.
@@ -61,9 +75,9 @@ def test_create_post_title_required(
 
 
 def test_edit_post_changes_title_and_body(
-    page: Page, base_url: str, alice: str, db: sqlite3.Connection
+    page: Page, base_url: str, alice: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    create_post_ok(page, "Draft title", "Draft body.")
+    seed_post(db_path, ALICE, "Draft title", "Draft body.")
     (post,) = posts(db)
     open_editor(page, "Draft title")
     expect(page).to_have_url(f"{base_url}/{post['id']}/update")
@@ -85,11 +99,10 @@ def test_edit_post_changes_title_and_body(
 
 
 def test_edit_post_title_required(
-    page: Page, base_url: str, alice: str, db: sqlite3.Connection
+    page: Page, base_url: str, alice: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    create_post_ok(page, "Keep me", "Body.")
-    (post,) = posts(db)
-    open_editor(page, "Keep me")
+    post_id = seed_post(db_path, ALICE, "Keep me", "Body.")
+    open_editor_of(page, post_id, "Keep me")
     page.get_by_label("Title").fill("")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#title:invalid")).to_be_visible()
@@ -98,7 +111,7 @@ def test_edit_post_title_required(
     page.get_by_label("Body").fill("Changed body.")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_have_text("Title is required.")
-    expect(page).to_have_url(f"{base_url}/{post['id']}/update")
+    expect(page).to_have_url(f"{base_url}/{post_id}/update")
     expect(page.get_by_label("Body")).to_have_value("Changed body.")
     # Nothing saved.
     assert [(r["title"], r["body"]) for r in posts(db)] == [("Keep me", "Body.")]
@@ -107,10 +120,10 @@ def test_edit_post_title_required(
 
 
 def test_edit_post_emptied_body_stays_empty_after_an_error(
-    page: Page, alice: str, db: sqlite3.Connection
+    page: Page, alice: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    create_post_ok(page, "Title", "Body to remove.")
-    open_editor(page, "Title")
+    post_id = seed_post(db_path, ALICE, "Title", "Body to remove.")
+    open_editor_of(page, post_id, "Title")
     page.get_by_label("Title").fill(" ")
     page.get_by_label("Body").fill("")
     page.get_by_role("button", name="Save").click()
@@ -123,11 +136,11 @@ def test_edit_post_emptied_body_stays_empty_after_an_error(
 
 
 def test_delete_post_confirmed(
-    page: Page, base_url: str, alice: str, db: sqlite3.Connection
+    page: Page, base_url: str, alice: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    create_post_ok(page, "Keep this one")
-    create_post_ok(page, "Delete this one")
-    open_editor(page, "Delete this one")
+    seed_post(db_path, ALICE, "Keep this one")
+    post_id = seed_post(db_path, ALICE, "Delete this one")
+    open_editor_of(page, post_id, "Delete this one")
     dialogs: list[str] = []
 
     def accept(dialog: Dialog) -> None:
@@ -145,11 +158,10 @@ def test_delete_post_confirmed(
 
 
 def test_delete_post_dismissed_keeps_it(
-    page: Page, base_url: str, alice: str, db: sqlite3.Connection
+    page: Page, base_url: str, alice: str, db_path: Path, db: sqlite3.Connection
 ) -> None:
-    create_post_ok(page, "Still here", "Body.")
-    (post,) = posts(db)
-    open_editor(page, "Still here")
+    post_id = seed_post(db_path, ALICE, "Still here", "Body.")
+    open_editor_of(page, post_id, "Still here")
     dialogs: list[str] = []
 
     def dismiss(dialog: Dialog) -> None:
@@ -161,7 +173,7 @@ def test_delete_post_dismissed_keeps_it(
     assert dialogs == ["Are you sure?"]
 
     # Nothing was sent: still on the editor, and the post is still on the index.
-    expect(page).to_have_url(f"{base_url}/{post['id']}/update")
+    expect(page).to_have_url(f"{base_url}/{post_id}/update")
     expect(page.get_by_role("heading", name='Edit "Still here"')).to_be_visible()
     page.get_by_role("link", name="Flaskr").click()
     expect(page).to_have_url(f"{base_url}/")
