@@ -1,0 +1,36 @@
+"""The whole suite's hooks and fixtures: measured whole under pytest-xdist, one browser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.measurement import keep_process_measurement_saving
+
+BROWSER_TESTS = "tests/e2e/"
+
+
+@pytest.fixture(autouse=True)
+def _keep_this_process_measured() -> Iterator[None]:
+    """A test that builds a ``coverage.Coverage`` must not cost this process its data.
+
+    See :func:`tests.measurement.keep_process_measurement_saving`.
+    """
+    with keep_process_measurement_saving():
+        yield
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist, the browser tests all go to one worker (one Chromium, one live
+    server to start), the others to any. Unlike ``--dist loadgroup``, this leaves the
+    tests' node ids, hence the coverage contexts named after them, as a serial run has them.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneBrowser(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return BROWSER_TESTS if nodeid.startswith(BROWSER_TESTS) else nodeid
+
+    return OneBrowser(config, log)
