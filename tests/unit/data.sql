@@ -1,6 +1,8 @@
+-- 'test' has a cheap hash (password 'test'): most tests log in as it. 'other' keeps the
+-- tutorial's pbkdf2:sha256:50000 hash (password 'other'), which must still verify.
 INSERT INTO user (username, password)
 VALUES
-  ('test', 'pbkdf2:sha256:50000$TCI4GzcX$0de171a4f4dac32e3364c7ddc7c14f3e2fa61f2d17574483f7ffbb431b4acb2f'),
+  ('test', 'pbkdf2:sha256:1$4w0rir7s2JgvetyA$4230e77fc4856398bb643fb1f3c2d3c06f10b089c61574a0ad5707a0f9909877'),
   ('other', 'pbkdf2:sha256:50000$kJPKsz6N$d2d4784f1b030a9761f5ccaeeaca413f27f2ecb76d6168407af962ddce849f79');
 
 INSERT INTO post (title, body, author_id, created)

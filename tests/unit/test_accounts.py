@@ -62,7 +62,7 @@ def test_failed_registration_stores_nothing(client, app):
 
 
 def test_old_tutorial_hashes_verify(client, auth):
-    # data.sql's passwords are the tutorial's pbkdf2:sha256:50000 hashes.
+    # data.sql's "other" has the tutorial's pbkdf2:sha256:50000 hash.
     assert auth.login("other", "other").headers["Location"] == "/"
     with client:
         client.get("/")
