@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTANCE := $(CURDIR)/instance
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint e2e browser bench mutation clean
+.PHONY: run test combine report durations lint e2e browser bench mutation clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -34,17 +34,49 @@ lint: $(VENV)/.synced
 # One measured run over unit, livecov and browser tests (coverage run, not pytest --cov:
 # pytest imports plugins such as livecov's before pytest-cov could start measuring), then
 # one combined report: terminal, htmlcov/ with each line's tests, and what each layer
-# alone covers. Serial on purpose: under xdist, coverage stops saving a worker's data
-# once a test in it builds a Coverage object, as livecov's own tests do.
+# alone covers. On JOBS processes (pytest-xdist; JOBS=0: serially); tests/conftest.py
+# sends all browser tests to one of them (one Chromium, one live server to start).
+#   make test SHARD=i/n  runs shard i of n (pytest-split, by the durations recorded in
+#                        .test_durations) and leaves its data in .coverage.shard-i-of-n,
+#                        without a report: fail_under applies to the whole, not a part.
+#   make combine DATA="DIR_OR_FILE ..."  folds shards' data, from any machine or checkout,
+#                        into the one report, with its threshold.
+#   make durations       records the tests' durations for SHARD anew.
+JOBS ?= 2
+SHARD ?=
+shard_index = $(word 1,$(subst /, ,$(SHARD)))
+shard_count = $(word 2,$(subst /, ,$(SHARD)))
+PYTEST_RUN = $(BIN)/coverage run -m pytest -n $(JOBS) --livecov-test-contexts
+
 test: lint browser
 	@rm -rf htmlcov test-artifacts .coverage .coverage.*
-	$(BIN)/coverage run -m pytest --livecov-test-contexts $(PYTEST_ARGS)
+ifeq ($(SHARD),)
+	$(PYTEST_RUN) $(PYTEST_ARGS)
 	@$(BIN)/coverage combine -q
+	@$(MAKE) --no-print-directory report
+else
+	$(PYTEST_RUN) --splits $(shard_count) --group $(shard_index) $(PYTEST_ARGS)
+	@$(BIN)/coverage combine -q
+	@mv .coverage .coverage.shard-$(shard_index)-of-$(shard_count)
+	@echo "Coverage data of shard $(SHARD): .coverage.shard-$(shard_index)-of-$(shard_count);" \
+		'the report: make combine DATA="<every shard'"'"'s data>"'
+endif
+
+combine: $(VENV)/.synced
+	@test -n "$(DATA)" || { echo 'usage: make combine DATA="DIR_OR_FILE ..."' >&2; exit 2; }
+	@rm -rf htmlcov .coverage
+	$(BIN)/coverage combine --keep -q $(DATA)
+	@$(MAKE) --no-print-directory report
+
+report: $(VENV)/.synced
 	@$(BIN)/coverage html -q
 	@status=0; $(BIN)/coverage report --skip-covered || status=$$?; \
 	$(BIN)/livecov contexts --include 'flaskr/src/flaskr/*'; \
 	echo "HTML report: htmlcov/index.html; screenshots: test-artifacts/screenshots/"; \
 	exit $$status
+
+durations: $(VENV)/.synced
+	$(BIN)/pytest -p no:randomly --store-durations --durations-path .test_durations -q
 
 # Benchmarks: every figure of docs/benchmarks.md in one table (about 8 minutes).
 bench: $(VENV)/.synced

@@ -1,0 +1,121 @@
+"""`make test SHARD=i/n` on several machines, then `make combine`: one report, as if serial.
+
+Each shard runs in its own checkout directory, as on its own CI machine; the data they
+leave is combined in a third, and its report must be the serial run's: the same totals,
+missing lines and branches, and the same tests named for every line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).parents[2]
+VENV = Path(sys.executable).parents[1]
+# Two unit tests and a browser test: the live server's contexts must survive too.
+UNIT = ["tests/unit/test_factory.py::test_config", "tests/unit/test_factory.py::test_hello"]
+BROWSER = "tests/e2e/test_pagination.py::test_one_page_has_no_page_links[chromium]"
+TESTS = f"tests/unit/test_factory.py {BROWSER.removesuffix('[chromium]')}"
+# Recorded durations that put the browser test alone in one shard: the unit tests then
+# run in one process together, as serially, so the lines their imports run are credited
+# to the same test (the first to import them in its process) in both runs.
+DURATIONS = {BROWSER: 2.0, UNIT[0]: 1.0, UNIT[1]: 1.0}
+
+
+def checkout(destination: Path) -> Path:
+    """A copy of the working tree (tracked and new files, not the ignored ones)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def make(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``make`` in the checkout ``where``, with this venv, importing that checkout's code."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COVERAGE_", "MAKE", "MFLAGS", "PYTEST_"))
+    }
+    env["PYTHONPATH"] = f"{where / 'flaskr/src'}:{where / 'livecov/src'}"
+    return subprocess.run(
+        ["make", "--no-print-directory", f"VENV={VENV}", "-o", f"{VENV}/.synced", *args],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def passed(output: str) -> int:
+    """How many tests a pytest run reports passed (none failed)."""
+    summary = re.search(r"=+ (\d+) passed[^=]* in [^=]+=+", output)
+    assert summary, output
+    assert "failed" not in summary.group(0), output
+    return int(summary.group(1))
+
+
+def json_report(where: Path) -> dict:
+    subprocess.run(
+        [VENV / "bin/coverage", "json", "-q", "--show-contexts", "--fail-under=0", "-o", "r.json"],
+        cwd=where,
+        check=True,
+    )
+    report = json.loads((where / "r.json").read_text())
+    del report["meta"]  # when and where it was made
+    return in_order(report)
+
+
+def in_order(report: Any) -> Any:
+    """``report`` with each line's tests sorted: the JSON report lists them in no order."""
+    if isinstance(report, dict):
+        return {
+            key: {n: sorted(c) for n, c in value.items()} if key == "contexts" else in_order(value)
+            for key, value in report.items()
+        }
+    return report
+
+
+def test_shards_from_two_checkouts_combine_into_the_serial_report(tmp_path: Path) -> None:
+    machines = [checkout(tmp_path / name) for name in ("machine-1", "machine-2", "reporter")]
+    ran = []
+    for number, machine in enumerate(machines[:2], 1):
+        (machine / ".test_durations").write_text(json.dumps(DURATIONS))
+        # Serially on each machine, as the reference run: under pytest-xdist a worker
+        # also records the exit handlers that run after a serial run stopped measuring.
+        run = make(machine, "test", "JOBS=0", f"SHARD={number}/2", f"PYTEST_ARGS={TESTS}")
+        assert run.returncode == 0, run.stdout + run.stderr
+        ran.append(passed(run.stdout))
+        assert "TOTAL" not in run.stdout  # no report, no threshold for a part
+
+    reporter = machines[2]
+    serial = make(reporter, "test", "JOBS=0", f"PYTEST_ARGS={TESTS}")
+    # Each shard ran a part, together all three tests.
+    assert sorted(ran) == [1, 2]
+    assert passed(serial.stdout) == 3, serial.stdout + serial.stderr
+    expected = json_report(reporter)
+
+    shard_data = [str(machines[0]), str(machines[1] / ".coverage.shard-2-of-2")]
+    combined = make(reporter, "combine", f"DATA={' '.join(shard_data)}")
+    # Two tests cover little: the threshold fails, as it does for the serial run.
+    assert combined.returncode == serial.returncode == 2
+    assert "Coverage failure: total of" in combined.stdout
+    assert json_report(reporter) == expected
+    assert expected["totals"]["covered_lines"] > 0
+    contexts = {c for f in expected["files"].values() for cs in f["contexts"].values() for c in cs}
+    assert "tests/unit/test_factory.py::test_hello|run" in contexts
+    assert any(c.startswith("tests/e2e/test_pagination.py::") for c in contexts)
