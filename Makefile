@@ -76,7 +76,7 @@ report: $(VENV)/.synced
 	exit $$status
 
 durations: $(VENV)/.synced
-	$(BIN)/pytest -p no:randomly --store-durations --durations-path .test_durations -q
+	$(BIN)/pytest -n $(JOBS) -q --store-durations --durations-path .test_durations
 
 # Benchmarks: every figure of docs/benchmarks.md in one table (about 8 minutes).
 bench: $(VENV)/.synced
