@@ -16,7 +16,7 @@ import coverage
 
 REPO = Path(__file__).parents[2]
 BUILDS_A_COVERAGE = "tests/livecov/test_measure.py::test_single_data_file_gets_the_data_added"
-SAYS_HELLO = "tests/unit/test_factory.py::test_hello"
+SAYS_HELLO = "tests/unit/test_config.py::test_hello"
 HELLO_LINE = 'return "Hello, World!"'
 
 

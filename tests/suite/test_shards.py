@@ -19,9 +19,9 @@ from typing import Any
 REPO = Path(__file__).parents[2]
 VENV = Path(sys.executable).parents[1]
 # Two unit tests and a browser test: the live server's contexts must survive too.
-UNIT = ["tests/unit/test_factory.py::test_config", "tests/unit/test_factory.py::test_hello"]
+UNIT = ["tests/unit/test_config.py::test_config", "tests/unit/test_config.py::test_hello"]
 BROWSER = "tests/e2e/test_pagination.py::test_one_page_has_no_page_links[chromium]"
-TESTS = f"tests/unit/test_factory.py {BROWSER.removesuffix('[chromium]')}"
+TESTS = " ".join([*UNIT, BROWSER.removesuffix("[chromium]")])
 # Recorded durations that put the browser test alone in one shard: the unit tests then
 # run in one process together, as serially, so the lines their imports run are credited
 # to the same test (the first to import them in its process) in both runs.
@@ -117,5 +117,5 @@ def test_shards_from_two_checkouts_combine_into_the_serial_report(tmp_path: Path
     assert json_report(reporter) == expected
     assert expected["totals"]["covered_lines"] > 0
     contexts = {c for f in expected["files"].values() for cs in f["contexts"].values() for c in cs}
-    assert "tests/unit/test_factory.py::test_hello|run" in contexts
+    assert "tests/unit/test_config.py::test_hello|run" in contexts
     assert any(c.startswith("tests/e2e/test_pagination.py::") for c in contexts)

@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 from flaskr import create_app
 from flaskr.db import get_db, init_db
 
-CHEAP_HASH_METHOD = "pbkdf2:sha256:1"
+from .helpers import CHEAP_HASH_METHOD
 
 settings.register_profile("default", max_examples=50, deadline=None)
 settings.register_profile("thorough", max_examples=10_000, deadline=None)

@@ -1,14 +1,13 @@
-"""Accounts beyond the tutorial: stored hashes, session contents, where redirects go."""
+"""Accounts: registering, logging in and out, stored hashes, session contents, redirects
+(the Flask tutorial's own tests at the end)."""
 
+import pytest
 from flask import g, session
 from werkzeug.security import check_password_hash
 
 from flaskr.db import get_db
 
-
-def user_row(app, username):
-    with app.app_context():
-        return get_db().execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone()
+from .helpers import user_row
 
 
 def test_stored_password_is_a_hash_that_verifies(client, app):
@@ -138,3 +137,59 @@ def test_redirects(client, auth):
     response = client.post("/1/update", data={"title": "t2", "body": "b"})
     assert response.headers["Location"] == "/"
     assert client.post("/1/delete").headers["Location"] == "/"
+
+
+# The Flask tutorial's tests of registering, logging in and out, as it wrote them. -------
+
+
+def test_register(client, app):
+    assert client.get("/auth/register").status_code == 200
+    response = client.post("/auth/register", data={"username": "a", "password": "a"})
+    assert response.headers["Location"] == "/auth/login"
+
+    with app.app_context():
+        assert get_db().execute("SELECT * FROM user WHERE username = 'a'").fetchone() is not None
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "message"),
+    [
+        ("", "", b"Username is required."),
+        ("a", "", b"Password is required."),
+        ("test", "test", b"already registered"),
+    ],
+)
+def test_register_validate_input(client, username, password, message):
+    response = client.post("/auth/register", data={"username": username, "password": password})
+    assert message in response.data
+
+
+def test_login(client, auth):
+    assert client.get("/auth/login").status_code == 200
+    response = auth.login()
+    assert response.headers["Location"] == "/"
+
+    with client:
+        client.get("/")
+        assert session["user_id"] == 1
+        assert g.user["username"] == "test"
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "message"),
+    [
+        ("a", "test", b"Incorrect username."),
+        ("test", "a", b"Incorrect password."),
+    ],
+)
+def test_login_validate_input(auth, username, password, message):
+    response = auth.login(username, password)
+    assert message in response.data
+
+
+def test_logout(client, auth):
+    auth.login()
+
+    with client:
+        auth.logout()
+        assert "user_id" not in session

@@ -1,4 +1,5 @@
-"""Configuration sources and their order, the secret key, and the password hash policy."""
+"""The factory: configuration sources and their order, the secret key, the password hash
+policy (the Flask tutorial's own tests at the end)."""
 
 import os
 import stat
@@ -207,3 +208,23 @@ def test_weak_hash_method_allowed_when_testing(instance_dir):
 def test_strong_hash_method_allowed(instance_dir):
     app = create_app({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000000"})
     assert app.config["PASSWORD_HASH_METHOD"] == "pbkdf2:sha256:1000000"
+
+
+# The Flask tutorial's tests of the factory, as it wrote them. ----------------------------
+
+
+def test_config():
+    assert not create_app().testing
+    assert create_app({"TESTING": True}).testing
+
+
+def test_hello(client):
+    response = client.get("/hello")
+    assert response.data == b"Hello, World!"
+
+
+@pytest.mark.parametrize("method", ["sha256", "scrypt2", "typo", "zz:1", "Scrypt", "PBKDF2"])
+def test_unknown_hash_methods_sorting_anywhere_are_weak(method):
+    # Kills `name == "scrypt"` -> `name >= "scrypt"` (and `<=`, `>`, `<`...) in
+    # is_weak_hash_method: test_config's unknown names all sort before "scrypt".
+    assert is_weak_hash_method(method) is True

@@ -4,8 +4,12 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from flask import g
 
+from flaskr import blog
 from flaskr.db import get_db
+
+from .helpers import CHEAP_HASH_METHOD, LARGEST_ID, assert_error_page
 
 TITLE = re.compile(r"<h2>(Post #\d+)</h2>")
 NEWER = re.compile(r'<a rel="prev" href="([^"]+)">&larr; Newer posts</a>')
@@ -83,6 +87,7 @@ def test_no_posts(client, app):
     replace_posts(app, 0)
     page = client.get("/").get_data(as_text=True)
     assert "No posts yet." in page
+    assert '<article class="post">' not in page
     assert 'class="pagination"' not in page
     assert client.get("/?page=2").status_code == 404
 
@@ -113,5 +118,35 @@ def test_page_keeps_edit_links_and_bylines(client, auth, app):
 )
 def test_bad_page_numbers_are_not_found(client, number):
     # One post, so page 2 is past the end too.
-    response = client.get("/", query_string={"page": number})
-    assert response.status_code == 404
+    assert_error_page(client.get("/", query_string={"page": number}), 404, "Not Found")
+
+
+def test_page_past_the_largest_offset_is_not_found(make_app):
+    # One post per page: page 2**63 + 1 has offset 2**63, one past what sqlite3 can bind.
+    client = make_app(TESTING=True, POSTS_PER_PAGE=1, PASSWORD_HASH_METHOD=CHEAP_HASH_METHOD)
+    client = client.test_client()
+    assert client.get("/", query_string={"page": str(LARGEST_ID + 2)}).status_code == 404
+
+
+@pytest.mark.parametrize("page", ["1", "2"])
+def test_index_reads_one_row_more_than_a_page(make_app, page):
+    # Kills `per_page + 1` -> `per_page + 2` / `per_page << 1` in blog.index: the page and
+    # its "older" link come out the same, but the query reads more rows than the one extra
+    # it needs (the documented cost of a page). Pinned through SQLite's statement trace.
+    app = make_app(TESTING=True, POSTS_PER_PAGE=3, PASSWORD_HASH_METHOD=CHEAP_HASH_METHOD)
+    with app.app_context():
+        db = get_db()
+        db.executemany(
+            "INSERT INTO post (title, body, author_id) VALUES (?, '', 1)",
+            [(f"p{n}",) for n in range(6)],
+        )
+        db.commit()
+    statements: list[str] = []
+    with app.test_request_context("/", query_string={"page": page}):
+        g.user = None
+        get_db().set_trace_callback(statements.append)
+        blog.index()
+    offset = (int(page) - 1) * 3
+    assert [s for s in statements if "LIMIT" in s] == [
+        blog.INDEX_QUERY.replace("LIMIT ? OFFSET ?", f"LIMIT 4 OFFSET {offset}")
+    ]

@@ -1,8 +1,14 @@
-"""What a person sees with several posts and authors, and what each change touches."""
+"""Posts: what a person sees with several posts and authors, who may change which post,
+and what each change touches (the Flask tutorial's own tests at the end)."""
 
 import pytest
+from flask import g, get_flashed_messages
+from werkzeug.security import generate_password_hash
 
+from flaskr import blog
 from flaskr.db import get_db
+
+from .helpers import CHEAP_HASH_METHOD, LARGEST_ID, all_posts
 
 # (title, body, author_id, created); data.sql already has post 1 by "test" on 2018-01-01.
 MORE_POSTS = [
@@ -20,11 +26,6 @@ def posts(app):
             "INSERT INTO post (title, body, author_id, created) VALUES (?, ?, ?, ?)", MORE_POSTS
         )
         db.commit()
-
-
-def all_posts(app):
-    with app.app_context():
-        return [tuple(row) for row in get_db().execute("SELECT * FROM post ORDER BY id")]
 
 
 def positions(page, *needles):
@@ -185,10 +186,163 @@ def test_others_posts_are_forbidden(client, auth, app, method):
     assert all_posts(app) == before
 
 
-def test_empty_index(client, app):
+# The Flask tutorial's tests of the blog, as it wrote them. -------------------------------
+
+
+def test_index(client, auth):
+    response = client.get("/")
+    assert b"Log In" in response.data
+    assert b"Register" in response.data
+
+    auth.login()
+    response = client.get("/")
+    assert b"Log Out" in response.data
+    assert b"test title" in response.data
+    assert b"by test on 2018-01-01" in response.data
+    assert b"test\nbody" in response.data
+    assert b'href="/1/update"' in response.data
+
+
+@pytest.mark.parametrize("path", ["/create", "/1/update", "/1/delete"])
+def test_login_required(client, path):
+    response = client.post(path)
+    assert response.headers["Location"] == "/auth/login"
+
+
+def test_author_required(app, client, auth):
+    # change the post author to another user
     with app.app_context():
-        get_db().execute("DELETE FROM post")
-        get_db().commit()
-    page = client.get("/").data
-    assert b"No posts yet." in page
-    assert b'<article class="post">' not in page
+        db = get_db()
+        db.execute("UPDATE post SET author_id = 2 WHERE id = 1")
+        db.commit()
+
+    auth.login()
+    # current user can't modify other user's post
+    assert client.post("/1/update").status_code == 403
+    assert client.post("/1/delete").status_code == 403
+    # current user doesn't see edit link
+    assert b'href="/1/update"' not in client.get("/").data
+
+
+@pytest.mark.parametrize("path", ["/2/update", "/2/delete"])
+def test_exists_required(client, auth, path):
+    auth.login()
+    assert client.post(path).status_code == 404
+
+
+def test_create(client, auth, app):
+    auth.login()
+    assert client.get("/create").status_code == 200
+    client.post("/create", data={"title": "created", "body": ""})
+
+    with app.app_context():
+        db = get_db()
+        count = db.execute("SELECT COUNT(id) FROM post").fetchone()[0]
+        assert count == 2
+
+
+def test_update(client, auth, app):
+    auth.login()
+    assert client.get("/1/update").status_code == 200
+    client.post("/1/update", data={"title": "updated", "body": ""})
+
+    with app.app_context():
+        db = get_db()
+        post = db.execute("SELECT * FROM post WHERE id = 1").fetchone()
+        assert post["title"] == "updated"
+
+
+@pytest.mark.parametrize("path", ["/create", "/1/update"])
+def test_create_update_validate(client, auth, path):
+    auth.login()
+    response = client.post(path, data={"title": "", "body": ""})
+    assert b"Title is required." in response.data
+
+
+def test_delete(client, auth, app):
+    auth.login()
+    response = client.post("/1/delete")
+    assert response.headers["Location"] == "/"
+
+    with app.app_context():
+        db = get_db()
+        post = db.execute("SELECT * FROM post WHERE id = 1").fetchone()
+        assert post is None
+
+
+@pytest.fixture
+def post_with_largest_id(app):
+    with app.app_context():
+        db = get_db()
+        db.execute(
+            "INSERT INTO post (id, title, body, author_id) VALUES (?, 'edge', 'far away', 1)",
+            (LARGEST_ID,),
+        )
+        db.commit()
+
+
+@pytest.mark.usefixtures("post_with_largest_id")
+def test_post_with_the_largest_id_can_be_edited_and_deleted(client, auth, app):
+    # Kills SQLITE_MAX_INT = 2**63 - 2, 2 | 63 - 1, ... (any smaller limit 404s here).
+    auth.login()
+    page = client.get(f"/{LARGEST_ID}/update").get_data(as_text=True)
+    assert 'value="edge"' in page
+    response = client.post(f"/{LARGEST_ID}/update", data={"title": "edge 2", "body": "b"})
+    assert response.headers["Location"] == "/"
+    assert client.post(f"/{LARGEST_ID}/delete").headers["Location"] == "/"
+    with app.app_context():
+        assert [row[0] for row in get_db().execute("SELECT id FROM post")] == [1]
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_one_past_the_largest_id_is_not_found(client, auth, method):
+    # Kills a larger limit (2**64 - 1, 2**63 + 1...): sqlite3 cannot bind such an id.
+    auth.login()
+    assert getattr(client, method)(f"/{LARGEST_ID + 1}/update").status_code == 404
+    assert client.post(f"/{LARGEST_ID + 1}/delete").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/1/update", "/1/delete"])
+def test_a_later_user_cannot_change_an_earlier_users_post(client, auth, app, path):
+    # Kills `post["author_id"] != g.user["id"]` -> `>`: "other" (id 2) on post 1 by "test"
+    # (id 1). The other tests only had user 1 try user 2's post.
+    auth.login("other", "other")
+    response = client.post(path, data={"title": "taken over", "body": ""})
+    assert response.status_code == 403
+    assert client.get("/1/update").status_code == 403
+    with app.app_context():
+        row = get_db().execute("SELECT title, author_id FROM post WHERE id = 1").fetchone()
+    assert tuple(row) == ("test title", 1)
+
+
+def test_user_with_a_large_id_can_edit_own_post(client, app):
+    # Kills `post["author_id"] != g.user["id"]` -> `is not`: ids up to 256 are cached int
+    # objects in CPython, so only a user past id 256 tells identity from equality.
+    with app.app_context():
+        db = get_db()
+        db.execute(
+            "INSERT INTO user (id, username, password) VALUES (1000, 'late', ?)",
+            (generate_password_hash("pw", method=CHEAP_HASH_METHOD),),
+        )
+        db.execute("INSERT INTO post (id, title, body, author_id) VALUES (500, 'mine', '', 1000)")
+        db.commit()
+    client.post("/auth/login", data={"username": "late", "password": "pw"})
+    assert client.get("/500/update").status_code == 200
+    response = client.post("/500/update", data={"title": "still mine", "body": ""})
+    assert response.headers["Location"] == "/"
+    with app.app_context():
+        assert get_db().execute("SELECT title FROM post WHERE id = 500").fetchone()[0] == (
+            "still mine"
+        )
+
+
+def test_only_post_submits_an_update(app):
+    # As above, for `request.method == "POST"` -> `>= "POST"` in blog.update.
+    with app.test_request_context("/1/update", method="PUT", data={"title": "changed"}):
+        g.user = get_db().execute("SELECT * FROM user WHERE id = 1").fetchone()
+        assert isinstance(blog.update(id=1), str)
+        assert not get_flashed_messages()
+    with app.app_context():
+        assert get_db().execute("SELECT title FROM post WHERE id = 1").fetchone()[0] == (
+            "test title"
+        )

@@ -23,7 +23,8 @@ from flaskr import create_app
 from flaskr.blog import MAX_BODY_LENGTH, MAX_TITLE_LENGTH
 from flaskr.db import get_db
 
-from .conftest import CHEAP_HASH_METHOD, load_test_data
+from .conftest import load_test_data
+from .helpers import CHEAP_HASH_METHOD
 
 PROP_USER_ID = 100
 FIELDS = ("username", "password", "title", "body", "csrf_token")

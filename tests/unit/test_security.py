@@ -7,6 +7,8 @@ import pytest
 from flaskr.db import get_db
 from flaskr.security import SECURITY_HEADERS
 
+from .helpers import snapshot
+
 TOKEN_FIELD = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)">')
 
 
@@ -21,15 +23,6 @@ def log_in(client, username="test", password="test"):
         "/auth/login", data={"username": username, "password": password, "csrf_token": token}
     )
     assert response.headers["Location"] == "/"
-
-
-def snapshot(app):
-    with app.app_context():
-        db = get_db()
-        return (
-            [tuple(row) for row in db.execute("SELECT * FROM user ORDER BY id")],
-            [tuple(row) for row in db.execute("SELECT * FROM post ORDER BY id")],
-        )
 
 
 # CSRF ------------------------------------------------------------------------------------
