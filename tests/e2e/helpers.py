@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Locator, Page, expect
 from werkzeug.security import generate_password_hash
 
+# The live test server's own method too (pyproject.toml, [tool.livecov.env]).
+from tests.unit.helpers import CHEAP_HASH_METHOD
+
 PASSWORD = "correct horse battery staple"
-# The live test server's own method (pyproject.toml, [tool.livecov.env]).
-CHEAP_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 # --- Actions -------------------------------------------------------------------------
