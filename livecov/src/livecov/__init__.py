@@ -10,14 +10,40 @@ The library API, usable without pytest::
 ``livecov run -- COMMAND`` (:mod:`livecov.runner`) does the whole pipeline.
 """
 
-from livecov.errors import (
-    AppLoadError,
-    ConfigError,
-    CoverageLostError,
-    LivecovError,
-    ServerStartError,
-)
-from livecov.live_server import LiveServer, ServerOptions
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from livecov.errors import (
+        AppLoadError,
+        ConfigError,
+        CoverageLostError,
+        LivecovError,
+        ServerStartError,
+    )
+    from livecov.live_server import LiveServer, ServerOptions
+
+# Imported on first use (PEP 562): the server process imports livecov.server.serve, hence
+# this package, and must not pay for the test process's side (subprocess, coverage, ...).
+_LAZY = {
+    "AppLoadError": "livecov.errors",
+    "ConfigError": "livecov.errors",
+    "CoverageLostError": "livecov.errors",
+    "LivecovError": "livecov.errors",
+    "ServerStartError": "livecov.errors",
+    "LiveServer": "livecov.live_server",
+    "ServerOptions": "livecov.live_server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'livecov' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
 
 __version__ = "0.1.0"
 

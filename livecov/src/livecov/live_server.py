@@ -42,12 +42,20 @@ SERVERS = ("werkzeug", "waitress", "gunicorn")
 # livecov or of the app is imported, so this cannot live in a module file of its own; it
 # also ends the measurement, so the code that starts coverage is the code that saves it.
 BOOTSTRAP = """\
-import os, coverage
+import os
 config = os.environ.pop("LIVECOV_COVERAGE", None)
-cov = config and coverage.Coverage(config_file=":data:" + config)
-owner = os.getpid()
-if cov:
+cov = None
+if config:
+    # The server backend, before measuring starts: the tracer need not run over its import.
+    for name in os.environ.pop("LIVECOV_PREIMPORT", "").split():
+        try:
+            __import__(name)
+        except ImportError:
+            pass  # the backend itself says what is missing
+    import coverage
+    cov = coverage.Coverage(config_file=":data:" + config)
     cov.start()
+owner = os.getpid()
 try:
     from livecov.server.serve import main
     main()
@@ -58,6 +66,14 @@ finally:
         cov.stop()
         cov.save()
 """
+
+# The module each backend serves with, imported in the server before coverage starts
+# (see preimported_modules).
+BACKEND_MODULES = {
+    "werkzeug": "werkzeug.serving",
+    "waitress": "waitress",
+    "gunicorn": "gunicorn.app.base",
+}
 
 # Inherited variables that would make coverage start a second time in the server.
 _COVERAGE_AUTOSTART_VARS = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
@@ -91,6 +107,23 @@ class ServerOptions:
             )
         if not self.host.startswith("127.") and self.host not in ("localhost", "::1"):
             raise LivecovError(f"the test server listens on loopback only, not {self.host!r}")
+
+
+def preimported_modules(server: str, config: CoverageConfig) -> list[str]:
+    """What the server process imports before it starts measuring: the backend's module.
+
+    The tracer slows every import it sees; a backend that is not measured need not be
+    imported under it. Unless the run's ``source`` (or ``source_pkgs``) names the backend's
+    package: then its import-time lines are measured like any others.
+    """
+    module = BACKEND_MODULES.get(server)
+    if module is None:
+        return []
+    package = module.partition(".")[0]
+    named = [*(config.source or []), *(config.source_pkgs or [])]
+    if any(entry.partition(".")[0] == package or Path(entry).name == package for entry in named):
+        return []
+    return [module]
 
 
 def server_coverage_config(
@@ -210,6 +243,8 @@ class LiveServer:
         }
         env["LIVECOV_SPEC"] = json.dumps(spec)
         if self.coverage_config is not None:
+            preimport = preimported_modules(opts.server, self.coverage_config)
+            env["LIVECOV_PREIMPORT"] = " ".join(preimport)
             env["LIVECOV_COVERAGE"] = server_coverage_config(
                 self.coverage_config, self.data_dir, opts.server, self.core_choice.core
             )

@@ -21,8 +21,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import coverage
-
 from livecov.protocol import (
     CONTEXT_HEADER,
     CONTROL_PREFIX,
@@ -51,6 +49,8 @@ def switch_coverage_context(context: str) -> None:
     Contexts are only switched on when the server is measured, so there is always a
     current measurement (a gunicorn worker's own, after the fork).
     """
+    import coverage  # only a measured server switches contexts: no import cost otherwise
+
     coverage.Coverage.current().switch_context(context)
 
 
