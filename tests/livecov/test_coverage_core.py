@@ -8,6 +8,7 @@ sys.monitoring itself run on Python 3.12+ only (CI runs the suite on 3.13 too).
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import warnings
@@ -260,6 +261,7 @@ FLASKR_INSTANCE_PATH = "{{tmpdir}}/instance"
 [tool.coverage.run]
 branch = false
 source = ["{flaskr}"]
+plugins = {plugins}
 """
 
 TEST_INDEX_PAGE = """\
@@ -272,34 +274,47 @@ def test_index_page(page, visitor):
     assert page.locator("header h1").inner_text() == "Posts"
 """
 
+BROWSER_TESTS = {
+    "test_index.py::test_index_page[chromium-first]",
+    "test_index.py::test_index_page[chromium-second]",
+}
+
 
 @needs_sysmon
-def test_sysmon_forced_a_browser_tests_context_is_on_its_server_lines(
-    pytester: pytest.Pytester, monkeypatch
+@pytest.mark.parametrize("plugins", [[], ["livecov.jinja"]], ids=["python", "templates"])
+def test_sysmon_forced_browser_tests_contexts_are_on_server_and_template_lines(
+    pytester: pytest.Pytester, monkeypatch, plugins: list[str]
 ) -> None:
-    # Python 3.14's default core, forced on 3.12/3.13 for the whole run: the test process
-    # is measured with sysmon, the live server with ctrace (one warning), and flaskr's
-    # lines that served the page carry the browser test's name in the one data file.
+    # Python 3.14's default core, forced on 3.12/3.13 for the whole run. Two browser tests
+    # open the same page: under sysmon only the first would be named on its lines (a line
+    # reports once). Without plugins the test process keeps sysmon and the live server is
+    # measured with ctrace (livecov's one warning); with livecov.jinja, its configurer takes
+    # ctrace in every process (its own one line) and the templates are measured too.
+    for plugin in plugins:  # livecov.jinja: issue 12's, landing beside this
+        pytest.importorskip(plugin)
     for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COVERAGE_CORE", "sysmon")
     flaskr = REPO / "flaskr" / "src" / "flaskr"
-    pytester.makefile(".toml", pyproject=PYPROJECT_FLASKR.format(flaskr=flaskr))
+    pyproject = PYPROJECT_FLASKR.format(flaskr=flaskr, plugins=json.dumps(plugins))
+    pytester.makefile(".toml", pyproject=pyproject)
     pytester.makepyfile(test_index=TEST_INDEX_PAGE)
 
     result = pytester.run(sys.executable, "-m", "coverage", "run", "-m", "pytest", "-p", "no:cov")
 
-    assert result.ret == 0, result.stdout.str() + result.stderr.str()
-    assert "CoreWarning: coverage core sysmon (COVERAGE_CORE=sysmon)" in result.stdout.str()
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0, output
+    overruled = "coverage core sysmon (COVERAGE_CORE=sysmon) cannot record per-request contexts"
+    templates_overruled = "livecov.jinja: coverage core sysmon runs no plugins"
+    assert output.count(overruled if not plugins else templates_overruled) == 1
     data = coverage.CoverageData(str(pytester.path / ".coverage"))
     data.read()
-    by_line = data.contexts_by_lineno(str(flaskr / "blog.py"))
     index_body = _line_containing(flaskr / "blog.py", 'per_page = current_app.config["POSTS')
-    # Both ran that line; under sysmon only the first would be named (a line reports once).
-    assert {
-        "test_index.py::test_index_page[chromium-first]",
-        "test_index.py::test_index_page[chromium-second]",
-    } <= set(by_line[index_body])
+    assert set(data.contexts_by_lineno(str(flaskr / "blog.py"))[index_body]) >= BROWSER_TESTS
+    if plugins:
+        template = str(flaskr / "templates" / "blog" / "index.html")
+        template_contexts = set().union(*data.contexts_by_lineno(template).values())
+        assert template_contexts >= BROWSER_TESTS
 
 
 def _line_containing(path: Path, text: str) -> int:
