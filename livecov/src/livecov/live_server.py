@@ -99,6 +99,9 @@ class ServerOptions:
     startup_timeout: float = 30.0
     stop_timeout: float = 15.0
     cwd: str | None = None
+    # How long a server whose parent is gone may take to stop gracefully (it is sent
+    # SIGTERM) before it is killed, workers and all.
+    orphan_grace: float = 5.0
 
     def __post_init__(self) -> None:
         if self.server not in SERVERS:
@@ -240,6 +243,7 @@ class LiveServer:
             "reset": opts.reset,
             # Contexts are coverage's: without a measurement there is nothing to label.
             "contexts": opts.contexts and self.coverage_config is not None,
+            "orphan_grace": opts.orphan_grace,
         }
         env["LIVECOV_SPEC"] = json.dumps(spec)
         if self.coverage_config is not None:

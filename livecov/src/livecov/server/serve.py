@@ -10,7 +10,7 @@ are set explicitly because a process started in the background by a non-interact
 shell inherits SIGINT as *ignored*. The server also stops, just as gracefully, when the
 process that started it is gone (EOF on the ``lifeline_fd`` pipe), so it never outlives
 a parent that was killed without a chance to stop it; an app that ignores SIGTERM is
-killed ``ORPHAN_GRACE_SECONDS`` later.
+killed ``orphan_grace`` seconds later (``ServerOptions.orphan_grace``, 5 by default).
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ from typing import Any
 
 from livecov.server.apps import call_hook, load_app
 from livecov.server.wsgi import DEFAULT_CONTEXT, LivecovMiddleware, switch_coverage_context
-
-# How long a server whose parent is gone may take to stop gracefully before it is killed.
-ORPHAN_GRACE_SECONDS = 5.0
 
 SPEC_ENV = "LIVECOV_SPEC"
 
@@ -53,6 +50,7 @@ class ServeSpec:
     setup: str | None
     reset: str | None
     contexts: bool
+    orphan_grace: float
 
 
 def build_app(spec: ServeSpec, stop: Callable[[], None]) -> LivecovMiddleware:
@@ -140,12 +138,12 @@ def _graceful_stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _stop_when_parent_is_gone(lifeline_fd: int) -> None:
+def _stop_when_parent_is_gone(lifeline_fd: int, grace: float) -> None:
     os.read(lifeline_fd, 1)  # the parent never writes: this returns when it has exited
     _stop_this_process()
     # Still running after the grace time: the app ignores SIGTERM. Nobody is left to stop
     # this server or to read its data, so it goes, workers and all.
-    threading.Event().wait(ORPHAN_GRACE_SECONDS)
+    threading.Event().wait(grace)
     # No number here: a mutation tester turning 0 into 1 would kill process group 1.
     # Never recorded as run: the process dies on this line, before coverage can save.
     os.killpg(os.getpgrp(), signal.SIGKILL)  # pragma: no cover
@@ -157,6 +155,6 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _graceful_stop)
     signal.signal(signal.SIGINT, _graceful_stop)
     threading.Thread(
-        target=_stop_when_parent_is_gone, args=(spec.lifeline_fd,), daemon=True
+        target=_stop_when_parent_is_gone, args=(spec.lifeline_fd, spec.orphan_grace), daemon=True
     ).start()
     BACKENDS[spec.server](spec)
