@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTANCE := $(CURDIR)/instance
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test combine report durations lint e2e browser bench mutation clean
+.PHONY: run test combine report durations lint e2e browser bench mutation affected-check clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -69,6 +69,7 @@ combine: $(VENV)/.synced
 	@$(MAKE) --no-print-directory report
 
 report: $(VENV)/.synced
+	@$(BIN)/livecov record || true  # for livecov affected; needs a git checkout
 	@$(BIN)/coverage html -q
 	@status=0; $(BIN)/coverage report --skip-covered || status=$$?; \
 	$(BIN)/livecov contexts --include 'flaskr/src/flaskr/*'; \
@@ -81,6 +82,12 @@ durations: $(VENV)/.synced
 # Benchmarks: every figure of docs/benchmarks.md in one table (about 8 minutes).
 bench: $(VENV)/.synced
 	$(BIN)/python bench/run_all.py
+
+# Proof that `livecov affected` selects what matters: realistic changes to flaskr, one at a
+# time, the full suite against the selected tests (and pytest-testmon's); about 20 minutes.
+# Not part of `make test`. Results and method: docs/benchmarks.md. AFFECTED_ARGS="--only sql".
+affected-check: browser
+	$(BIN)/python bench/affected_check.py $(AFFECTED_ARGS)
 
 # Mutation testing with cosmic-ray, in a temporary copy (the tree is never mutated): score and
 # surviving mutants per package. Hours for everything; not part of `make test`; see docs/testing.md.

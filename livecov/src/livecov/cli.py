@@ -68,7 +68,49 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="only files whose relative path matches (e.g. 'src/myapp/*')",
     )
+    _add_affected_commands(commands)
     return parser
+
+
+AFFECTED_EPILOG = """\
+The coverage data must hold per-test contexts (make test, pytest --cov --cov-context=test,
+coverage run -m pytest --livecov-test-contexts, livecov run) and remember the commit it
+was measured at (livecov records it; `livecov record` after `coverage combine`).
+Changed files that no test data speaks for select every test, unless [tool.livecov.affected]
+ignore (or always) globs in pyproject.toml say otherwise.
+
+examples:
+  livecov affected                         what to run for the changes since the data
+  pytest $(livecov affected --base main)   run them (or: pytest --livecov-affected=main)
+  livecov affected --explain               and which changed lines selected each test
+"""
+
+
+def _add_affected_commands(commands: Any) -> None:
+    affected = commands.add_parser(
+        "affected",
+        help="list the tests (pytest node ids) that a change can break",
+        description="List the tests, unit and end-to-end, whose recorded coverage a change "
+        "in the working tree touches: one pytest node id (or test file) per line.",
+        epilog=AFFECTED_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    affected.add_argument(
+        "--base", metavar="REV", help="the revision to compare with (default: the data's commit)"
+    )
+    affected.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
+    affected.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
+    affected.add_argument(
+        "--explain", action="store_true", help="say which changed lines selected each test"
+    )
+    record = commands.add_parser(
+        "record",
+        help="remember in the coverage data the commit and files it was measured on",
+        description="Store in the coverage data file the current commit and the content of "
+        "every measured file, for livecov affected. Run it after coverage combine.",
+    )
+    record.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
+    record.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
 
 
 def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -147,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.subcommand == "contexts":
             return _contexts(args)
+        if args.subcommand in ("affected", "record"):
+            return _affected(args)
     except LivecovError as exc:
         print(f"livecov: {exc}", file=sys.stderr)
         return exc.exit_status
@@ -167,3 +211,13 @@ def _contexts(args: argparse.Namespace) -> int:
     from livecov.contexts import contexts_report
 
     return contexts_report(args.data_file, args.rcfile, args.e2e, include=args.include)
+
+
+def _affected(args: argparse.Namespace) -> int:
+    from livecov.affected import affected_report, record_report
+    from livecov.measure import open_coverage
+
+    data_file = open_coverage(args.rcfile or True, args.data_file).config.data_file
+    if args.subcommand == "record":
+        return record_report(data_file)
+    return affected_report(data_file, base=args.base, explain=args.explain)

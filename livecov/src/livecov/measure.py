@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ import coverage
 from coverage.exceptions import CoverageException, DataError, NoDataError
 from coverage.results import should_fail_under
 
+from livecov.affected import record
 from livecov.errors import LivecovError
 
 SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory
@@ -40,6 +42,8 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
             cov.erase()
         cov.combine(paths, strict=True, keep=False)
         cov.save()
+        with contextlib.suppress(LivecovError):  # not in a git checkout: nothing to record
+            record(cov.get_data().data_filename())  # the commit, for livecov affected
     except DataError as exc:
         raise LivecovError(
             f"cannot combine the server's data with {cov.config.data_file}: {exc}. "

@@ -13,6 +13,7 @@ from typing import Any
 import coverage
 import pytest
 
+from livecov import pytest_affected
 from livecov.errors import LivecovError
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
@@ -51,10 +52,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Chromium to launch (default: $LIVECOV_BROWSER, a system chromium, "
         "or Playwright's own)",
     )
+    pytest_affected.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     _reset_mode(config)  # a bad value is a usage error before any test runs
+    pytest_affected.configure(config)
     # Registered now, after every entry-point plugin, so these fixtures take precedence
     # over pytest-playwright's and can build on them.
     if config.pluginmanager.hasplugin("playwright"):

@@ -90,6 +90,8 @@ def settings_from_table(table: dict[str, Any], where: str) -> Settings:
     values: dict[str, Any] = {}
     for raw_key, value in table.items():
         key = raw_key.replace("-", "_")
+        if key == "affected":
+            continue  # [tool.livecov.affected]: read by livecov.affected
         if key not in expected_types:
             known = ", ".join(sorted(expected_types))
             raise ConfigError(f"{where}: unknown setting [tool.livecov] {raw_key!r} ({known})")

@@ -1,0 +1,105 @@
+"""pytest wiring for test selection (``--livecov-affected``) and for recording what it needs.
+
+The logic is :mod:`livecov.affected`; this only connects it to pytest's hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import coverage
+import pytest
+
+from livecov.affected import Selection, describe, record, select
+from livecov.errors import LivecovError
+
+WORKER_COUNTS = "livecov_affected"  # key of an xdist worker's output: (selected, deselected)
+
+
+def add_options(group: Any) -> None:
+    group.addoption(
+        "--livecov-affected",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="REV",
+        help="run only the tests that the changes since REV can break (default: the commit "
+        "the coverage data was measured at); tests the data does not know always run. "
+        "Write it --livecov-affected=REV",
+    )
+    group.addoption(
+        "--livecov-affected-data",
+        metavar="FILE",
+        default=None,
+        help="the coverage data with per-test contexts to select with (default: .coverage, "
+        "or [tool.coverage.run] data_file)",
+    )
+
+
+def configure(config: pytest.Config) -> None:
+    base = config.getoption("--livecov-affected")
+    if base is not None:
+        data_file = config.getoption("--livecov-affected-data") or default_data_file(config)
+        try:
+            selection = select(data_file, base or None, where=config.rootpath)
+        except LivecovError as exc:
+            raise pytest.UsageError(f"livecov: {exc}") from None
+        config.pluginmanager.register(AffectedTests(selection), "livecov-affected")
+    elif not hasattr(config, "workerinput"):
+        config.pluginmanager.register(RecordCommit(), "livecov-record")
+
+
+def default_data_file(config: pytest.Config) -> Path:
+    """The project's coverage data file, as ``coverage`` would find it from here."""
+    return Path(coverage.Coverage(config_file=True).config.data_file)
+
+
+class AffectedTests:
+    """Deselect the tests the change cannot reach; say how many."""
+
+    def __init__(self, selection: Selection) -> None:
+        self.selection = selection
+        self.counts = (0, 0)  # selected, deselected
+
+    def pytest_report_header(self) -> list[str]:
+        lines = [f"livecov: {warning}" for warning in self.selection.warnings]
+        return [*lines, f"livecov affected: {describe(self.selection)}"]
+
+    @pytest.hookimpl(tryfirst=True)  # before sharding plugins split what is left
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[Any]) -> None:
+        keep = [item for item in items if self.selection.selects(item.nodeid)]
+        dropped = [item for item in items if not self.selection.selects(item.nodeid)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
+        self.counts = (len(keep), len(dropped))
+        if hasattr(config, "workeroutput"):
+            config.workeroutput[WORKER_COUNTS] = self.counts
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        # Every worker collects, and selects, the same tests.
+        selected, deselected = getattr(node, "workeroutput", {}).get(WORKER_COUNTS, self.counts)
+        self.counts = (selected, deselected)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        selected, deselected = self.counts
+        terminalreporter.write_line(
+            f"livecov affected: {selected} selected, {deselected} deselected (not affected "
+            f"by the changes since {self.selection.base[:12]})"
+        )
+
+
+class RecordCommit:
+    """After pytest-cov combined its data, record the commit and files it was measured on."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        controller = getattr(session.config.pluginmanager.getplugin("_cov"), "cov_controller", None)
+        cov = getattr(controller, "cov", None)
+        if cov is None:
+            return  # no pytest-cov: `coverage run` users run `livecov record` after combining
+        with contextlib.suppress(LivecovError):  # not a git checkout: nothing to record
+            record(cov.get_data().data_filename(), session.config.rootpath)

@@ -1,0 +1,121 @@
+"""``pytest --livecov-affected``: only the tests a change can break run (real pytest runs).
+
+The project is the plugin tests' own (tests/livecov/test_pytest_plugin.py): a live server
+whose lines are attributed to the test whose request ran them, committed in git.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from livecov.affected import read_record
+from tests.livecov.test_pytest_plugin import plugin_project  # noqa: F401 - a fixture
+
+SQUARE_LINE = "body = str(number * number)"
+
+
+@pytest.fixture
+def measured(pytester: pytest.Pytester, plugin_project: Path) -> Path:  # noqa: F811
+    """The project in git, measured with per-test contexts by pytest-cov (which records)."""
+    (plugin_project / ".gitignore").write_text(
+        ".coverage*\n__pycache__/\nrunpytest-*\nstdout\nstderr\n"
+    )
+    git(plugin_project, "init", "-q")
+    git(plugin_project, "add", "-A")
+    git(plugin_project, "commit", "-qm", "project")
+    result = pytester.runpytest_subprocess("--cov", "--cov-context=test", "--cov-report=")
+    result.assert_outcomes(passed=3)
+    return plugin_project
+
+
+def git(where: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
+        cwd=where,
+        check=True,
+    )
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_pytest_cov_records_the_commit(measured: Path) -> None:
+    stored = read_record(measured / ".coverage")
+    assert stored is not None
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=measured, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert stored.commit == head
+    assert set(stored.files) == {"branchy.py"}
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_runs_only_the_tests_a_change_can_break(
+    pytester: pytest.Pytester, measured: Path, workers: list[str]
+) -> None:
+    # A line only test_square's requests ran, in the server; and a test the data never saw.
+    edit(measured / "branchy.py", SQUARE_LINE, "body = str(number**2)")
+    pytester.makepyfile(test_new="def test_new():\n    pass\n")
+
+    result = pytester.runpytest_subprocess("-p", "no:cov", "--livecov-affected", "-v", *workers)
+
+    result.assert_outcomes(passed=2)
+    ran = result.stdout.str()
+    assert "test_square.py::test_square" in ran
+    assert "test_new.py::test_new" in ran
+    assert "test_hello.py::test_hello" not in ran
+    result.stdout.fnmatch_lines(
+        [
+            "livecov affected: 2 of 3 tests affected by 2 changed file(s) since *",
+            "*livecov affected: 2 selected, 2 deselected (not affected by the changes since *)",
+        ]
+    )
+
+
+def test_an_unmeasured_change_runs_everything(pytester: pytest.Pytester, measured: Path) -> None:
+    edit(measured / "pyproject.toml", "[tool.livecov]", "# changed\n[tool.livecov]")
+
+    result = pytester.runpytest_subprocess("-p", "no:cov", "--livecov-affected=HEAD")
+
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "livecov affected: every test is affected since *: pyproject.toml changed and no "
+            "test data covers it",
+            "*livecov affected: 3 selected, 0 deselected*",
+        ]
+    )
+
+
+def test_the_data_and_the_base_can_be_named(pytester: pytest.Pytester, measured: Path) -> None:
+    (measured / ".coverage").rename(measured / "main.coverage")
+    edit(measured / "branchy.py", SQUARE_LINE, "body = str(number**2)")
+    git(measured, "commit", "-qam", "square")
+
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cov", "--livecov-affected-data", "main.coverage", "--livecov-affected=HEAD"
+    )
+
+    result.assert_outcomes(passed=0)
+    result.stdout.fnmatch_lines(
+        [
+            "livecov: the data was measured at *, not at the base *",
+            "livecov affected: 0 of 3 tests affected by 0 changed file(s) since *",
+        ]
+    )
+
+
+def test_missing_data_is_a_usage_error(pytester: pytest.Pytester, measured: Path) -> None:
+    (measured / ".coverage").unlink()
+    result = pytester.runpytest_subprocess("-p", "no:cov", "--livecov-affected")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: livecov: no coverage data in .coverage: run the tests first*"]
+    )
