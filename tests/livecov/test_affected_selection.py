@@ -16,6 +16,7 @@ from livecov.affected import (
     select,
 )
 from livecov.errors import ConfigError
+from livecov.settings import Settings, load_settings
 from tests.livecov.affected_project import ALL, Project
 
 BIG = "tests/test_views.py::test_big"
@@ -310,6 +311,7 @@ def test_settings_from_pyproject(project: Project) -> None:
     project.write("pyproject.toml", '[tool.livecov.affected]\nignore = ["*.toml", "docs/*"]\n')
     project.write("docs/a.md", "")
     assert project.select().node_ids() == []
+    assert load_settings(project.root / "pyproject.toml") == Settings()  # a table of its own
     describe_all = project.select(settings=AffectedSettings())
     assert len(describe_all.everything) == 2
     assert describe(describe_all).endswith("(and 1 more)")

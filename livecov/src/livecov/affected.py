@@ -267,7 +267,11 @@ def select(
     selection.known = index.tests
     selection.warnings.extend(_record_warnings(measured_record, commit, data_file))
     own_data = Path(data_file).resolve()
-    selection.changed = [p for p in _changed_files(root, commit) if root / p != own_data]
+    changed = {p for p in _changed_files(root, commit) if root / p != own_data}
+    if measured_record and measured_record.commit == commit:
+        # Measured with uncommitted changes since undone: changed too, for the data.
+        changed |= set(_differ_from_measured(root, measured_record))
+    selection.changed = sorted(changed)
     for path in selection.changed:
         try:
             _select_for_file(path, index, settings, selection)
@@ -405,6 +409,13 @@ def _uses(tree: ast.Module, names: set[str]) -> Iterator[tuple[_Scope | None, in
             yield from visit(child, scope, prefix)
 
     yield from visit(tree, None, "")
+
+
+def _differ_from_measured(root: Path, measured: Record) -> Iterator[str]:
+    for path, blob in measured.files.items():
+        current = root / path
+        if not current.is_file() or _blob_id(current.read_bytes()) != blob:
+            yield path
 
 
 def _changed_files(root: Path, commit: str) -> list[str]:
