@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -73,11 +74,17 @@ def main(argv: list[str] | None = None) -> int:
             "affected": [livecov, "affected", "--data-file", str(data)],
             "version": [livecov, "--version"],
         }
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
+
+        def timed(name: str) -> float:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            seconds = common.run_timed(commands[name], cwd=repo, env=env).seconds
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            return seconds
+
         values = common.alternate(
-            {
-                name: lambda cmd=cmd: common.run_timed(cmd, cwd=repo, env=env).seconds
-                for name, cmd in commands.items()
-            },
+            {name: lambda name=name: timed(name) for name in commands},
             runs=args.runs,
             warmup=1,
             label="affected",
@@ -99,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
             "livecov --version (the floor)",
             common.Stats.of(values["version"]),
             unit="s",
+        ),
+        common.Figure.from_stats(
+            "affected.cpu",
+            "livecov affected, CPU time (steadier under load)",
+            common.Stats.of(cpu["affected"][-args.runs :]),
+            unit="s",
+            target="< 1",
         ),
         common.Figure.from_stats(
             "affected.ratio",

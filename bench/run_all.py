@@ -32,6 +32,7 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("coverage_overhead", ["--runs", "3", "--seconds", "5"], ["--runs", "1", "--seconds", "2"]),
     ("index_scaling", ["--runs", "5"], ["--runs", "2", "--requests", "50"]),
     ("anchor", ["--runs", "3"], ["--runs", "1"]),
+    ("affected_speed", ["--runs", "5"], ["--runs", "2"]),
     ("e2e", ["--runs", "1"], ["--runs", "1"]),
     ("make_test", ["--runs", "1"], ["--runs", "1"]),
 ]
@@ -45,6 +46,7 @@ FIGURE_ORDER = [
     "make_test",
     "index_scaling",
     "anchor",
+    "affected_speed",
 ]
 
 
