@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import coverage
 import pytest
 
 from livecov.affected import (
@@ -13,6 +14,7 @@ from livecov.affected import (
     load_affected_settings,
     node_id_of,
     read_record,
+    record,
     select,
 )
 from livecov.errors import ConfigError
@@ -490,3 +492,23 @@ def test_a_measured_test_file_selects_its_tests_and_by_lines(project: Project) -
     selection = project.select()
     assert selection.test_files == {"tests/test_views.py": "tests/test_views.py changed"}
     assert selection.tests == {}  # line 2 ran in no test: no test function is known there
+
+
+def test_relative_file_names_are_relative_to_the_checkout(project: Project) -> None:
+    # coverage's relative_files = true
+    project.data.unlink()
+    data = coverage.CoverageData(str(project.data))
+    data.set_context(BIG + "|run")
+    data.add_lines({"views.py": [12]})
+    data.write()
+    assert record(project.data, project.root).files == {
+        "views.py": project.git("rev-parse", "HEAD:views.py").strip()
+    }
+    project.edit("views.py", 'return "big"', 'return "BIG"')
+    assert selected(project.select()) == {BIG}
+
+
+def test_a_file_that_is_not_coverage_data(project: Project) -> None:
+    project.data.write_text("not a database")
+    with pytest.raises(ConfigError, match="is not coverage data"):
+        project.select()

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TextIO
 
 from coverage import CoverageData
+from coverage.exceptions import CoverageException
 
 from livecov.errors import ConfigError
 
@@ -102,22 +103,41 @@ def _open_data(data_file: str | Path) -> CoverageData:
     if not Path(data_file).is_file():
         raise ConfigError(f"no coverage data in {data_file}: run the tests first (make test)")
     data = CoverageData(str(data_file))
-    data.read()
+    try:
+        data.read()
+    except CoverageException as exc:
+        raise ConfigError(f"{data_file} is not coverage data: {exc}") from None
     return data
+
+
+def _measured_paths(data: CoverageData, roots: Sequence[Path]) -> Iterator[tuple[str, str]]:
+    """(repo-relative path, the name in the data) of each measured file in ``roots``.
+
+    A relative name (coverage's ``relative_files``) is relative to the checkout's root.
+    """
+    for filename in data.measured_files():
+        path = Path(filename)
+        if not path.is_absolute():
+            yield path.as_posix(), filename
+            continue
+        for base in roots:
+            if path.is_relative_to(base):
+                yield path.relative_to(base).as_posix(), filename
+                break
 
 
 def record(data_file: str | Path, where: str | Path = ".") -> Record:
     """Store in ``data_file`` the commit and the measured files' content, as of now."""
     root = git_root(where)
     data = _open_data(data_file)
-    paths = [p for p in map(Path, data.measured_files()) if p.is_relative_to(root) and p.is_file()]
+    paths = [p for p, _ in _measured_paths(data, [root]) if (root / p).is_file()]
     blobs = git(
         root,
         "hash-object",
         "-w",
         "--no-filters",
         "--stdin-paths",
-        stdin="".join(f"{p}\n" for p in paths),
+        stdin="".join(f"{root / p}\n" for p in paths),
     ).split()
     head = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
@@ -129,7 +149,7 @@ def record(data_file: str | Path, where: str | Path = ".") -> Record:
     result = Record(
         commit=head or None,
         root=str(root),
-        files={p.relative_to(root).as_posix(): blob for p, blob in zip(paths, blobs, strict=True)},
+        files=dict(zip(paths, blobs, strict=True)),
     )
     with sqlite3.connect(data_file) as db:
         db.execute(
@@ -311,13 +331,7 @@ class _DataIndex:
         self.record = measured
         self.stale: list[str] = []  # measured in another version than the base's
         roots = [Path(measured.root)] if measured else []
-        roots.append(root)
-        self.files: dict[str, str] = {}
-        for filename in data.measured_files():
-            for base in roots:
-                if Path(filename).is_relative_to(base):
-                    self.files[Path(filename).relative_to(base).as_posix()] = filename
-                    break
+        self.files = dict(_measured_paths(data, [*roots, root]))
         self.tests = {t for t in map(node_id_of, data.measured_contexts()) if t}
         self.test_files = {t.split("::", 1)[0] for t in self.tests}
 
