@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import coverage
 import pytest
 
 from livecov.affected import (
+    RECORD_KEY,
     AffectedSettings,
     Selection,
     describe,
@@ -378,8 +380,6 @@ def test_a_version_measured_elsewhere_selects_every_test(project: Project) -> No
 
 def test_data_without_a_record(project: Project) -> None:
     project.measure()
-    import sqlite3
-
     with sqlite3.connect(project.data) as db:
         db.execute("DELETE FROM meta WHERE key = 'livecov.affected'")
     db.close()
@@ -406,18 +406,22 @@ def test_data_without_a_record(project: Project) -> None:
 def test_data_measured_in_another_checkout(project: Project, tmp_path: Path) -> None:
     elsewhere = tmp_path / "ci" / "checkout"
     project.measure(at=elsewhere)
+    data = coverage.CoverageData(str(project.data))
+    data.read()
+    data.set_context(FLOW)
+    data.add_lines({"/usr/lib/python3/site.py": [1], str(project.root / "helpers.py"): [5]})
+    data.write()
+    record(project.data, project.root)
     # Recorded from here, but the data names files under the other checkout: CI's data.
-    import sqlite3
-
+    stored = read_record(project.data)
+    assert stored is not None
+    stored.root = str(elsewhere)
     with sqlite3.connect(project.data) as db:
-        value = db.execute("SELECT value FROM meta WHERE key = 'livecov.affected'").fetchone()[0]
-        db.execute(
-            "UPDATE meta SET value = ? WHERE key = 'livecov.affected'",
-            (value.replace(str(project.root), str(elsewhere)),),
-        )
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (stored.to_json(), RECORD_KEY))
     db.close()
     project.edit("views.py", 'return "big"', 'return "BIG"')
-    assert selected(project.select()) == {BIG}
+    project.edit("helpers.py", "total = y * 2", "total = y * 3")
+    assert selected(project.select()) == {BIG, FLOW}
 
 
 def test_the_data_file_itself_is_not_a_change(project: Project) -> None:
