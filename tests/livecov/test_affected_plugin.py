@@ -6,6 +6,7 @@ whose lines are attributed to the test whose request ran them, committed in git.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -18,8 +19,23 @@ SQUARE_LINE = "body = str(number * number)"
 
 
 @pytest.fixture
-def measured(pytester: pytest.Pytester, plugin_project: Path) -> Path:  # noqa: F811
-    """The project in git, measured with per-test contexts by pytest-cov (which records)."""
+def outer_coverage() -> dict[str, str]:
+    """This suite's subprocess measurement, before plugin_project turns it off."""
+    return {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_PROCESS")}
+
+
+@pytest.fixture
+def measured(
+    outer_coverage: dict[str, str],
+    pytester: pytest.Pytester,
+    plugin_project: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """The project in git, measured with per-test contexts by pytest-cov (which records).
+
+    The runs after this one use ``-p no:cov`` and no Coverage of their own: this suite's
+    measurement is turned back on for them, so it sees the plugin at work.
+    """
     (plugin_project / ".gitignore").write_text(
         ".coverage*\n__pycache__/\nrunpytest-*\nstdout\nstderr\n"
     )
@@ -28,6 +44,8 @@ def measured(pytester: pytest.Pytester, plugin_project: Path) -> Path:  # noqa: 
     git(plugin_project, "commit", "-qm", "project")
     result = pytester.runpytest_subprocess("--cov", "--cov-context=test", "--cov-report=")
     result.assert_outcomes(passed=3)
+    for name, value in outer_coverage.items():
+        monkeypatch.setenv(name, value)
     return plugin_project
 
 

@@ -17,6 +17,7 @@ from livecov.affected import (
     node_id_of,
     read_record,
     record,
+    record_if_in_git,
     select,
 )
 from livecov.errors import ConfigError
@@ -516,3 +517,11 @@ def test_a_file_that_is_not_coverage_data(project: Project) -> None:
     project.data.write_text("not a database")
     with pytest.raises(ConfigError, match="is not coverage data"):
         project.select()
+
+
+def test_record_if_in_git_is_quiet_without_data_or_git(project: Project, tmp_path: Path) -> None:
+    assert record_if_in_git(None, project.root) is None
+    assert record_if_in_git(project.data, tmp_path.parent) is None  # not a git checkout
+    stored = record_if_in_git(project.data, project.root)
+    assert stored is not None
+    assert stored == read_record(project.data)

@@ -159,6 +159,19 @@ def record(data_file: str | Path, where: str | Path = ".") -> Record:
     return result
 
 
+def record_if_in_git(data_file: str | Path | None, where: str | Path = ".") -> Record | None:
+    """:func:`record`, or nothing without a data file or outside a git checkout.
+
+    For the end of a measured run, where no record is not an error.
+    """
+    if data_file is None:
+        return None
+    try:
+        return record(data_file, where)
+    except ConfigError:
+        return None
+
+
 def read_record(data_file: str | Path) -> Record | None:
     """The record :func:`record` stored in ``data_file``, or None."""
     _open_data(data_file)  # a clear message for a missing or broken file

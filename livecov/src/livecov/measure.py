@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import sys
 from collections.abc import Iterable
@@ -14,7 +13,7 @@ import coverage
 from coverage.exceptions import CoverageException, DataError, NoDataError
 from coverage.results import should_fail_under
 
-from livecov.affected import record
+from livecov.affected import record_if_in_git
 from livecov.errors import LivecovError
 
 SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory
@@ -42,8 +41,7 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
             cov.erase()
         cov.combine(paths, strict=True, keep=False)
         cov.save()
-        with contextlib.suppress(LivecovError):  # not in a git checkout: nothing to record
-            record(cov.get_data().data_filename())  # the commit, for livecov affected
+        record_if_in_git(cov.get_data().data_filename())  # the commit, for livecov affected
     except DataError as exc:
         raise LivecovError(
             f"cannot combine the server's data with {cov.config.data_file}: {exc}. "

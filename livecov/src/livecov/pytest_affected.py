@@ -5,14 +5,13 @@ The logic is :mod:`livecov.affected`; this only connects it to pytest's hooks.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
 import coverage
 import pytest
 
-from livecov.affected import Selection, describe, record, select
+from livecov.affected import Selection, describe, record_if_in_git, select
 from livecov.errors import LivecovError
 
 WORKER_COUNTS = "livecov_affected"  # key of an xdist worker's output: (selected, deselected)
@@ -97,9 +96,8 @@ class RecordCommit:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # pytest-cov combines at the end of the test loop: its controller's data is final.
+        # Under `coverage run` the data is not written yet: `livecov record` after combining.
         controller = getattr(session.config.pluginmanager.getplugin("_cov"), "cov_controller", None)
         cov = getattr(controller, "cov", None)
-        if cov is None:
-            return  # no pytest-cov: `coverage run` users run `livecov record` after combining
-        with contextlib.suppress(LivecovError):  # not a git checkout: nothing to record
-            record(cov.get_data().data_filename(), session.config.rootpath)
+        record_if_in_git(cov and cov.get_data().data_filename(), session.config.rootpath)
