@@ -264,7 +264,7 @@ class Copy:
             if line.startswith("livecov: every test is affected")
         ]
         common.log(f"{change.name}: the selected tests (pytest --livecov-affected)")
-        selected = self.pytest(f"--livecov-affected-data={self.data}", "--livecov-affected")
+        selected = self.pytest(f"--livecov-affected-data={self.data}", "--livecov-affected=")
         # The rest of the suite: with the selected run, the full suite, run once.
         common.log(f"{change.name}: the other tests ({len(selected.ran)} selected)")
         rest = self.pytest(skip=selected.ran)

@@ -96,6 +96,21 @@ def test_runs_only_the_tests_a_change_can_break(
     )
 
 
+@pytest.mark.parametrize("more", [[], ["test_hello.py"]], ids=["alone", "with-other-paths"])
+def test_a_test_path_after_the_option_is_a_path(
+    pytester: pytest.Pytester, measured: Path, more: list[str]
+) -> None:
+    # The option's value is optional: argparse takes the next word for it.
+    edit(measured / "branchy.py", SQUARE_LINE, "body = str(number**2)")
+
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cov", "--livecov-affected", "test_square.py", *more
+    )
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*livecov affected: 1 selected, * deselected*"])
+
+
 def test_an_unmeasured_change_runs_everything(pytester: pytest.Pytester, measured: Path) -> None:
     edit(measured / "pyproject.toml", "[tool.livecov]", "# changed\n[tool.livecov]")
 

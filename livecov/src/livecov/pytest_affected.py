@@ -39,6 +39,13 @@ def add_options(group: Any) -> None:
 
 def configure(config: pytest.Config) -> None:
     base = config.getoption("--livecov-affected")
+    if base and Path(config.invocation_params.dir, base.partition("::")[0]).exists():
+        # `pytest --livecov-affected tests/unit`: the test path was taken for REV.
+        if config.args_source == pytest.Config.ArgsSource.ARGS:
+            config.args.insert(0, base)
+        else:
+            config.args[:] = [base]
+        base = config.option.livecov_affected = ""  # xdist's workers get the options as fixed
     if base is not None:
         data_file = config.getoption("--livecov-affected-data") or default_data_file(config)
         try:
