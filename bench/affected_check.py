@@ -173,6 +173,8 @@ class Copy:
             AFFECTED_CHECK_REPORT=str(self.report),
         )
         self.bin = common.ROOT / ".venv" / "bin"
+        where.mkdir(exist_ok=True)
+        (where / "affected_check_reporter.py").write_text(REPORTER)
 
     def make(self) -> None:
         files = subprocess.run(
@@ -184,7 +186,6 @@ class Copy:
                 target = self.repo / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
-        (self.top / "affected_check_reporter.py").write_text(REPORTER)
         self.git("init", "-q")
         exclude = self.repo / ".git" / "info" / "exclude"
         exclude.write_text(".testmondata*\n.coverage*\ntest-artifacts/\n.hypothesis/\n")
@@ -367,15 +368,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated change names")
     parser.add_argument("--no-testmon", action="store_true", help="skip pytest-testmon")
     parser.add_argument("--keep", action="store_true", help="keep the copy (its path is shown)")
+    parser.add_argument("--reuse", metavar="DIR", help="a copy kept by --keep, its baselines")
     args = parser.parse_args(argv)
     only = {n for n in args.only.split(",") if n}
     changes = [c for c in CHANGES if not only or c.name in only]
     started = time.perf_counter()
-    where = Path(tempfile.mkdtemp(prefix="affected-check-"))
+    where = Path(args.reuse or tempfile.mkdtemp(prefix="affected-check-"))
     try:
         copy = Copy(where)
-        copy.make()
-        copy.baseline(testmon=not args.no_testmon)
+        if not args.reuse:
+            copy.make()
+            copy.baseline(testmon=not args.no_testmon)
         results = [copy.check(change, testmon=not args.no_testmon) for change in changes]
     finally:
         if args.keep:

@@ -70,6 +70,8 @@ def test_big(): pass
 def test_small(): pass
 """
 
+JINJA = "livecov.jinja.JinjaPlugin"  # the file tracer of templates measured by livecov.jinja
+
 # Which test ran which lines: "" and "live-server" are outside any test (import, start-up).
 CONTEXTS = {
     "": {"views.py": [1, 3, 5, 6, 9, 16, 20, 25, 26, 28], "helpers.py": [1, 4, 9]},
@@ -139,6 +141,8 @@ class Project:
         for context, files in contexts.items():
             data.set_context(context)
             data.add_lines({str((at or self.root) / n): lines for n, lines in files.items()})
+        templates = {str((at or self.root) / n) for f in contexts.values() for n in f}
+        data.add_file_tracers({n: JINJA for n in templates if n.endswith(".html")})
         data.write()
         return record(self.data, self.root)
 

@@ -255,6 +255,25 @@ def test_template_that_does_not_compile_selects_every_test_rendering_it(project:
     assert "templates/page.html does not compile" in selection.reasons()[BIG][0]
 
 
+def test_other_template_languages_are_not_parsed_as_jinja(project: Project) -> None:
+    project.write("templates/django.html", "{% load static %}\n<p>x</p>\n")
+    project.commit()
+    name = str(project.root / "templates/django.html")
+    project.data.unlink()
+    data = coverage.CoverageData(str(project.data))  # as django_coverage_plugin writes it
+    data.set_context(SMALL + "|run")
+    data.add_lines({name: [1, 2]})
+    data.add_file_tracers({name: "django_coverage_plugin.DjangoTemplatePlugin"})
+    data.write()
+    record(project.data, project.root)
+    project.edit("templates/django.html", "<p>x</p>", "<p>y</p>")
+    assert project.select().reasons() == {SMALL: ["templates/django.html:2 changed"]}
+    project.git("checkout", "templates/django.html")
+    project.measure()  # Jinja's, whose templates must parse as Jinja
+    project.edit("templates/page.html", "{% endif %}", "{% load static %}{% endif %}")
+    assert "templates/page.html does not compile" in project.select().reasons()[BIG][0]
+
+
 def test_template_macros_and_unbalanced_ends(project: Project) -> None:
     project.write(
         "templates/page.html",

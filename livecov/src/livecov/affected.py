@@ -472,11 +472,11 @@ def _select_for_file(
     old = index.measured_text(path)
     new = current.read_text(encoding="utf-8", errors="replace")
     lines = index.contexts_by_line(path)
-    changes = (
-        _python_changes(path, old, new, lines, index.users)
-        if path.endswith(".py")
-        else _template_changes(path, old, new, lines)
-    )
+    if path.endswith(".py"):
+        changes = _python_changes(path, old, new, lines, index.users)
+    else:
+        jinja = "jinja" in (index.data.file_tracer(index.files[path]) or "").lower()
+        changes = _template_changes(path, old, new, lines, jinja)
     for test, reason in changes:
         if "::" not in test:  # a whole test file
             selection.test_files.setdefault(test, reason)
@@ -689,10 +689,11 @@ def _template_compiles(text: str) -> bool:
 
 
 def _template_changes(
-    path: str, old: str, new: str, lines: dict[int, list[str]]
+    path: str, old: str, new: str, lines: dict[int, list[str]], jinja: bool
 ) -> Iterator[tuple[str, str]]:
+    """A template's changes; ``jinja``: measured by a Jinja plugin, so Jinja can parse it."""
     whole = _Scope("the template", 1, old.count("\n") + 1)
-    if not _template_compiles(new):
+    if jinja and not _template_compiles(new):
         yield from _scope_tests(path, whole, lines, f"{path} does not compile")
         return
     old_regions, new_regions = _template_regions(old), _template_regions(new)
