@@ -168,7 +168,8 @@ class Copy:
             "COVERAGE_FILE",
             "VIRTUAL_ENV",
             PYTHONPATH=os.pathsep.join(
-                [str(self.repo / "flaskr/src"), str(self.repo / "livecov/src"), str(where)]
+                # The copy's flaskr (what changes); this tree's livecov (what is measured).
+                [str(self.repo / "flaskr/src"), str(common.ROOT / "livecov/src"), str(where)]
             ),
             AFFECTED_CHECK_REPORT=str(self.report),
         )

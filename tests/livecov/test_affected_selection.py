@@ -274,6 +274,23 @@ def test_other_template_languages_are_not_parsed_as_jinja(project: Project) -> N
     assert "templates/page.html does not compile" in project.select().reasons()[BIG][0]
 
 
+def test_a_template_measured_without_a_plugin_selects_every_test_that_rendered_it(
+    project: Project,
+) -> None:
+    # Without a template plugin, coverage.py records the lines of the Python Jinja compiled
+    # the template to, under the template's name: they are not the template's lines.
+    project.data.unlink()
+    data = coverage.CoverageData(str(project.data))
+    data.set_context(SMALL + "|run")
+    data.add_lines({str(project.root / "templates/page.html"): [40, 41]})
+    data.write()
+    record(project.data, project.root)
+    project.edit("templates/page.html", "<p>big</p>", "<p>huge</p>")
+    assert project.select().reasons() == {
+        SMALL: ["templates/page.html changed (no template plugin) (in the template)"]
+    }
+
+
 def test_template_macros_and_unbalanced_ends(project: Project) -> None:
     project.write(
         "templates/page.html",

@@ -472,11 +472,16 @@ def _select_for_file(
     old = index.measured_text(path)
     new = current.read_text(encoding="utf-8", errors="replace")
     lines = index.contexts_by_line(path)
+    tracer = index.data.file_tracer(index.files[path])
     if path.endswith(".py"):
         changes = _python_changes(path, old, new, lines, index.users)
+    elif not tracer:
+        # A template measured as the Python Jinja compiled it: its line numbers are the
+        # generated code's, not the template's. Every test that rendered it.
+        whole = _Scope("the template", 1, max(lines, default=1))
+        changes = _scope_tests(path, whole, lines, f"{path} changed (no template plugin)")
     else:
-        jinja = "jinja" in (index.data.file_tracer(index.files[path]) or "").lower()
-        changes = _template_changes(path, old, new, lines, jinja)
+        changes = _template_changes(path, old, new, lines, "jinja" in tracer.lower())
     for test, reason in changes:
         if "::" not in test:  # a whole test file
             selection.test_files.setdefault(test, reason)
