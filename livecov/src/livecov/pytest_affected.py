@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import coverage
 import pytest
+from coverage.config import read_coverage_config
 
 from livecov.affected import Selection, describe, record_if_in_git, select
 from livecov.errors import LivecovError
@@ -53,13 +53,17 @@ def configure(config: pytest.Config) -> None:
         except LivecovError as exc:
             raise pytest.UsageError(f"livecov: {exc}") from None
         config.pluginmanager.register(AffectedTests(selection), "livecov-affected")
-    elif not hasattr(config, "workerinput"):
+    else:
         config.pluginmanager.register(RecordCommit(), "livecov-record")
 
 
 def default_data_file(config: pytest.Config) -> Path:
-    """The project's coverage data file, as ``coverage`` would find it from here."""
-    return Path(coverage.Coverage(config_file=True).config.data_file)
+    """The project's coverage data file, as ``coverage`` would find it from here.
+
+    Read without building a Coverage object: one more in a measured process stops it
+    from saving its own data.
+    """
+    return Path(read_coverage_config(config_file=True, warn=lambda message: None).data_file)
 
 
 class AffectedTests:
@@ -106,5 +110,6 @@ class RecordCommit:
         # pytest-cov combines at the end of the test loop: its controller's data is final.
         # Under `coverage run` the data is not written yet: `livecov record` after combining.
         controller = getattr(session.config.pluginmanager.getplugin("_cov"), "cov_controller", None)
-        cov = getattr(controller, "cov", None)
+        # Not on an xdist worker: its data is only a part, combined by the controller.
+        cov = None if hasattr(session.config, "workerinput") else getattr(controller, "cov", None)
         record_if_in_git(cov and cov.get_data().data_filename(), session.config.rootpath)
