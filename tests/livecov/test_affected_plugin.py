@@ -111,6 +111,21 @@ def test_a_test_path_after_the_option_is_a_path(
     result.stdout.fnmatch_lines(["*livecov affected: 1 selected, * deselected*"])
 
 
+def test_shards_split_the_selected_tests(pytester: pytest.Pytester, measured: Path) -> None:
+    # Selection runs first (tryfirst), then pytest-split splits what is left: every shard
+    # selects the same, and together the shards run each selected test once.
+    edit(measured / "branchy.py", SQUARE_LINE, "body = str(number**2)")
+    pytester.makepyfile(test_new="def test_new():\n    pass\n")
+    ran = []
+    for group in ("1", "2"):
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cov", "--livecov-affected=", "--splits", "2", "--group", group, "-v"
+        )
+        assert result.ret == 0, result.stdout.str()
+        ran += [line.split(" ")[0] for line in result.stdout.lines if " PASSED" in line]
+    assert sorted(ran) == ["test_new.py::test_new", "test_square.py::test_square"]
+
+
 def test_an_unmeasured_change_runs_everything(pytester: pytest.Pytester, measured: Path) -> None:
     edit(measured / "pyproject.toml", "[tool.livecov]", "# changed\n[tool.livecov]")
 
