@@ -22,6 +22,7 @@ def _keep_this_process_measured() -> Iterator[None]:
         yield
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: -p no:xdist must still work
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist, the browser tests all go to one worker (one Chromium, one live
     server to start), the others to any. Unlike ``--dist loadgroup``, this leaves the
