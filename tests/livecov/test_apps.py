@@ -8,8 +8,8 @@ import types
 import pytest
 from flask import Flask
 
-from livecov.errors import AppLoadError
-from livecov.server.apps import call_hook, load_app, load_object
+from livecov.errors import AppLoadError, ConfigError
+from livecov.server.apps import call_hook, load_app
 
 
 @pytest.fixture
@@ -46,21 +46,68 @@ def test_module_alone_finds_the_usual_names(module, name: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (":app", "is not of the form MODULE:NAME"),
-        ("sample_apps:nothing", "module 'sample_apps' has no attribute 'nothing'"),
-        ("sample_apps", "has none of app, application, create_app, make_app"),
-        ("sample_apps:number", "gave 'int', which is not a WSGI app"),
+        (":app", "the app ':app' is not of the form MODULE:NAME"),
+        (
+            "sample_apps:nothing",
+            "the app 'sample_apps:nothing': module 'sample_apps' has no attribute 'nothing'; "
+            "name an object that exists (MODULE:NAME)",
+        ),
+        (
+            "sample_apps",
+            "module 'sample_apps' has none of app, application, create_app, make_app; "
+            "name the app as sample_apps:NAME",
+        ),
+        (
+            "sample_apps:number",
+            "the app 'sample_apps:number' is a 'int', not a WSGI app; "
+            "name the app or its factory (MODULE:NAME)",
+        ),
+        (
+            "no_such_module_here:app",
+            "the app 'no_such_module_here:app': no module named 'no_such_module_here'; run "
+            "livecov from the project's folder, or put the module's folder on PYTHONPATH",
+        ),
+        ("no_such_package.sub:app", "no module named 'no_such_package'; run livecov from"),
     ],
 )
-def test_errors_say_what_is_wrong(module, spec: str, message: str) -> None:
+def test_names_that_do_not_exist_are_settings_to_fix(module, spec: str, message: str) -> None:
     module.number = 3
-    with pytest.raises(AppLoadError, match=message):
+    with pytest.raises(ConfigError) as error:
         load_app(spec)
+    assert str(error.value) == message or message in str(error.value)
+    assert error.value.__cause__ is None  # nothing of the user's to show
 
 
-def test_missing_module_raises_import_error() -> None:
-    with pytest.raises(ModuleNotFoundError):
-        load_object("no_such_module_here:app")
+def test_a_module_whose_own_import_fails_is_the_users_error(tmp_path, monkeypatch) -> None:
+    (tmp_path / "needs_missing.py").write_text("import not_installed_anywhere\n")
+    (tmp_path / "raises_on_import.py").write_text("raise KeyError('SECRET_KEY')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(AppLoadError) as missing:
+        load_app("needs_missing:app")
+    assert str(missing.value) == (
+        "importing the app 'needs_missing:app' raised "
+        "ModuleNotFoundError: No module named 'not_installed_anywhere'"
+    )
+    assert isinstance(missing.value.__cause__, ModuleNotFoundError)  # its traceback is shown
+    with pytest.raises(AppLoadError) as raising:
+        load_app("raises_on_import:app")
+    assert str(raising.value) == (
+        "importing the app 'raises_on_import:app' raised KeyError: 'SECRET_KEY'"
+    )
+    assert isinstance(raising.value.__cause__, KeyError)
+
+
+def test_a_factory_that_raises_is_the_users_error(module) -> None:
+    def create_app():
+        raise RuntimeError("no database configured")
+
+    module.create_app = create_app
+    with pytest.raises(AppLoadError) as error:
+        load_app("sample_apps:create_app")
+    assert str(error.value) == (
+        "the app factory 'sample_apps:create_app' raised RuntimeError: no database configured"
+    )
+    assert isinstance(error.value.__cause__, RuntimeError)
 
 
 def test_hooks_get_the_app_if_they_take_it_and_run_in_its_context(module) -> None:
@@ -75,5 +122,17 @@ def test_hooks_get_the_app_if_they_take_it_and_run_in_its_context(module) -> Non
     call_hook("sample_apps:in_context", flask_app)
     call_hook("sample_apps:with_arg", wsgi)  # not a Flask app: no context needed
     assert seen == [flask_app, "sample", wsgi]
-    with pytest.raises(AppLoadError, match="is not callable"):
+    with pytest.raises(ConfigError, match="the hook 'sample_apps:not_callable' is not callable"):
         call_hook("sample_apps:not_callable", flask_app)
+    with pytest.raises(ConfigError, match="the hook 'sample_apps:absent': module 'sample_apps'"):
+        call_hook("sample_apps:absent", flask_app)
+
+
+def test_a_hook_that_raises_is_the_users_error(module) -> None:
+    def seed():
+        raise ValueError("bad row")
+
+    module.seed = seed
+    expected = r"^the hook 'sample_apps:seed' raised ValueError: bad row$"
+    with pytest.raises(AppLoadError, match=expected):
+        call_hook("sample_apps:seed", Flask("sample"))

@@ -68,10 +68,10 @@ def test_cli_report(tmp_path: Path, monkeypatch, capsys) -> None:
 
 def test_cli_report_without_data_or_contexts(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["contexts", "--data-file", "missing"]) == 3
+    assert main(["contexts", "--data-file", "missing"]) == 4  # nothing to read: usage
     assert "no coverage data in" in capsys.readouterr().err
     make_data(tmp_path / "plain", {"": {str(tmp_path / "v.py"): [1]}})
-    assert main(["contexts", "--data-file", "plain"]) == 3
+    assert main(["contexts", "--data-file", "plain"]) == 4
     assert "has no contexts" in capsys.readouterr().err
 
 

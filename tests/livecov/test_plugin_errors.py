@@ -47,11 +47,24 @@ def test_app_failing_to_import(inline) -> None:
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*livecov: the server exited (exit status 1) before it listened*",
+            "*livecov: importing the app 'broken:app' raised RuntimeError: boom while importing*",
             "*the server's output:*",
+            "*Traceback (most recent call last):*",
+            '*File "*broken.py", line 3, in <module>*',
             "*RuntimeError: boom while importing the app*",
         ]
     )
+    assert "livecov/server" not in result.stdout.str()  # none of livecov's frames
+
+
+def test_app_that_does_not_exist_is_one_line(inline) -> None:
+    result = run(inline, "branchy:nope", USES_SERVER)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*livecov: the app 'branchy:nope': module 'branchy' has no attribute 'nope'*"]
+    )
+    assert "the server's output" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
 
 
 def test_server_dying_during_the_session_fails_its_teardown(inline) -> None:

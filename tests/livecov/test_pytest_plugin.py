@@ -125,8 +125,10 @@ def test_bad_app_fails_the_tests_that_need_it(pytester: pytest.Pytester, plugin_
     result = pytester.runpytest_subprocess("--live-server-app", "broken:app", "-p", "no:cov")
 
     result.assert_outcomes(errors=3)
-    result.stdout.fnmatch_lines(["*livecov: the server exited (exit status 1) before it listened*"])
-    result.stdout.fnmatch_lines(["*RuntimeError: boom while importing the app*"])
+    result.stdout.fnmatch_lines(
+        ["*livecov: importing the app 'broken:app' raised RuntimeError: boom while importing*"]
+    )
+    result.stdout.fnmatch_lines(["*broken.py*line 3*", "*RuntimeError: boom while importing*"])
     assert "pytest_plugin.py" not in result.stdout.str()  # livecov's message, not its traceback
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from livecov import __version__
-from livecov.errors import ConfigError, LivecovError
+from livecov.errors import EXIT_USAGE, OUTCOMES, ConfigError, LivecovError
 from livecov.live_server import SERVERS
 from livecov.settings import Settings, load_settings
 
@@ -28,26 +28,46 @@ examples:
   livecov run --server gunicorn --workers 3 -- npx playwright test
   coverage run -m pytest tests/unit && livecov run -- node e2e/run.mjs
 
-exit status: 0 all well; the command's own status if it failed; 2 coverage under
-fail-under; 3 the server failed or its coverage was lost; 4 bad settings; 124 the command
-timed out; 127 the command was not found; 130/143 stopped by SIGINT/SIGTERM.
+exit status (--result-file tells livecov's from the command's own):
+{statuses}
 """
 
 
+def _status_lines() -> str:
+    lines = []
+    for outcome in OUTCOMES:
+        status = "N" if outcome.status < 0 else str(outcome.status)
+        lines.append(f"  {status:>4}  {outcome.meaning}")
+    return "\n".join(lines)
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors exit with livecov's status for them (argparse's own 2 is taken)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"livecov: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="livecov", description=DESCRIPTION)
+    parser = Parser(prog="livecov", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"livecov {__version__}")
     commands = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
     run = commands.add_parser(
         "run",
         help="serve the app under coverage, run a test command against it, report",
         description=DESCRIPTION,
-        epilog=RUN_EPILOG,
+        epilog=RUN_EPILOG.format(statuses=_status_lines()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_server_arguments(run)
     _add_coverage_arguments(run)
     run.add_argument("--timeout", type=float, metavar="S", help="stop COMMAND after S seconds")
+    run.add_argument(
+        "--result-file",
+        metavar="FILE",
+        help="write the outcome as JSON (exit status, whether it is the command's, reasons)",
+    )
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
     contexts = commands.add_parser(
         "contexts",
@@ -135,6 +155,19 @@ def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="do not record which request ran a line (serves requests concurrently)",
     )
+    group.add_argument(
+        "--no-server-output",
+        dest="server_output",
+        action="store_false",
+        default=None,
+        help="do not show what the server prints (shown as it comes, each line marked)",
+    )
+    group.add_argument(
+        "--fail-on-app-errors",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fail the run when the app raised while serving a request (default: on)",
+    )
     group.add_argument("--startup-timeout", type=float, metavar="S", help="default: 30")
     group.add_argument("--stop-timeout", type=float, metavar="S", help="default: 15")
 
@@ -193,9 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _affected(args)
     except LivecovError as exc:
         print(f"livecov: {exc}", file=sys.stderr)
+        _write_failure_result(args, exc)
         return exc.exit_status
     parser.print_help()
-    return 4
+    return EXIT_USAGE
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -205,6 +239,17 @@ def _run(args: argparse.Namespace) -> int:
     if command[:1] == ["--"]:
         command = command[1:]
     return run(settings_from_args(args), command).exit_status
+
+
+def _write_failure_result(args: argparse.Namespace, exc: LivecovError) -> None:
+    """A usage error found before the run began still gets its result file."""
+    path = getattr(args, "result_file", None)
+    if path:
+        from livecov.runner import RunResult, write_result_file
+
+        result = RunResult()
+        result.fail(exc.outcome, str(exc))
+        write_result_file(path, result)
 
 
 def _contexts(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from coverage import CoverageData
 
-from livecov.errors import LivecovError
+from livecov.errors import ConfigError
 from livecov.measure import open_coverage
 
 PYTEST_COV_PHASES = ("|setup", "|run", "|teardown")
@@ -103,10 +103,10 @@ def contexts_report(
     cov.load()
     data = cov.get_data()
     if not data.measured_files():
-        raise LivecovError(f"no coverage data in {cov.config.data_file}")
+        raise ConfigError(f"no coverage data in {cov.config.data_file}")
     contexts = data.measured_contexts()
     if contexts <= {""}:
-        raise LivecovError(
+        raise ConfigError(
             f"{cov.config.data_file} has no contexts: measure with livecov (and "
             "pytest --cov-context=test for the unit tests)"
         )

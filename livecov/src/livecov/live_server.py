@@ -27,13 +27,22 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import coverage
 from coverage.config import CoverageConfig
 
 from livecov.cores import CoreChoice, choose_core
-from livecov.errors import CoverageLostError, LivecovError, ServerStartError
+from livecov.errors import (
+    EXIT_USAGE,
+    ConfigError,
+    CoverageLostError,
+    ServerConfigError,
+    ServerDiedError,
+    ServerStartError,
+)
 from livecov.measure import SERVER_DATA_BASENAME
+from livecov.output import Listener, ServerOutput
 from livecov.protocol import TOKEN_HEADER
 
 SERVERS = ("werkzeug", "waitress", "gunicorn")
@@ -79,6 +88,8 @@ BACKEND_MODULES = {
 _COVERAGE_AUTOSTART_VARS = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
 _QUIET_WARNINGS = ("no-data-collected", "module-not-imported", "module-not-measured")
 _LOG_TAIL_LINES = 60
+APP_ERRORS_BASENAME = "app-errors.jsonl"
+# Servers whose process may run or whose temporary folder may exist: atexit ends both.
 _running: set[LiveServer] = set()
 
 
@@ -105,11 +116,9 @@ class ServerOptions:
 
     def __post_init__(self) -> None:
         if self.server not in SERVERS:
-            raise LivecovError(
-                f"unknown server {self.server!r}; choose one of {', '.join(SERVERS)}"
-            )
+            raise ConfigError(f"unknown server {self.server!r}; choose one of {', '.join(SERVERS)}")
         if not self.host.startswith("127.") and self.host not in ("localhost", "::1"):
-            raise LivecovError(f"the test server listens on loopback only, not {self.host!r}")
+            raise ConfigError(f"the test server listens on loopback only, not {self.host!r}")
 
 
 def preimported_modules(server: str, config: CoverageConfig) -> list[str]:
@@ -160,6 +169,7 @@ class LiveServer:
         options: ServerOptions,
         coverage_config: CoverageConfig | None = None,
         workdir: str | Path | None = None,
+        on_output: Listener | None = None,
     ) -> None:
         self.options = options
         self.coverage_config = coverage_config
@@ -172,9 +182,14 @@ class LiveServer:
         self.token = secrets.token_urlsafe(32)
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="livecov-"))
+        if self._own_workdir:
+            _running.add(self)  # removed at exit if the caller never cleans up
         self.data_dir = self.workdir / "data"
         self.tmpdir = self.workdir / "app"
         self.log_path = self.workdir / "server.log"
+        self.app_errors_path = self.workdir / APP_ERRORS_BASENAME
+        self.on_output = on_output
+        self.server_output: ServerOutput | None = None
         self.url = ""
         self.started = False
         self.process: subprocess.Popen[bytes] | None = None
@@ -192,25 +207,29 @@ class LiveServer:
         # The lifeline: this process keeps the only write end and never writes. When it
         # is gone, however it died (even SIGKILL), the server reads EOF and stops.
         lifeline_fd, self._lifeline = os.pipe()
+        output_fd, output_write_fd = os.pipe()
         began = time.monotonic()
         try:
             try:
-                with open(self.log_path, "wb") as log:
-                    self.process = subprocess.Popen(
-                        [sys.executable, "-c", BOOTSTRAP],
-                        pass_fds=[write_fd, lifeline_fd],
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        env=self._environment(write_fd, lifeline_fd),
-                        cwd=self.options.cwd,
-                        start_new_session=True,
-                    )
+                self.process = subprocess.Popen(
+                    [sys.executable, "-c", BOOTSTRAP],
+                    pass_fds=[write_fd, lifeline_fd],
+                    stdin=subprocess.DEVNULL,
+                    stdout=output_write_fd,
+                    stderr=output_write_fd,
+                    env=self._environment(write_fd, lifeline_fd),
+                    cwd=self.options.cwd,
+                    start_new_session=True,
+                )
             except OSError as exc:  # e.g. a cwd that does not exist
+                os.close(output_fd)
                 raise ServerStartError(f"could not start the server process: {exc}", "") from None
             finally:
                 os.close(write_fd)  # only the server writes: EOF means it is gone
                 os.close(lifeline_fd)
+                os.close(output_write_fd)
+            listeners = [self.on_output] if self.on_output else []
+            self.server_output = ServerOutput(output_fd, self.log_path, listeners)
             _running.add(self)
             self.url = self._wait_until_ready(read_fd)
             self.started = True
@@ -244,6 +263,7 @@ class LiveServer:
             # Contexts are coverage's: without a measurement there is nothing to label.
             "contexts": opts.contexts and self.coverage_config is not None,
             "orphan_grace": opts.orphan_grace,
+            "app_errors_file": str(self.app_errors_path),
         }
         env["LIVECOV_SPEC"] = json.dumps(spec)
         if self.coverage_config is not None:
@@ -274,13 +294,27 @@ class LiveServer:
             if not chunk:
                 raise self._died_before_ready()
             buffer += chunk
+            first = json.loads(buffer.splitlines()[0]) if b"\n" in buffer else {}
+            if "error" in first:
+                raise self._refused(first["error"], first["status"])
         return json.loads(buffer.splitlines()[0])["url"]
 
-    def _died_before_ready(self) -> ServerStartError:
+    def _refused(self, message: str, status: int) -> ServerStartError:
+        """The server said why it cannot serve (a setting, or the app's own code failing)."""
+        self._await_exit()
+        error = ServerConfigError if status == EXIT_USAGE else ServerStartError
+        return error(message, self.output())
+
+    def _await_exit(self) -> None:
+        """Let the server end by itself (up to the stop timeout), then end its group."""
         assert self.process is not None
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=self.options.stop_timeout)
         self._kill()
+
+    def _died_before_ready(self) -> ServerStartError:
+        assert self.process is not None
+        self._await_exit()
         code = self.process.returncode
         return ServerStartError(
             f"the server exited ({_describe(code)}) before it listened", self.output()
@@ -301,12 +335,21 @@ class LiveServer:
         """Run the app's reset hook (fresh data between tests)."""
         self.post("reset")
 
-    def output(self) -> str:
+    def output(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last lines the server printed (stdout and stderr together)."""
+        if self.server_output is not None:
+            self.server_output.drain()
         if not self.log_path.exists():
             return ""
         text = self.log_path.read_text(errors="replace")
-        return "\n".join(text.splitlines()[-_LOG_TAIL_LINES:])
+        return "\n".join(text.splitlines()[-lines:])
+
+    def app_errors(self) -> list[dict[str, Any]]:
+        """The requests answered with a 5xx so far, oldest first (see livecov.app_errors)."""
+        if not self.app_errors_path.exists():
+            return []
+        lines = self.app_errors_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.endswith("}")]
 
     # -- stopping -------------------------------------------------------------------
     def stop(self) -> list[Path]:
@@ -344,7 +387,7 @@ class LiveServer:
                 "and was killed: its coverage was lost"
             )
         if code != 0:  # a graceful stop always exits 0
-            raise CoverageLostError(
+            raise ServerDiedError(
                 f"the server died during the run ({_describe(code)}): its coverage was lost"
             )
         if self.coverage_config is not None and not _measured_files(self.data_files):
@@ -362,7 +405,9 @@ class LiveServer:
             os.killpg(process.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-        _running.discard(self)
+        if self.server_output is not None:  # every writer is gone: read the rest, then close
+            self.server_output.close()
+            self.server_output = None
 
     def _close_lifeline(self) -> None:
         # Closed once only: a second close could hit a descriptor reused by someone else.
@@ -375,6 +420,7 @@ class LiveServer:
         self._kill()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        _running.discard(self)
 
     def __enter__(self) -> LiveServer:
         self.start()
@@ -409,5 +455,6 @@ def _describe(code: int | None) -> str:
 
 @atexit.register
 def _kill_leftover_servers() -> None:
+    """At exit, no server of this process runs on, and no temporary folder of theirs is left."""
     for server in list(_running):
-        server._kill()
+        server.cleanup()

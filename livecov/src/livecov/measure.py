@@ -14,7 +14,7 @@ from coverage.exceptions import CoverageException, DataError, NoDataError
 from coverage.results import should_fail_under
 
 from livecov.affected import record_if_in_git
-from livecov.errors import LivecovError
+from livecov.errors import ConfigError, CoverageLostError
 
 SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory
 
@@ -28,7 +28,7 @@ def open_coverage(
     try:
         return coverage.Coverage(config_file=rcfile, source=source, **location)
     except CoverageException as exc:
-        raise LivecovError(f"coverage configuration: {exc}") from None
+        raise ConfigError(f"coverage configuration: {exc}") from None
 
 
 def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: bool = True) -> None:
@@ -43,7 +43,7 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
         cov.save()
         record_if_in_git(cov.get_data().data_filename())  # the commit, for livecov affected
     except DataError as exc:
-        raise LivecovError(
+        raise CoverageLostError(
             f"cannot combine the server's data with {cov.config.data_file}: {exc}. "
             "Measure the tests and the server with the same settings, or start afresh "
             "with --erase."
@@ -64,7 +64,7 @@ def merge_into_running(files: Iterable[Path]) -> None:
         return  # the server was not measured
     cov = coverage.Coverage.current()
     if cov is None:
-        raise LivecovError(
+        raise ConfigError(
             "the server wrote coverage data but nothing measures this process to add it to; "
             "run under pytest --cov or coverage run"
         )
@@ -109,7 +109,7 @@ def write_reports(
     try:
         total = cov.report(show_missing=True, skip_covered=options.skip_covered, file=out)
     except NoDataError:
-        raise LivecovError(f"no coverage data to report in {cov.config.data_file}") from None
+        raise CoverageLostError(f"no coverage data to report in {cov.config.data_file}") from None
     if options.html:
         cov.html_report(directory=options.html, show_contexts=options.show_contexts)
         print(f"HTML report: {Path(options.html, 'index.html')}", file=out)

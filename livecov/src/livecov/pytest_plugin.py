@@ -14,7 +14,7 @@ import coverage
 import pytest
 
 from livecov import pytest_affected
-from livecov.errors import LivecovError
+from livecov.errors import ConfigError, LivecovError
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
 from livecov.runner import server_options
@@ -144,7 +144,10 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
 
 
 def _failure(exc: LivecovError, server: LiveServer) -> BaseException:
-    """A test failure that shows livecov's message and the server's own output."""
+    """A test failure that shows livecov's message and, unless a setting is to blame (its
+    one line says it all), the server's own output."""
+    if isinstance(exc, ConfigError):
+        return pytest.fail.Exception(f"livecov: {exc}", pytrace=False)
     output = server.output() or "(it printed nothing)"
     return pytest.fail.Exception(f"livecov: {exc}\nthe server's output:\n{output}", pytrace=False)
 

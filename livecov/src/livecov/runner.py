@@ -1,53 +1,113 @@
 """``livecov run``: serve the app under coverage, run a test command against it, report.
 
 The pipeline, in order: read the project's coverage configuration; start the server
-(:class:`~livecov.live_server.LiveServer`); run COMMAND with ``LIVE_SERVER_URL`` in its
-environment, its output streamed as it comes; stop the server gracefully; combine its
-data with the data already there (the unit tests'); print and write the reports.
-Every failure is one line starting ``livecov:``; the exit status says what failed.
+(:class:`~livecov.live_server.LiveServer`); run COMMAND in a process group of its own with
+``LIVE_SERVER_URL`` in its environment, its output streamed as it comes; stop the server
+gracefully; combine its data with the data already there (the unit tests'); print and
+write the reports. Every failure is one line starting ``livecov:``; the exit status says
+what failed (:data:`livecov.errors.OUTCOMES`), and the result file says it for scripts.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
+from livecov import errors
 from livecov.errors import (
+    CommandNotExecutableError,
     CommandNotFoundError,
     CommandTimeoutError,
     ConfigError,
     CoverageLostError,
     LivecovError,
+    Outcome,
     ServerStartError,
 )
 from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import ReportOptions, combine_into_file, open_coverage, write_reports
+from livecov.output import first_exception
+from livecov.processes import stop_group, stop_leftovers
 from livecov.settings import Settings
-
-# Exit statuses (the command's own non-zero status is passed through).
-EXIT_OK = 0
-EXIT_COVERAGE_UNDER = 2
-EXIT_SERVER = 3
 
 URL_ENV = "LIVE_SERVER_URL"
 TOKEN_ENV = "LIVECOV_TOKEN"  # noqa: S105 - a variable name, not a secret
+RESULT_FORMAT = 1  # the result file's "format": raised when a key changes meaning
+SERVER_MARK = "[live-server] "  # before each line the server printed
+
+# The stop signals livecov passes on to the command's process group, and how: Ctrl-C
+# reaches the command once, as SIGINT (the terminal sent it to livecov only, since the
+# command's group is not the terminal's foreground group); the others stop it.
+_STOP_SIGNALS = {
+    signal.SIGINT: signal.SIGINT,
+    signal.SIGTERM: signal.SIGTERM,
+    signal.SIGHUP: signal.SIGTERM,
+}
 
 
-class Terminated(BaseException):
-    """livecov itself received SIGTERM: stop everything, keep the data."""
+class Stopped(BaseException):
+    """livecov itself received a stop signal: stop everything, keep the data."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclass
+class Failure:
+    outcome: Outcome
+    status: int
+    message: str
 
 
 @dataclass
 class RunResult:
-    exit_status: int
-    reasons: list[str] = field(default_factory=list)
+    exit_status: int = errors.EXIT_OK
+    failures: list[Failure] = field(default_factory=list)
     command_status: int | None = None
     total: float | None = None
     url: str = ""
+    app_errors: int = 0
+    first_exception: str | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        return [failure.message for failure in self.failures]
+
+    def fail(self, outcome: Outcome, message: str, status: int | None = None) -> None:
+        """Record a failure; the first one sets the exit status."""
+        status = outcome.status if status is None else status
+        self.failures.append(Failure(outcome, status, message))
+        if self.exit_status == errors.EXIT_OK:
+            self.exit_status = status
+
+    def as_json(self) -> dict[str, Any]:
+        """What the result file holds (see the README: "Exit status")."""
+        first = self.failures[0].outcome if self.failures else errors.OK
+        return {
+            "format": RESULT_FORMAT,
+            "exit_status": self.exit_status,
+            "outcome": first.name,
+            "from_command": first is errors.COMMAND_FAILED,
+            "command_status": self.command_status,
+            "failures": [
+                {"outcome": f.outcome.name, "exit_status": f.status, "message": f.message}
+                for f in self.failures
+            ],
+            "coverage": self.total,
+            "url": self.url,
+            "app_errors": {"count": self.app_errors, "first_exception": self.first_exception},
+        }
+
+
+def write_result_file(path: str | Path, result: RunResult) -> None:
+    Path(path).write_text(json.dumps(result.as_json(), indent=2) + "\n")
 
 
 def server_options(settings: Settings) -> ServerOptions:
@@ -70,22 +130,28 @@ def server_options(settings: Settings) -> ServerOptions:
 
 
 def run(settings: Settings, command: list[str], out: TextIO | None = None) -> RunResult:
-    """Run the whole pipeline; never raises for the user's mistakes (see ``reasons``)."""
+    """Run the whole pipeline; never raises for the user's mistakes (see ``failures``)."""
     out = out or sys.stdout
-    result = RunResult(exit_status=EXIT_OK)
+    result = RunResult()
     # Set explicitly: started in the background by a non-interactive shell, this process
     # would inherit SIGINT as ignored.
-    previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = {
+        sig: signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else _stopped)
+        for sig in _STOP_SIGNALS
+    }
     try:
         _run(settings, command, out, result)
     except LivecovError as exc:
-        _fail(result, exc.exit_status, str(exc))
+        result.fail(exc.outcome, str(exc))
+    except (KeyboardInterrupt, Stopped) as exc:  # a second signal, while stopping
+        _interrupted(result, exc)
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
-        signal.signal(signal.SIGINT, previous_int)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for reason in result.reasons:
         print(f"livecov: {reason}", file=sys.stderr)
+    if settings.result_file:
+        write_result_file(settings.result_file, result)
     return result
 
 
@@ -96,31 +162,45 @@ def _run(settings: Settings, command: list[str], out: TextIO, result: RunResult)
         )
     options = server_options(settings)
     cov = open_coverage(settings.rcfile or True, settings.data_file, settings.source)
-    server = LiveServer(options, cov.config)
+    server = LiveServer(options, cov.config, on_output=_show if settings.server_output else None)
     completed = False
     try:
         try:
-            _start(server, out, result)
+            _start(server, settings, out, result)
             result.command_status = _run_command(command, result.url, server.token, settings)
             completed = True
-        except (KeyboardInterrupt, Terminated) as exc:
-            sig = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
-            _fail(result, 128 + sig, f"interrupted ({sig.name})")
-        except (CommandNotFoundError, CommandTimeoutError) as exc:
-            _fail(result, exc.exit_status, str(exc))
+        except (KeyboardInterrupt, Stopped) as exc:
+            _interrupted(result, exc)
+        except (CommandNotFoundError, CommandNotExecutableError, CommandTimeoutError) as exc:
+            result.fail(exc.outcome, str(exc))
         finally:
-            _stop(server, result)
+            _stop(server, settings, result)
+        _command_failed(result)
+        _app_errors(server, settings, result)
         _combine_and_report(cov, server, settings, out, result, report=completed)
     finally:
         server.cleanup()
 
 
-def _start(server: LiveServer, out: TextIO, result: RunResult) -> None:
+def _show(line: str) -> None:
+    print(SERVER_MARK + line, file=sys.stderr, flush=True)
+
+
+def _interrupted(result: RunResult, exc: BaseException) -> None:
+    sig = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+    name = signal.Signals(sig).name
+    result.fail(errors.INTERRUPTED, f"interrupted ({name})", errors.EXIT_SIGNAL_BASE + sig)
+
+
+def _start(server: LiveServer, settings: Settings, out: TextIO, result: RunResult) -> None:
     try:
         result.url = server.start()
+    except ConfigError:
+        raise  # a setting to fix: its one line says it all
     except ServerStartError as exc:
-        output = exc.output.rstrip() or "(it printed nothing)"
-        print(f"livecov: the server's output:\n{output}", file=sys.stderr)
+        if not settings.server_output:  # not shown as it came: the reason may be in it
+            output = exc.output.rstrip() or "(it printed nothing)"
+            print(f"livecov: the server's output:\n{output}", file=sys.stderr)
         raise
     opts = server.options
     print(f"livecov: serving {opts.app} at {result.url} ({opts.server})", file=out)
@@ -131,49 +211,89 @@ def _start(server: LiveServer, out: TextIO, result: RunResult) -> None:
 
 def _run_command(command: list[str], url: str, token: str, settings: Settings) -> int:
     env = {**os.environ, URL_ENV: url, TOKEN_ENV: token}
+    grace = settings.stop_timeout
     try:
-        process = subprocess.Popen(command, env=env)
+        # A group of its own: whatever it starts is stopped with it. Not the terminal's
+        # foreground group, so it must not read the terminal (it would be stopped).
+        process = subprocess.Popen(command, env=env, process_group=0, stdin=_stdin_for_command())
     except FileNotFoundError:
         raise CommandNotFoundError(f"the test command {command[0]!r} was not found") from None
     except PermissionError:
-        raise CommandNotFoundError(f"the test command {command[0]!r} is not executable") from None
+        raise CommandNotExecutableError(
+            f"the test command {command[0]!r} is not executable"
+        ) from None
+    stopped_by: int | None = signal.SIGTERM  # unless it ends by itself
     try:
-        return process.wait(timeout=settings.timeout)
+        status = process.wait(timeout=settings.timeout)
+        stopped_by = None
     except subprocess.TimeoutExpired:
-        _end(process, settings.stop_timeout)
         raise CommandTimeoutError(
             f"the test command did not finish within {settings.timeout:g} s (--timeout); "
             "it was stopped"
         ) from None
-    except BaseException:
-        _end(process, settings.stop_timeout)  # Ctrl-C reached it too; SIGTERM is passed on
+    except Stopped as exc:
+        stopped_by = _STOP_SIGNALS[exc.signum]
         raise
+    except KeyboardInterrupt:
+        stopped_by = signal.SIGINT
+        raise
+    finally:
+        if stopped_by is None:
+            stop_leftovers(process, grace)
+        else:
+            stop_group(process, stopped_by, grace)
+    return status
 
 
-def _end(process: subprocess.Popen[bytes], grace: float) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def _stdin_for_command() -> int | None:
+    """A background group reading the terminal would be stopped: give it nothing instead."""
+    return subprocess.DEVNULL if os.isatty(0) else None
 
 
-def _stop(server: LiveServer, result: RunResult) -> None:
+def _stop(server: LiveServer, settings: Settings, result: RunResult) -> None:
     try:
         server.stop()
     except CoverageLostError as exc:
-        _fail(result, EXIT_SERVER, str(exc))
-        print(f"livecov: the server's output:\n{server.output()}", file=sys.stderr)
+        result.fail(exc.outcome, str(exc))
+        if not settings.server_output:
+            print(f"livecov: the server's output:\n{server.output()}", file=sys.stderr)
+
+
+def _command_failed(result: RunResult) -> None:
+    status = result.command_status
+    if status:
+        shell_status = errors.EXIT_SIGNAL_BASE - status if status < 0 else status
+        result.fail(
+            errors.COMMAND_FAILED, f"the test command failed ({_describe_status(status)})",
+            shell_status,
+        )  # fmt: skip
+
+
+def _app_errors(server: LiveServer, settings: Settings, result: RunResult) -> None:
+    """Say how many requests the app failed, with the first exception's last line."""
+    failed = server.app_errors()
+    if not failed:
+        return
+    raised = [entry["exception"] for entry in failed if entry["exception"]]
+    log = server.log_path.read_text(errors="replace") if server.log_path.exists() else ""
+    result.app_errors = len(failed)
+    result.first_exception = first_exception(log) or (raised[0] if raised else None)
+    first = failed[0]
+    message = (
+        f"the app answered {len(failed)} request{'s' if len(failed) > 1 else ''} with a 5xx "
+        f"(the first: {first['status']} for {first['method']} {first['path']}); "
+        f"first exception: {result.first_exception or 'none printed'}"
+    )
+    unhandled = raised or any(entry["status"] == 500 for entry in failed)
+    if unhandled and settings.fail_on_app_errors:
+        result.fail(errors.APP_ERRORS, message + " (--no-fail-on-app-errors lets the run pass)")
+    else:
+        print(f"livecov: {message}", file=sys.stderr)
 
 
 def _combine_and_report(
     cov: Any, server: LiveServer, settings: Settings, out: TextIO, result: RunResult, report: bool
 ) -> None:
-    status = result.command_status
-    if status:
-        shell_status = 128 - status if status < 0 else status  # killed by a signal
-        _fail(result, shell_status, f"the test command failed ({_describe_status(status)})")
     if not server.data_files:
         return
     combine_into_file(cov, server.data_files, append=not settings.erase)
@@ -190,9 +310,8 @@ def _combine_and_report(
     outcome = write_reports(cov, options, out)
     result.total = outcome.total
     if outcome.failed:
-        _fail(
-            result,
-            EXIT_COVERAGE_UNDER,
+        result.fail(
+            errors.COVERAGE_UNDER,
             f"total coverage {outcome.total:.{cov.config.precision}f}% is under "
             f"fail-under={outcome.fail_under:g}",
         )
@@ -204,14 +323,8 @@ def _html_directory(settings: Settings, cov: Any) -> str | None:
     return settings.html or cov.config.html_dir
 
 
-def _fail(result: RunResult, status: int, reason: str) -> None:
-    result.reasons.append(reason)
-    if result.exit_status == EXIT_OK:
-        result.exit_status = status
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated
+def _stopped(signum: int, frame: Any) -> None:
+    raise Stopped(signum)
 
 
 def _describe_status(status: int) -> str:

@@ -38,6 +38,9 @@ class Settings:
     show_contexts: bool = True
     fail_under: float | None = None
     erase: bool = False
+    result_file: str | None = None
+    server_output: bool = True
+    fail_on_app_errors: bool = True
 
     def updated(self, values: dict[str, Any]) -> Settings:
         """A copy with ``values`` (None means: not given) applied."""

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import traceback
 from collections.abc import Callable
 from typing import Any
 
-from livecov.errors import AppLoadError
+from livecov.errors import AppLoadError, ConfigError
 
 DEFAULT_NAMES = ("app", "application", "create_app", "make_app")
 
 
-def load_object(spec: str) -> Any:
-    """Import ``module:attr`` (the attribute may be dotted) and return it."""
+def load_object(spec: str, what: str = "the app") -> Any:
+    """Import ``module:attr`` (the attribute may be dotted) and return it.
+
+    A name that does not exist is a ConfigError (a setting to fix); an exception raised by
+    the module's own code is an AppLoadError whose cause is that exception.
+    """
     module_name, _, attr = spec.partition(":")
     if not module_name:
-        raise AppLoadError(f"{spec!r} is not of the form MODULE:NAME")
-    module = importlib.import_module(module_name)
+        raise ConfigError(f"{what} {spec!r} is not of the form MODULE:NAME")
+    module = _import(module_name, spec, what)
     if not attr:
         return module
     obj: Any = module
@@ -25,8 +30,30 @@ def load_object(spec: str) -> Any:
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise AppLoadError(f"module {module_name!r} has no attribute {attr!r}") from None
+            raise ConfigError(
+                f"{what} {spec!r}: module {module_name!r} has no attribute {attr!r}; "
+                "name an object that exists (MODULE:NAME)"
+            ) from None
     return obj
+
+
+def _import(module_name: str, spec: str, what: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name + ".").startswith(exc.name + "."):  # not found itself
+            raise ConfigError(
+                f"{what} {spec!r}: no module named {exc.name!r}; run livecov from the "
+                "project's folder, or put the module's folder on PYTHONPATH"
+            ) from None
+        raise AppLoadError(f"importing {what} {spec!r} raised {_one_line(exc)}") from exc
+    except Exception as exc:
+        raise AppLoadError(f"importing {what} {spec!r} raised {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    """``KeyError: 'x'``: the last line of the exception's traceback."""
+    return traceback.format_exception_only(exc)[-1].strip()
 
 
 def load_app(spec: str) -> Callable[..., Any]:
@@ -40,9 +67,15 @@ def load_app(spec: str) -> Callable[..., Any]:
     if inspect.ismodule(target):
         target = _default_app(target, spec)
     if _is_factory(target):
-        target = target()
+        try:
+            target = target()
+        except Exception as exc:
+            raise AppLoadError(f"the app factory {spec!r} raised {_one_line(exc)}") from exc
     if not callable(target):
-        raise AppLoadError(f"{spec!r} gave {type(target).__name__!r}, which is not a WSGI app")
+        raise ConfigError(
+            f"the app {spec!r} is a {type(target).__name__!r}, not a WSGI app; "
+            "name the app or its factory (MODULE:NAME)"
+        )
     return target
 
 
@@ -62,7 +95,7 @@ def _default_app(module: Any, spec: str) -> Any:
         if hasattr(module, name):
             return getattr(module, name)
     names = ", ".join(DEFAULT_NAMES)
-    raise AppLoadError(f"module {spec!r} has none of {names}; name the app as {spec}:NAME")
+    raise ConfigError(f"module {spec!r} has none of {names}; name the app as {spec}:NAME")
 
 
 def call_hook(spec: str, app: Any) -> None:
@@ -71,13 +104,16 @@ def call_hook(spec: str, app: Any) -> None:
     The hook receives the app if it takes an argument. For a Flask app it runs inside
     an application context, so a hook such as ``flaskr.db:init_db`` works as it is.
     """
-    hook = load_object(spec)
+    hook = load_object(spec, "the hook")
     if not callable(hook):
-        raise AppLoadError(f"hook {spec!r} is not callable")
+        raise ConfigError(f"the hook {spec!r} is not callable; name a function (MODULE:NAME)")
     args = (app,) if inspect.signature(hook).parameters else ()
     app_context = getattr(app, "app_context", None)
-    if app_context is None:
-        hook(*args)
-        return
-    with app_context():
-        hook(*args)
+    try:
+        if app_context is None:
+            hook(*args)
+            return
+        with app_context():
+            hook(*args)
+    except Exception as exc:
+        raise AppLoadError(f"the hook {spec!r} raised {_one_line(exc)}") from exc

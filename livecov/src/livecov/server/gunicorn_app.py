@@ -8,11 +8,16 @@ file when it exits.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from livecov.server.serve import ServeSpec, build_app, http_url, report_ready
+from livecov.errors import LivecovError
+from livecov.server.serve import ServeSpec, build_app, http_url, report_failure, report_ready
+
+# gunicorn's exit status for a worker that could not load the app: the master stops too.
+APP_LOAD_ERROR = 4
 
 
 class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
@@ -30,6 +35,7 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
             "workers": spec.workers,
             "worker_class": "sync",
             "graceful_timeout": 10,
+            "loglevel": "warning",  # errors only: start-up and worker chatter is noise
             "when_ready": self._when_ready,
             "post_worker_init": self._post_worker_init,
         }
@@ -39,7 +45,11 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return build_app(self.spec, self._stop_master)
+        try:
+            return build_app(self.spec, self._stop_master)
+        except LivecovError as exc:  # told in one line, not as gunicorn's traceback
+            report_failure(self.spec, exc)
+            sys.exit(APP_LOAD_ERROR)
 
     def _when_ready(self, arbiter: Any) -> None:
         host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]

@@ -17,19 +17,31 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import json
+import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from livecov.errors import ConfigError, LivecovError
+from livecov.server.app_errors import AppErrorLog, user_traceback
 from livecov.server.apps import call_hook, load_app
 from livecov.server.wsgi import DEFAULT_CONTEXT, LivecovMiddleware, switch_coverage_context
 
 SPEC_ENV = "LIVECOV_SPEC"
+
+# The module each backend needs, and what to install when it is missing.
+BACKEND_PACKAGES = {
+    "werkzeug": ("werkzeug", "'livecov[werkzeug]'"),
+    "waitress": ("waitress", "'livecov[waitress]'"),
+    "gunicorn": ("gunicorn", "'livecov[gunicorn]'"),
+}
 
 
 @dataclass
@@ -51,6 +63,7 @@ class ServeSpec:
     reset: str | None
     contexts: bool
     orphan_grace: float
+    app_errors_file: str
 
 
 def build_app(spec: ServeSpec, stop: Callable[[], None]) -> LivecovMiddleware:
@@ -64,7 +77,8 @@ def build_app(spec: ServeSpec, stop: Callable[[], None]) -> LivecovMiddleware:
     reset = spec.reset or spec.setup
     if reset:
         actions["reset"] = lambda: call_hook(reset, app)
-    return LivecovMiddleware(app, spec.token, actions, contexts=spec.contexts)
+    errors = AppErrorLog(spec.app_errors_file)
+    return LivecovMiddleware(app, spec.token, actions, contexts=spec.contexts, errors=errors)
 
 
 def _run_setup_once(spec: ServeSpec, app: Any) -> None:
@@ -84,9 +98,34 @@ def http_url(host: str, port: int) -> str:
 
 def report_ready(spec: ServeSpec, url: str) -> None:
     """Tell the parent the server listens at ``url``: one JSON line on the ready pipe."""
-    line = json.dumps({"url": url, "pid": os.getpid()}) + "\n"
+    _tell_parent(spec, {"url": url, "pid": os.getpid()})
+
+
+def report_failure(spec: ServeSpec, error: LivecovError) -> None:
+    """Tell the parent why the server cannot serve, in one line; print the user's traceback.
+
+    Only an exception raised by the user's own code (the error's cause) has its traceback
+    printed, without livecov's frames or importlib's: a wrong setting needs no traceback.
+    """
+    if error.__cause__ is not None:
+        print(user_traceback(error.__cause__), end="", file=sys.stderr, flush=True)
+    _tell_parent(spec, {"error": str(error), "status": error.exit_status})
+
+
+def _tell_parent(spec: ServeSpec, message: dict[str, Any]) -> None:
+    line = json.dumps(message) + "\n"
     with contextlib.suppress(OSError):  # the parent may have stopped reading (worker respawn)
         os.write(spec.ready_fd, line.encode())
+
+
+def require_backend(server: str) -> None:
+    """Raise ConfigError, naming what to install, when the backend's package is missing."""
+    module, install = BACKEND_PACKAGES[server]
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(
+            f"the {server} server is not installed: pip install {install} "
+            "(or choose another --server)"
+        )
 
 
 def _stop_this_process() -> None:
@@ -97,6 +136,8 @@ def serve_werkzeug(spec: ServeSpec) -> None:
     from werkzeug.serving import make_server
 
     app = build_app(spec, _stop_this_process)
+    # Errors (tracebacks of failed requests) only: a line per request is noise on screen.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(spec.host, spec.port, app, threaded=True)
     report_ready(spec, http_url(spec.host, server.server_port))
     _close_ready_pipe(spec)
@@ -157,4 +198,9 @@ def main() -> None:
     threading.Thread(
         target=_stop_when_parent_is_gone, args=(spec.lifeline_fd, spec.orphan_grace), daemon=True
     ).start()
-    BACKENDS[spec.server](spec)
+    try:
+        require_backend(spec.server)
+        BACKENDS[spec.server](spec)
+    except LivecovError as exc:
+        report_failure(spec, exc)
+        raise SystemExit(1) from None

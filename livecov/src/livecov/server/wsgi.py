@@ -17,6 +17,7 @@ import collections
 import contextlib
 import hmac
 import json
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -28,6 +29,7 @@ from livecov.protocol import (
     MAX_CONTEXT_LENGTH,
     TOKEN_HEADER,
 )
+from livecov.server.app_errors import AppErrorLog, print_request_error
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -66,30 +68,63 @@ class LivecovMiddleware:
         token: str,
         actions: dict[str, Callable[[], None]],
         contexts: bool = True,
+        errors: AppErrorLog | None = None,
     ) -> None:
         self.app = app
         self.token = token
         self.actions = actions
         self.contexts = contexts
+        self.errors = errors
         self.gate = ContextGate(DEFAULT_CONTEXT)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return self._control(path[len(CONTROL_PREFIX) :], environ, start_response)
-        if not self.contexts:
-            return self.app(environ, start_response)
         context = clean_context(environ.get(_environ_key(CONTEXT_HEADER)))
-        with self.gate.inside(context):
-            # The body is produced inside the gate so that every line it runs counts for
-            # this request's context (a streamed response is therefore buffered).
-            result = self.app(environ, start_response)
-            try:
-                return [b"".join(result)]
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+        watched = self._watch(environ, start_response, context)
+        try:
+            if not self.contexts:
+                return self.app(environ, watched)
+            with self.gate.inside(context):
+                # The body is produced inside the gate so that every line it runs counts for
+                # this request's context (a streamed response is therefore buffered).
+                result = self.app(environ, watched)
+                try:
+                    return [b"".join(result)]
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+        except Exception as exc:
+            # Answered here rather than by the server, so that every backend prints the
+            # same thing: the request, then the traceback without livecov's frames.
+            print_request_error(environ, context, exc)
+            if self.errors is not None:
+                self.errors.record(500, environ, context, exc)
+            start_response(
+                "500 Internal Server Error",
+                [("Content-Type", "text/plain; charset=utf-8")],
+                sys.exc_info(),
+            )
+            return [b"Internal Server Error"]
+
+    def _watch(
+        self, environ: dict[str, Any], start_response: StartResponse, context: str
+    ) -> StartResponse:
+        """``start_response``, recording a 5xx answer (and the exception an app passes)."""
+        errors = self.errors
+        if errors is None:
+            return start_response
+
+        def watching(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            code = int(status.split(None, 1)[0])
+            if code >= 500:
+                exception = exc_info[0][1] if exc_info and exc_info[0] else None
+                errors.record(code, environ, context, exception)
+            return start_response(status, headers, *exc_info)
+
+        return watching
 
     def _control(
         self, action: str, environ: dict[str, Any], start_response: StartResponse
