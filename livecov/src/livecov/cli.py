@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -34,11 +35,10 @@ exit status (--result-file tells livecov's from the command's own):
 
 
 def _status_lines() -> str:
-    lines = []
-    for outcome in OUTCOMES:
-        status = "N" if outcome.status < 0 else str(outcome.status)
-        lines.append(f"  {status:>4}  {outcome.meaning}")
-    return "\n".join(lines)
+    return "\n".join(
+        textwrap.fill(f"{o.label}: {o.meaning}", 88, initial_indent="  ", subsequent_indent="    ")
+        for o in OUTCOMES
+    )
 
 
 class Parser(argparse.ArgumentParser):

@@ -29,10 +29,17 @@ class Outcome:
     status: int
     name: str
     meaning: str
+    shown: str = ""  # the status as the README's table shows it, when it is not one number
+
+    @property
+    def label(self) -> str:
+        return self.shown or str(self.status)
 
 
 OK = Outcome(EXIT_OK, "ok", "all well")
-COMMAND_FAILED = Outcome(-1, "command-failed", "COMMAND's own status, passed through")
+COMMAND_FAILED = Outcome(
+    -1, "command-failed", "COMMAND failed: its own status, passed through", "COMMAND's"
+)
 COVERAGE_UNDER = Outcome(EXIT_COVERAGE_UNDER, "coverage-under", "total coverage under fail-under")
 SERVER_FAILED = Outcome(
     EXIT_SERVER,
@@ -66,9 +73,10 @@ INTERRUPTED = Outcome(
     "interrupted",
     "livecov was stopped by signal N: 129 SIGHUP, 130 SIGINT (Ctrl-C), 143 SIGTERM; "
     "the server's data is still saved",
+    "128+N",
 )
 
-# In the order of the README's table. -1: the status is not fixed (see the meaning).
+# In the order of the README's table. -1: the status is not one number (see ``shown``).
 OUTCOMES = (
     OK,
     COMMAND_FAILED,

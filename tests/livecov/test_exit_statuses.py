@@ -1,0 +1,144 @@
+"""Each exit status of ``livecov run`` means one thing: every row of the README's table, with
+the result file a CI script reads to tell livecov's statuses from the command's own."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from livecov import errors
+from livecov.cli import main
+from tests.livecov.helpers import REPO
+
+# Requests a route that raises, and passes (the client only prints the error page's status).
+CLIENT_OF_RAISE = (
+    "import os, urllib.request as u\n"
+    "try: u.urlopen(os.environ['LIVE_SERVER_URL'] + '/raise')\n"
+    "except OSError as e: print('the client saw', e)"
+)
+
+# One run per row: (outcome, arguments after `livecov run`, expected exit status).
+ROWS = {
+    "ok": (["--app", "branchy:app", "--", "true"], 0),
+    # 3 on purpose: the command's own 3 is not livecov's "server failed"; the file says so.
+    "command-failed": (["--app", "branchy:app", "--", "sh", "-c", "exit 3"], 3),
+    "coverage-under": (["--app", "branchy:app", "--fail-under", "99", "--", "true"], 2),
+    "server-failed": (["--app", "broken:app", "--", "true"], 3),
+    "usage-error": (["--app", "branchy:app", "--workers", "0", "--", "true"], 4),
+    "coverage-lost": (["--app", "branchy:app", "--source", "elsewhere", "--", "true"], 5),
+    "app-errors": (["--app", "failing:app", "--", sys.executable, "-c", CLIENT_OF_RAISE], 6),
+    "command-timeout": (
+        ["--app", "branchy:app", "--timeout", "0.5", "--", "sleep", "60"],
+        124,
+    ),
+    "command-not-executable": (["--app", "branchy:app", "--", "./not-executable.sh"], 126),
+    "command-not-found": (["--app", "branchy:app", "--", "no-such-test-runner"], 127),
+}
+
+
+def result_file(project: Path) -> dict:
+    return json.loads((project / "result.json").read_text())
+
+
+@pytest.mark.parametrize("outcome", sorted(ROWS))
+def test_each_status_means_one_thing_and_the_result_file_says_which(
+    project: Path, capfd, outcome: str
+) -> None:
+    (project / "elsewhere").mkdir()
+    (project / "not-executable.sh").write_text("#!/bin/sh\n")
+    arguments, status = ROWS[outcome]
+
+    assert main(["run", "--no-html", "--result-file", "result.json", *arguments]) == status
+
+    err = capfd.readouterr().err
+    result = result_file(project)
+    assert result["format"] == 1
+    assert result["exit_status"] == status
+    assert result["outcome"] == outcome
+    assert result["from_command"] is (outcome == "command-failed")
+    assert result["command_status"] == {"ok": 0, "command-failed": 3}.get(
+        outcome, result["command_status"]
+    )
+    for failure in result["failures"]:
+        assert f"livecov: {failure['message']}" in err  # every failure is told, one line each
+    if outcome == "ok":
+        assert result["failures"] == []
+        assert result["coverage"] > 0
+    else:
+        assert result["failures"][0]["outcome"] == outcome
+        assert result["failures"][0]["exit_status"] == status
+
+
+def test_livecov_stopped_by_a_signal_exits_128_plus_n_with_its_result_file(project: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
+         "--result-file", "result.json", "--",
+         sys.executable, "-c", "print('started', flush=True); import time; time.sleep(60)"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout.readline().startswith("livecov: serving")
+        assert process.stdout.readline() == "started\n"
+        process.send_signal(signal.SIGHUP)
+        assert process.wait(timeout=60) == 129
+    finally:
+        if process.poll() is None:  # pragma: no cover - only when the test fails
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
+    result = result_file(project)
+    assert (result["exit_status"], result["outcome"]) == (129, "interrupted")
+    assert result["failures"][0]["message"] == "interrupted (SIGHUP)"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--bogus"],  # argparse's own 2 would read as "coverage under fail-under"
+        ["--workers", "many"],
+        ["--server", "tornado"],
+    ],
+)
+def test_usage_errors_share_the_status_of_bad_settings(capfd, arguments: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", *arguments, "--", "true"])
+    assert exit_.value.code == errors.EXIT_USAGE
+    err = capfd.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("livecov:")] == [
+        err.splitlines()[-1]
+    ]
+
+
+def test_a_bad_setting_found_before_the_run_still_writes_the_result_file(
+    project: Path, capfd
+) -> None:
+    status = main(["run", "--result-file", "result.json", "--env", "NOEQUALS", "--", "true"])
+    assert status == 4
+    result = result_file(project)
+    assert (result["exit_status"], result["outcome"]) == (4, "usage-error")
+    assert result["failures"][0]["message"] == "--env takes KEY=VALUE, not 'NOEQUALS'"
+
+
+def test_without_result_file_nothing_is_written(project: Path, capfd) -> None:
+    assert main(["run", "--env", "NOEQUALS", "--", "true"]) == 4
+    assert main(["run", "--no-html", "--app", "branchy:app", "--", "true"]) == 0
+    assert not list(project.glob("*.json"))
+
+
+def test_the_readme_table_is_the_table_livecov_uses() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("#### Exit status", 1)[1]
+    rows = re.findall(r"^\| (\S[^|]*?) \| (.*) \(`([a-z-]+)`\) \|$", section, re.MULTILINE)
+    assert [(label, name) for label, _, name in rows] == [
+        (outcome.label, outcome.name) for outcome in errors.OUTCOMES
+    ]
+    statuses = [o.status for o in errors.OUTCOMES if o.status >= 0]
+    assert len(statuses) == len(set(statuses))  # one meaning per status
