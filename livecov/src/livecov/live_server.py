@@ -337,12 +337,16 @@ class LiveServer:
 
     def output(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last lines the server printed (stdout and stderr together)."""
-        if self.server_output is not None:
-            self.server_output.drain()
+        self.drain_output()
         if not self.log_path.exists():
             return ""
         text = self.log_path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+    def drain_output(self) -> None:
+        """Return once the listeners have seen everything the server printed so far."""
+        if self.server_output is not None:
+            self.server_output.drain()
 
     def app_errors(self) -> list[dict[str, Any]]:
         """The requests answered with a 5xx so far, oldest first (see livecov.app_errors)."""

@@ -98,6 +98,23 @@ class ServerOutput:
         self._log.close()
 
 
+class LineBuffer:
+    """Lines added by the reading thread, taken out all at once by another."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def add(self, line: str) -> None:
+        with self._lock:
+            self._lines.append(line)
+
+    def take(self) -> list[str]:
+        with self._lock:
+            lines, self._lines = self._lines, []
+        return lines
+
+
 def _unread(fd: int) -> int:
     """How many bytes wait in the pipe ``fd``."""
     count = array.array("i", [0])

@@ -17,6 +17,7 @@ from livecov import pytest_affected
 from livecov.errors import ConfigError, LivecovError
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
+from livecov.output import LineBuffer
 from livecov.runner import server_options
 from livecov.settings import Settings, load_settings
 
@@ -62,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # over pytest-playwright's and can build on them.
     if config.pluginmanager.hasplugin("playwright"):
         config.pluginmanager.import_plugin("livecov.playwright_fixtures")
+    config.pluginmanager.register(ServerOutputSections(), ServerOutputSections.NAME)
     measuring = coverage.Coverage.current()
     if config.getoption("--livecov-test-contexts") and measuring:
         config.pluginmanager.register(TestContexts(measuring), "livecov-test-contexts")
@@ -95,6 +97,39 @@ class TestContexts:
             self.cov.switch_context("")
 
 
+class ServerOutputSections:
+    """Attach what the live server printed during a test's phase to that phase's report
+    ("Captured live server call"), the way pytest shows a test's own captured output."""
+
+    NAME = "livecov-server-output"
+
+    def __init__(self) -> None:
+        self.lines = LineBuffer()
+        self.server: LiveServer | None = None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
+        return (yield from self._attach_to(item, "setup"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        return (yield from self._attach_to(item, "call"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
+        return (yield from self._attach_to(item, "teardown"))
+
+    def _attach_to(self, item: pytest.Item, when: str) -> Iterator[None]:
+        try:
+            return (yield)
+        finally:
+            if self.server is not None:
+                self.server.drain_output()
+            lines = self.lines.take()
+            if lines:
+                item.add_report_section(when, "live server", "\n".join(lines))
+
+
 def plugin_settings(config: pytest.Config) -> Settings:
     """``[tool.livecov]`` from the rootdir's pyproject.toml, then ini values, then options."""
     settings = load_settings(Path(config.rootpath, "pyproject.toml"))
@@ -123,23 +158,30 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
     measurement running in this process (pytest-cov or ``coverage run``) when it stops.
     """
     try:
-        options = server_options(plugin_settings(pytestconfig))
+        settings = plugin_settings(pytestconfig)
+        options = server_options(settings)
     except LivecovError as exc:
         raise pytest.UsageError(f"livecov: {exc}") from None
     running = coverage.Coverage.current()
-    server = LiveServer(options, getattr(running, "config", None))
+    sections: ServerOutputSections = pytestconfig.pluginmanager.get_plugin(
+        ServerOutputSections.NAME
+    )
+    listener = sections.lines.add if settings.server_output else None
+    server = LiveServer(options, getattr(running, "config", None), on_output=listener)
     try:
         try:
             server.start()
         except LivecovError as exc:
             raise _failure(exc, server) from None
         server.core_choice.warn()
+        sections.server = server
         yield server
         try:
             merge_into_running(server.stop())
         except LivecovError as exc:
             raise _failure(exc, server) from None
     finally:
+        sections.server = None
         server.cleanup()
 
 

@@ -1,0 +1,257 @@
+"""The server's output is the user's: shown as it comes, each line marked, nothing lost when the
+server dies, silenced on request, attached to the failing test under pytest; failed requests
+counted at the end, and an unhandled exception fails the run unless told otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from livecov.cli import main
+from livecov.output import LineBuffer, ServerOutput, first_exception
+from tests.livecov.helpers import APPS
+
+BACKENDS = ["werkzeug", "waitress", "gunicorn"]
+
+
+def client(*paths: str) -> list[str]:
+    """A command that requests ``paths`` in order and passes whatever they answer."""
+    code = (
+        "import os, sys, urllib.request as u\n"
+        "for path in sys.argv[1:]:\n"
+        "    try: u.urlopen(os.environ['LIVE_SERVER_URL'] + path).read()\n"
+        "    except OSError as e: print(path, e)\n"
+    )
+    return [sys.executable, "-c", code, *paths]
+
+
+def test_lines_reach_the_user_as_they_come_marked_as_the_servers(project: Path) -> None:
+    # The command waits until the test has seen the server's line on livecov's stderr:
+    # the run only ends if the line came while the command was still running.
+    command = [
+        sys.executable, "-c",
+        "import os, sys, urllib.request as u\n"
+        "u.urlopen(os.environ['LIVE_SERVER_URL'] + '/print?while-running').read()\n"
+        "sys.stdin.readline()\n",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livecov", "run", "--app", "failing:app", "--no-html", "--",
+         *command],
+        cwd=project, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    seen: list[str] = []
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            if line == "[live-server] and on stderr while-running\n":
+                process.stdin.write("go on\n")
+                process.stdin.flush()
+                break
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:  # pragma: no cover - only when the test fails
+            process.kill()
+            process.wait()
+        process.stdin.close()
+        process.stderr.close()
+    assert "[live-server] the app says while-running\n" in seen  # stdout and stderr alike
+
+
+def test_nothing_is_lost_when_the_server_dies(project: Path, capfd) -> None:
+    status = main(["run", "--app", "failing:app", "--no-html", "--", *client("/print-then-die")])
+    err = capfd.readouterr().err
+    assert status == 3
+    assert "[live-server] last words before SIGKILL" in err
+    assert err.index("last words") < err.index("livecov: the server died during the run")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failed_request_prints_its_traceback_and_is_counted(
+    project: Path, capfd, backend: str
+) -> None:
+    status = main(
+        ["run", "--app", "failing:app", "--server", backend, "--workers", "1", "--no-html",
+         "--result-file", "r.json", "--", *client("/hello", "/raise", "/unavailable", "/chained")]
+    )  # fmt: skip
+
+    err = capfd.readouterr().err
+    assert status == 6  # the command passed, but the app raised
+    assert (
+        "[live-server] Exception on GET /raise (Livecov-Context: live-server):\n"
+        "[live-server] Traceback (most recent call last):\n"
+        f'[live-server]   File "{project / "failing.py"}", line 15, in app\n'
+    ) in err
+    assert "src/livecov" not in err  # only the app's frames
+    assert err.splitlines()[-1] == (
+        "livecov: the app answered 3 requests with a 5xx (the first: 500 for GET /raise); "
+        "first exception: ZeroDivisionError: division by zero "
+        "(--no-fail-on-app-errors lets the run pass)"
+    )
+    result = json.loads((project / "r.json").read_text())
+    assert result["app_errors"] == {
+        "count": 3,
+        "first_exception": "ZeroDivisionError: division by zero",
+    }
+
+
+def test_the_flag_lets_a_run_with_app_errors_pass_and_still_says_so(project: Path, capfd) -> None:
+    status = main(
+        ["run", "--app", "failing:app", "--no-html", "--no-fail-on-app-errors", "--",
+         *client("/chained")]
+    )  # fmt: skip
+    err = capfd.readouterr().err
+    assert status == 0
+    assert err.splitlines()[-1] == (
+        "livecov: the app answered 1 request with a 5xx (the first: 500 for GET /chained); "
+        "first exception: ValueError: while handling a KeyError"
+    )
+
+
+def test_an_exception_the_app_handles_itself_still_fails_the_run(project: Path, capfd) -> None:
+    # As Flask does: it answers 500 itself and hands the exception to start_response.
+    status = main(["run", "--app", "failing:app", "--no-html", "--", *client("/handled")])
+    assert status == 6
+    assert "first exception: ValueError: handled by the app" in capfd.readouterr().err
+
+
+def test_a_5xx_the_app_chose_is_counted_not_failed(project: Path, capfd) -> None:
+    status = main(["run", "--app", "failing:app", "--no-html", "--", *client("/unavailable")])
+    assert status == 0
+    assert capfd.readouterr().err.splitlines()[-1] == (
+        "livecov: the app answered 1 request with a 5xx (the first: 503 for GET /unavailable); "
+        "first exception: none printed"
+    )
+
+
+def test_the_setting_silences_the_server_but_not_its_failure(project: Path, capfd) -> None:
+    (project / "pyproject.toml").write_text("[tool.livecov]\nserver-output = false\n")
+    status = main(["run", "--app", "failing:app", "--no-html", "--", *client("/print?x")])
+    assert status == 0
+    assert "[live-server]" not in capfd.readouterr().err
+
+    status = main(["run", "--app", "broken:app", "--no-server-output", "--", "true"])
+    err = capfd.readouterr().err
+    assert status == 3
+    assert "[live-server]" not in err
+    assert "livecov: the server's output:\nTraceback (most recent call last):" in err
+
+
+def test_a_silenced_server_dying_shows_its_last_lines(project: Path, capfd) -> None:
+    status = main(
+        ["run", "--app", "failing:app", "--no-html", "--no-server-output", "--",
+         *client("/print-then-die")]
+    )  # fmt: skip
+    err = capfd.readouterr().err
+    assert status == 3
+    assert "livecov: the server's output:\nlast words before SIGKILL" in err
+
+
+PYTEST_PROJECT = """\
+import urllib.request, pytest
+
+def get(live_server, path):
+    try:
+        return urllib.request.urlopen(live_server.url + path).read().decode()
+    except OSError as error:
+        return str(error)
+
+def test_passes(live_server):
+    assert get(live_server, "/print?from-the-passing-test") == "ok"
+
+def test_fails(live_server):
+    assert get(live_server, "/raise") == "ok"
+"""
+
+
+def test_pytest_attaches_the_output_to_the_test_that_made_the_request(
+    pytester: pytest.Pytester,
+) -> None:
+    shutil.copy(APPS / "failing.py", pytester.path)
+    pytester.makefile(".toml", pyproject='[tool.livecov]\napp = "failing:app"\n')
+    pytester.makepyfile(test_inline=PYTEST_PROJECT)
+    result = pytester.runpytest_subprocess("-p", "no:cov", "-rP", timeout=120)
+
+    result.assert_outcomes(passed=1, failed=1)
+    text = result.stdout.str()
+    passing = text.split("_ test_passes _", 1)[1].split("=====", 1)[0]
+    failing = text.split("_ test_fails _", 1)[1].split("=====", 1)[0]
+    assert "Captured live server call" in failing
+    assert "Exception on GET /raise" in failing
+    assert "ZeroDivisionError: division by zero" in failing
+    assert "from-the-passing-test" not in failing
+    assert "the app says from-the-passing-test" in passing
+    assert "ZeroDivisionError" not in passing
+
+
+def test_pytest_without_server_output_attaches_nothing(pytester: pytest.Pytester) -> None:
+    shutil.copy(APPS / "failing.py", pytester.path)
+    pytester.makefile(
+        ".toml", pyproject='[tool.livecov]\napp = "failing:app"\nserver_output = false\n'
+    )
+    pytester.makepyfile(test_inline=PYTEST_PROJECT)
+    result = pytester.runpytest_subprocess("-p", "no:cov", timeout=120)
+    result.assert_outcomes(passed=1, failed=1)
+    assert "Captured live server" not in result.stdout.str()
+
+
+def test_the_first_exception_is_the_last_line_of_the_first_traceback() -> None:
+    chained = (
+        "[2026-01-01] ERROR in app: Exception on /x [GET]\n"
+        "Traceback (most recent call last):\n"
+        '  File "app.py", line 3, in view\n'
+        "    {}['k']\n"
+        "    ^^^^^^^\n"
+        "KeyError: 'k'\n"
+        "\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "\n"
+        "Traceback (most recent call last):\n"
+        '  File "app.py", line 5, in view\n'
+        "ValueError: first\n"
+        "a line of something else\n"
+        "Traceback (most recent call last):\n"
+        "OSError: second\n"
+    )
+    assert first_exception(chained) == "ValueError: first"
+    assert first_exception("no traceback here\n") is None
+    assert first_exception("Traceback (most recent call last):\n") is None
+    assert first_exception("Traceback (most recent call last):\nKeyError: 'x'") == "KeyError: 'x'"
+
+
+def test_the_pump_hands_on_every_line_even_without_a_last_newline(tmp_path: Path) -> None:
+    read_fd, write_fd = os.pipe()
+    seen = LineBuffer()
+    later: list[str] = []
+    output = ServerOutput(read_fd, tmp_path / "log", [seen.add])
+    output.add_listener(later.append)
+    os.write(write_fd, b"one\r\ntw")
+    assert output.drain()
+    assert seen.take() == ["one"]  # "tw" is not a line yet
+    output.remove_listener(later.append)
+    os.write(write_fd, b"o\nthree")
+    os.close(write_fd)  # the end: "three" is a line too
+    output.close()
+    assert seen.take() == ["two", "three"]
+    assert later == ["one"]
+    assert (tmp_path / "log").read_bytes() == b"one\r\ntwo\nthree"  # the log keeps it all
+
+
+def test_draining_gives_up_after_its_timeout(tmp_path: Path) -> None:
+    read_fd, write_fd = os.pipe()
+    release = threading.Event()
+    output = ServerOutput(read_fd, tmp_path / "log", [lambda line: release.wait(30)])
+    os.write(write_fd, b"a listener that blocks\n")
+    assert output.drain(timeout=0.1) is False  # still busy with that line
+    release.set()
+    assert output.drain()
+    os.close(write_fd)
+    output.close()
+    assert output.drain()  # after the end, nothing is left to wait for
