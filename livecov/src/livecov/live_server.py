@@ -43,6 +43,7 @@ from livecov.errors import (
 )
 from livecov.measure import SERVER_DATA_BASENAME
 from livecov.output import Listener, ServerOutput
+from livecov.processes import kill_group
 from livecov.protocol import TOKEN_HEADER
 
 SERVERS = ("werkzeug", "waitress", "gunicorn")
@@ -405,8 +406,7 @@ class LiveServer:
         process = self.process
         if process is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+        kill_group(process.pid)  # the server and its workers, until none of them runs
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
         if self.server_output is not None:  # every writer is gone: read the rest, then close

@@ -60,14 +60,31 @@ def stop_group(
     """
     pgid = leader.pid
     deadline = time.monotonic() + grace
-    signal_group(pgid, first)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        leader.wait(timeout=grace)
-    while group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(_POLL_SECONDS)
+    try:
+        signal_group(pgid, first)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            leader.wait(timeout=grace)
+        wait_until_gone(pgid, deadline - time.monotonic())
+    finally:  # also when a second Ctrl-C cuts the grace short
+        kill_group(pgid)
+        leader.wait()
+
+
+def kill_group(pgid: int, timeout: float = 5.0) -> None:
+    """SIGKILL the group; return once none of it runs any more (or after ``timeout``)."""
     if group_members(pgid):
         signal_group(pgid, signal.SIGKILL)
-    leader.wait()
+        wait_until_gone(pgid, timeout)
+
+
+def wait_until_gone(pgid: int, timeout: float) -> bool:
+    """Wait until no process of the group runs; False if some still do after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while group_members(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_POLL_SECONDS)
+    return True
 
 
 def stop_leftovers(leader: subprocess.Popen[bytes], grace: float = 15.0) -> None:

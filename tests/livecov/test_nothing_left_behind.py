@@ -1,0 +1,262 @@
+"""Nothing is left behind: whatever way ``livecov run`` ends, no process of the run and no
+temporary folder of it remains, and whatever could be saved was saved.
+
+Every process of a run carries a marker in its environment (the server and the command inherit
+livecov's), so the check finds them all, grandchildren included, wherever they were re-parented.
+These run ``livecov`` as a real process, in a session of its own, with its own TMPDIR.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pty
+import signal
+import subprocess
+import sys
+import termios
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import coverage
+import pytest
+
+from livecov.live_server import SERVERS
+from tests.livecov.helpers import pid_alive, sighup_default
+
+# The app each backend serves in the fault matrix: a backend added to SERVERS needs its app
+# here (an ASGI backend, an ASGI app with the routes /hello and /crash of branchy.py).
+FAULT_APPS = {"werkzeug": "branchy:app", "waitress": "branchy:app", "gunicorn": "branchy:app"}
+
+# The command: one request under its own context, a grandchild that would outlive it, then
+# READY with the grandchild's pid, then it waits for a line on stdin.
+COMMAND = """\
+import os, subprocess, sys, urllib.request
+request = urllib.request.Request(
+    os.environ["LIVE_SERVER_URL"] + "/hello", headers={"Livecov-Context": "before-the-fault"}
+)
+urllib.request.urlopen(request).read()
+grandchild = subprocess.Popen(["sleep", "300"])
+print("READY", grandchild.pid, flush=True)
+sys.stdin.readline()
+"""
+
+
+@dataclass
+class Run:
+    process: subprocess.Popen[str]
+    marker: str
+    tmpdir: Path
+    project: Path
+
+    def ready(self) -> int:
+        """Wait for the command's READY line; return its grandchild's pid."""
+        for line in self.process.stdout:
+            if line.startswith("READY "):
+                return int(line.split()[1])
+        raise AssertionError("the command never got ready: " + self.process.stderr.read())
+
+    def finish(self, release: bool = True, timeout: float = 90) -> tuple[int, str]:
+        """Let the command end (unless not ``release``); wait for livecov's status."""
+        if release:
+            self.process.stdin.close()
+        status = self.process.wait(timeout=timeout)
+        return status, self.process.stderr.read()
+
+
+def processes_of(marker: str) -> list[int]:
+    """Every live process whose environment carries ``marker``."""
+    found = []
+    needle = f"LIVECOV_TEST_RUN={marker}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if needle in (entry / "environ").read_bytes().split(b"\0") and pid_alive(
+                int(entry.name)
+            ):
+                found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def livecov_run(project: Path, *arguments: str, command: list[str] | None = None) -> Iterator[Run]:
+    (project / "command.py").write_text(COMMAND)
+    marker = uuid.uuid4().hex
+    tmpdir = project / "tmp"
+    tmpdir.mkdir()
+    env = {**os.environ, "LIVECOV_TEST_RUN": marker, "TMPDIR": str(tmpdir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livecov", "run", "--no-html", "--stop-timeout", "2", *arguments,
+         "--", *(command or [sys.executable, "command.py"])],
+        cwd=project, env=env, text=True, start_new_session=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    run = Run(process, marker, tmpdir, project)
+    try:
+        yield run
+    finally:
+        for pid in processes_of(marker):  # pragma: no cover - only when a test fails
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if process.poll() is None:  # pragma: no cover - only when a test fails
+            process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            stream.close()
+    assert processes_of(marker) == []
+    assert list(tmpdir.iterdir()) == []  # the server's temporary folder went too
+
+
+def saved_contexts(project: Path) -> set[str]:
+    path = project / ".coverage"
+    if not path.exists():
+        return set()
+    data = coverage.CoverageData(str(path))
+    data.read()
+    return data.measured_contexts()
+
+
+def kill_the_server(run: Run) -> None:
+    """SIGKILL the server's whole process group, as the kernel's OOM killer might."""
+    for pid in processes_of(run.marker):
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"livecov.server.serve" in cmdline:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+            return
+    raise AssertionError("no server process found")  # pragma: no cover
+
+
+# fault: (extra arguments, expected status, whether the data of the request is saved)
+FAULTS = {
+    "server SIGKILLed": ([], 3, False),
+    "livecov SIGINT": ([], 130, True),
+    "livecov SIGTERM": ([], 143, True),
+    "livecov SIGHUP": ([], 129, True),
+    "--timeout": (["--timeout", "3"], 124, True),
+    "command not found": ([], 127, False),
+    "app import error": ([], 3, False),
+    "start-up timeout": (["--startup-timeout", "1"], 3, False),
+}
+SIGNALS = {
+    "livecov SIGINT": signal.SIGINT,
+    "livecov SIGTERM": signal.SIGTERM,
+    "livecov SIGHUP": signal.SIGHUP,
+}
+
+
+@pytest.mark.parametrize("backend", SERVERS)
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_matrix(project: Path, fault: str, backend: str) -> None:
+    extra, expected, saved = FAULTS[fault]
+    app = {"app import error": "broken:app", "start-up timeout": "hang:create_app"}.get(
+        fault, FAULT_APPS[backend]
+    )
+    command = ["no-such-command"] if fault == "command not found" else None
+    arguments = ["--app", app, "--server", backend, "--workers", "2", *extra]
+    with sighup_default(), livecov_run(project, *arguments, command=command) as run:
+        grandchild = None
+        if fault in ("server SIGKILLed", "--timeout") or fault in SIGNALS:
+            grandchild = run.ready()
+        if fault == "server SIGKILLed":
+            kill_the_server(run)
+        if fault in SIGNALS:
+            run.process.send_signal(SIGNALS[fault])
+        status, err = run.finish(release=fault != "--timeout")
+        assert status == expected, err
+        if grandchild is not None:
+            assert not pid_alive(grandchild)
+    assert ("before-the-fault" in saved_contexts(project)) is saved
+
+
+def test_what_the_command_leaves_running_is_stopped_when_it_ends(project: Path) -> None:
+    command = ["sh", "-c", "sleep 300 & echo READY $!; exit 0"]
+    with livecov_run(project, "--app", "branchy:app", command=command) as run:
+        grandchild = run.ready()
+        status, err = run.finish()
+        assert status == 0, err
+        assert not pid_alive(grandchild)
+
+
+def test_a_grandchild_ignoring_sigterm_is_killed_after_the_grace(project: Path) -> None:
+    command = ["sh", "-c", "sh -c \"trap '' TERM; echo READY \\$\\$; exec sleep 300\" & wait"]
+    with livecov_run(project, "--app", "branchy:app", command=command) as run:
+        grandchild = run.ready()
+        run.process.send_signal(signal.SIGTERM)
+        status, _ = run.finish()
+        assert status == 143
+        assert not pid_alive(grandchild)
+
+
+# Counts the SIGINTs it gets in a file, ignores them (so only SIGKILL ends it), and starts a
+# grandchild; once both run, READY.
+COUNTS_SIGINT = """\
+import os, signal, subprocess, sys, threading
+def count(signum, frame):
+    with open("sigints", "a") as f:
+        f.write("INT\\n")
+signal.signal(signal.SIGINT, count)
+grandchild = subprocess.Popen(["sleep", "300"])
+print("READY", grandchild.pid, flush=True)
+threading.Event().wait()
+"""
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_command_once(project: Path) -> None:
+    # livecov runs in a pseudo-terminal, as the foreground process of its session; the
+    # terminal's Ctrl-C (^C written to it) goes to the foreground process group.
+    (project / "counts.py").write_text(COUNTS_SIGINT)
+    marker = uuid.uuid4().hex
+    main_fd, terminal_fd = pty.openpty()
+
+    def take_the_terminal() -> None:  # runs after setsid: the terminal becomes its own
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
+         "--stop-timeout", "1", "--", sys.executable, "counts.py"],
+        cwd=project, env={**os.environ, "LIVECOV_TEST_RUN": marker},
+        stdin=terminal_fd, stdout=terminal_fd, stderr=terminal_fd,
+        start_new_session=True, preexec_fn=take_the_terminal,
+    )  # fmt: skip
+    os.close(terminal_fd)
+    try:
+        screen = b""
+        while b"READY" not in screen:
+            screen += os.read(main_fd, 4096)
+        grandchild = int(screen.split(b"READY ", 1)[1].split()[0])
+        os.write(main_fd, b"\x03")  # Ctrl-C
+        assert process.wait(timeout=60) == 130
+    finally:
+        if process.poll() is None:  # pragma: no cover - only when the test fails
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        os.close(main_fd)
+    assert (project / "sigints").read_text() == "INT\n"  # once: not twice, not never
+    assert not pid_alive(grandchild)
+    assert processes_of(marker) == []
+
+
+# Starts a server, then ends without stopping it or removing its folder.
+FORGETFUL = """\
+from livecov import LiveServer, ServerOptions
+server = LiveServer(ServerOptions(app="branchy:app"))
+server.start()
+never_started = LiveServer(ServerOptions(app="branchy:app"))
+print(server.workdir, never_started.workdir, server.process.pid, flush=True)
+"""
+
+
+def test_at_exit_servers_and_their_folders_go(project: Path) -> None:
+    (project / "forgetful.py").write_text(FORGETFUL)
+    finished = subprocess.run(
+        [sys.executable, "forgetful.py"], cwd=project, capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 0, finished.stderr
+    started, never_started, pid = finished.stdout.split()
+    assert not Path(started).exists()
+    assert not Path(never_started).exists()
+    assert not pid_alive(int(pid))
