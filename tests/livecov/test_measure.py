@@ -61,8 +61,13 @@ def test_single_data_file_gets_the_data_added(tmp_path) -> None:
     assert not served.exists()
 
 
-def test_no_files_is_nothing_to_do() -> None:
-    merge_as_if_running(None, [])  # an unmeasured server: fine, nothing to hand over
+def test_no_files_is_nothing_to_do(tmp_path) -> None:
+    # An unmeasured server: nothing to hand over, with or without a measurement running.
+    merge_as_if_running(None, [])  # no error: there is nothing to add anything to
+    cov = coverage.Coverage(data_file=str(tmp_path / ".coverage"), branch=True, config_file=False)
+    merge_as_if_running(cov, [])
+    assert cov.get_data().measured_files() == set()  # nothing was added
+    assert list(tmp_path.iterdir()) == []  # and nothing was written or moved there
 
 
 def test_data_with_nothing_measuring_is_an_error(tmp_path) -> None:

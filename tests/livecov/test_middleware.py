@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from livecov.server.wsgi import ContextGate, clean_context
+from livecov.server.app_errors import AppErrorLog
+from livecov.server.wsgi import ContextGate, LivecovMiddleware, clean_context
 
 
 class Visit:
@@ -27,14 +28,34 @@ class Visit:
         self.thread.join(timeout=WAIT)
 
 
-# How long to watch a blocked thread stay blocked: there is no event for "did not happen".
-BLOCKED = 0.3
-# The longest a thread may take to get in once it is allowed to (a bound, not a pause).
+# The longest a thread may take to get in, or to start waiting (a bound, not a pause).
 WAIT = 10
 
 
+class WatchedCondition(threading.Condition):
+    """The gate's condition, telling when a thread starts to wait on it: "it is blocked" is
+    an event, not a guess made after a pause (which passes on a slow machine)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = threading.Semaphore(0)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.release()
+        return super().wait(timeout)
+
+    def blocked(self, count: int = 1) -> bool:
+        """Wait until ``count`` more threads waited on the condition."""
+        return all(self.waits.acquire(timeout=WAIT) for _ in range(count))
+
+
 def recording_gate(switches: list[str]) -> ContextGate:
-    return ContextGate("live-server", switch=switches.append)
+    return ContextGate("live-server", switch=switches.append, condition=WatchedCondition())
+
+
+def blocked(gate: ContextGate, visit: Visit, count: int = 1) -> bool:
+    """True once ``visit`` (and ``count`` - 1 others) wait in the gate without having entered."""
+    return gate._condition.blocked(count) and not visit.entered.is_set()
 
 
 def test_same_context_runs_together_without_switching() -> None:
@@ -55,7 +76,7 @@ def test_other_context_waits_until_everyone_left() -> None:
     a = Visit(gate, "a")
     assert a.entered.wait(WAIT)
     b = Visit(gate, "b")
-    assert not b.entered.wait(BLOCKED)  # "a" is still inside
+    assert blocked(gate, b)  # "a" is still inside
     a.leave()
     assert b.entered.wait(WAIT)
     b.leave()
@@ -67,9 +88,9 @@ def test_newcomers_queue_behind_a_waiting_context() -> None:
     a1 = Visit(gate, "a")
     assert a1.entered.wait(WAIT)
     b = Visit(gate, "b")
-    assert not b.entered.wait(BLOCKED)
+    assert blocked(gate, b)
     a2 = Visit(gate, "a")  # same context as inside, but "b" waits first
-    assert not a2.entered.wait(BLOCKED)
+    assert blocked(gate, a2)
     a1.leave()
     assert b.entered.wait(WAIT)
     b.leave()
@@ -85,8 +106,9 @@ def test_a_waiting_context_goes_before_any_number_of_newcomers() -> None:
     a1 = Visit(gate, "a")
     assert a1.entered.wait(WAIT)
     b = Visit(gate, "b")
-    assert not b.entered.wait(BLOCKED)
+    assert blocked(gate, b)
     newcomers = [Visit(gate, "a") for _ in range(10)]
+    assert gate._condition.blocked(10)  # all of them wait
     a1.leave()
     assert b.entered.wait(WAIT)
     assert not any(n.entered.is_set() for n in newcomers)
@@ -104,7 +126,7 @@ def test_exclusive_visit_runs_alone() -> None:
     reset = Visit(gate, None)
     assert reset.entered.wait(WAIT)
     same = Visit(gate, "live-server")  # even the context being recorded waits
-    assert not same.entered.wait(BLOCKED)
+    assert blocked(gate, same)
     reset.leave()
     assert same.entered.wait(WAIT)
     same.leave()
@@ -116,3 +138,109 @@ def test_clean_context() -> None:
     assert clean_context("  ") == "live-server"
     assert clean_context("a\x00b\nc") == "abc"
     assert len(clean_context("x" * 1000)) == 500
+
+
+# -- the gate is released whatever the app does ------------------------------------------
+
+
+def middleware(app, errors: AppErrorLog | None = None) -> LivecovMiddleware:
+    wrapped = LivecovMiddleware(app, "token", {}, contexts=True, errors=errors)
+    wrapped.gate = recording_gate([])  # no coverage switching in this process
+    return wrapped
+
+
+def request(wrapped: LivecovMiddleware, context: str = "a-test") -> tuple[list[str], bytes]:
+    environ = {"PATH_INFO": "/", "REQUEST_METHOD": "GET", "HTTP_LIVECOV_CONTEXT": context}
+    statuses: list[str] = []
+    body = wrapped(environ, lambda status, headers, *exc_info: statuses.append(status))
+    return statuses, b"".join(body)
+
+
+def assert_gate_free(wrapped: LivecovMiddleware) -> None:
+    # Another context gets in only when nobody is inside any more.
+    other = Visit(wrapped.gate, "another-context")
+    assert other.entered.wait(WAIT)
+    other.leave()
+
+
+def test_an_app_raising_inside_the_gate_releases_it(tmp_path, capsys) -> None:
+    def raising(environ, start_response):
+        raise RuntimeError("inside the gate")
+
+    errors = AppErrorLog(str(tmp_path / "errors.jsonl"))
+    wrapped = middleware(raising, errors)
+    statuses, body = request(wrapped)
+    assert statuses == ["500 Internal Server Error"]
+    assert body == b"Internal Server Error"
+    assert_gate_free(wrapped)
+    err = capsys.readouterr().err
+    assert err.startswith("Exception on GET / (Livecov-Context: a-test):\nTraceback")
+    assert err.endswith("RuntimeError: inside the gate\n")
+    assert "wsgi.py" not in err  # none of livecov's frames: the app's only
+    assert 'test_middleware.py", line' in err
+    assert '"exception": "RuntimeError: inside the gate"' in (tmp_path / "errors.jsonl").read_text()
+
+
+def test_a_generator_body_failing_midway_releases_the_gate(capsys) -> None:
+    def streaming(environ, start_response):
+        start_response("200 OK", [])
+        yield b"first part"
+        raise OSError("the stream broke")
+
+    wrapped = middleware(streaming)
+    statuses, body = request(wrapped)
+    assert statuses == ["200 OK", "500 Internal Server Error"]
+    assert body == b"Internal Server Error"
+    assert_gate_free(wrapped)
+    assert "OSError: the stream broke" in capsys.readouterr().err
+
+
+class ClosingBody:
+    """A streamed body with close(), as WSGI requires servers to call once."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def __iter__(self):
+        yield b"streamed "
+        yield b"body"
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_streamed_body_is_closed_once_and_releases_the_gate() -> None:
+    body = ClosingBody()
+
+    def streaming(environ, start_response):
+        start_response("200 OK", [])
+        return body
+
+    wrapped = middleware(streaming)
+    statuses, content = request(wrapped)
+    assert (statuses, content) == (["200 OK"], b"streamed body")
+    assert body.closed == 1
+    assert_gate_free(wrapped)
+
+
+def test_a_large_body_goes_through_whole_and_releases_the_gate() -> None:
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+
+    def large(environ, start_response):
+        start_response("200 OK", [])
+        return (chunk for _ in range(32))
+
+    wrapped = middleware(large)
+    statuses, content = request(wrapped)
+    assert statuses == ["200 OK"]
+    assert content == chunk * 32
+    assert_gate_free(wrapped)
+
+
+def test_without_an_error_log_a_5xx_is_just_passed_on() -> None:
+    def unavailable(environ, start_response):
+        start_response("503 Service Unavailable", [])
+        return [b"later"]
+
+    statuses, content = request(middleware(unavailable))
+    assert (statuses, content) == (["503 Service Unavailable"], b"later")

@@ -8,9 +8,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import socket
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -84,14 +84,16 @@ def test_middleware_records_contexts_by_default(monkeypatch: pytest.MonkeyPatch)
 
 
 GATE_APP = """\
-import threading
+import os, socket, threading
 
 gate = threading.Event()
 
 
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/wait":
-        body = b"released" if gate.wait(timeout=5) else b"timed out"
+        # Tell the test that /wait is being served (a connection to its socket), then wait.
+        socket.create_connection(("127.0.0.1", int(os.environ["ARRIVED_PORT"]))).close()
+        body = b"released" if gate.wait(timeout=10) else b"timed out"
     else:
         gate.set()
         body = b"opened"
@@ -104,11 +106,17 @@ def test_werkzeug_server_without_contexts_serves_requests_concurrently(project: 
     # Kills `make_server(..., threaded=True)` -> `threaded=False` in serve.py: one request
     # waits for a second one, which a single-threaded server would only read afterwards.
     (project / "gate.py").write_text(GATE_APP)
-    with suite_server(app="gate:app", contexts=False) as server:
+    arrivals = socket.create_server(("127.0.0.1", 0))
+    arrivals.settimeout(30)
+    port = str(arrivals.getsockname()[1])
+    with (
+        arrivals,
+        suite_server(app="gate:app", contexts=False, env={"ARRIVED_PORT": port}) as server,
+    ):
         waiting: list[str] = []
         waiter = threading.Thread(target=lambda: waiting.append(get(server.url + "/wait")))
         waiter.start()
-        time.sleep(0.3)  # let /wait be accepted first
+        arrivals.accept()[0].close()  # /wait is inside the app now: an event, not a pause
         assert get(server.url + "/open") == "opened"
         waiter.join(timeout=30)
     assert waiting == ["released"]

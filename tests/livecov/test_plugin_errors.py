@@ -12,6 +12,9 @@ import pytest
 
 from tests.livecov.helpers import APPS
 
+# A pytest run that hangs fails its test instead of the whole suite.
+PYTEST_TIMEOUT = 180
+
 PYPROJECT = """\
 [tool.livecov]
 app = "{app}"
@@ -34,12 +37,20 @@ def run(pytester: pytest.Pytester, app: str | None, test: str, *args: str):
     if app is not None:
         pytester.makefile(".toml", pyproject=PYPROJECT.format(app=app))
     pytester.makepyfile(test_inline=test)
-    return pytester.runpytest_subprocess("-p", "no:cov", *args)
+    return pytester.runpytest_subprocess("-p", "no:cov", *args, timeout=PYTEST_TIMEOUT)
 
 
 def test_no_app_configured(inline) -> None:
     result = run(inline, None, USES_SERVER)
-    result.stdout.fnmatch_lines(["*livecov: no app to serve: give --app MODULE:NAME*"])
+    result.assert_outcomes(errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_uses_server*",
+            "livecov: no app to serve: give --app MODULE:NAME*",
+        ]
+    )
+    assert "pytest_plugin.py" not in result.stdout.str()  # one line, not our traceback
 
 
 def test_app_failing_to_import(inline) -> None:
@@ -110,8 +121,13 @@ def test_reset(live_server_reset):
 
 
 def test_auto_reset_needs_a_hook(inline) -> None:
-    result = run(inline, "branchy:app", USES_SERVER, "-p", "no:playwright")
-    result.assert_outcomes(passed=1)  # no hook: the automatic reset does nothing
+    # Without a setup or reset hook the automatic reset must not ask the server for one:
+    # it has no such action (404), and every test using the server would error.
+    two_tests = USES_SERVER + USES_SERVER.replace("test_uses_server", "test_uses_it_again")
+    result = run(inline, "branchy:app", two_tests, "-p", "no:playwright")
+    result.assert_outcomes(passed=2, errors=0)
+    assert result.ret == pytest.ExitCode.OK
+    assert "livecov:" not in result.stdout.str()
 
 
 def test_bad_reset_mode_is_a_usage_error(inline) -> None:
@@ -142,11 +158,18 @@ def test_explicit_base_url_wins(page_test, tmp_path) -> None:
 def test_missing_browser_is_a_usage_error(page_test, monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     result = run(page_test, "branchy:app", USES_SERVER, "--browser-executable", "no-such-chromium")
-    result.stdout.fnmatch_lines(["*livecov: the browser 'no-such-chromium' is not an executable*"])
+    result.assert_outcomes(passed=1, errors=1)  # the page test cannot start; the other runs
+    result.stdout.fnmatch_lines(
+        ["*ERROR at setup of test_page*", "livecov: the browser 'no-such-chromium' is not an exec*"]
+    )
+    assert "playwright_fixtures.py" not in result.stdout.str()  # one line, not our traceback
 
 
 def test_other_browsers_are_left_alone(page_test) -> None:
     result = run(page_test, "branchy:app", USES_SERVER, "--browser", "firefox")
     # Playwright's own Firefox is not installed here: the launch fails in Playwright,
-    # not in livecov's Chromium lookup.
+    # not in livecov's Chromium lookup (which would have found the system Chromium).
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*firefox*"])
+    assert "chromium" not in result.stdout.str().lower()
     assert "livecov:" not in result.stdout.str()

@@ -11,6 +11,9 @@ import pytest
 
 from tests.livecov.helpers import APPS, tagged_lines
 
+# A pytest run that hangs fails its test instead of the whole suite.
+PYTEST_TIMEOUT = 180
+
 PYPROJECT = """\
 [tool.livecov]
 app = "branchy:app"
@@ -82,7 +85,9 @@ def assert_attributed(project: Path, strip_phase: bool = False) -> None:
 
 
 def test_with_pytest_cov(pytester: pytest.Pytester, plugin_project: Path) -> None:
-    result = pytester.runpytest_subprocess("--cov", "--cov-context=test", "--cov-report=term")
+    result = pytester.runpytest_subprocess(
+        "--cov", "--cov-context=test", "--cov-report=term", timeout=PYTEST_TIMEOUT
+    )
 
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["branchy.py *"])
@@ -102,11 +107,13 @@ def test_with_coverage_run(pytester: pytest.Pytester, plugin_project: Path) -> N
 
 
 def test_with_xdist_same_total_as_serial(pytester: pytest.Pytester, plugin_project: Path) -> None:
-    serial = pytester.runpytest_subprocess("--cov", "--cov-report=term")
+    serial = pytester.runpytest_subprocess("--cov", "--cov-report=term", timeout=PYTEST_TIMEOUT)
     serial.assert_outcomes(passed=3)
     serial_total = _total(serial.stdout.lines)
 
-    parallel = pytester.runpytest_subprocess("-n", "2", "--cov", "--cov-report=term")
+    parallel = pytester.runpytest_subprocess(
+        "-n", "2", "--cov", "--cov-report=term", timeout=PYTEST_TIMEOUT
+    )
 
     parallel.assert_outcomes(passed=3)
     assert _total(parallel.stdout.lines) == serial_total
@@ -114,7 +121,7 @@ def test_with_xdist_same_total_as_serial(pytester: pytest.Pytester, plugin_proje
 
 
 def test_without_coverage_the_server_still_serves(pytester: pytest.Pytester, plugin_project):
-    result = pytester.runpytest_subprocess("-p", "no:cov")
+    result = pytester.runpytest_subprocess("-p", "no:cov", timeout=PYTEST_TIMEOUT)
 
     result.assert_outcomes(passed=3)
     assert not (plugin_project / ".coverage").exists()
@@ -122,7 +129,9 @@ def test_without_coverage_the_server_still_serves(pytester: pytest.Pytester, plu
 
 def test_bad_app_fails_the_tests_that_need_it(pytester: pytest.Pytester, plugin_project):
     shutil.copy(APPS / "broken.py", plugin_project)
-    result = pytester.runpytest_subprocess("--live-server-app", "broken:app", "-p", "no:cov")
+    result = pytester.runpytest_subprocess(
+        "--live-server-app", "broken:app", "-p", "no:cov", timeout=PYTEST_TIMEOUT
+    )
 
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(
@@ -133,7 +142,9 @@ def test_bad_app_fails_the_tests_that_need_it(pytester: pytest.Pytester, plugin_
 
 
 def test_reset_never_keeps_data_between_tests(pytester: pytest.Pytester, plugin_project):
-    result = pytester.runpytest_subprocess("--live-server-reset", "never", "-p", "no:cov")
+    result = pytester.runpytest_subprocess(
+        "--live-server-reset", "never", "-p", "no:cov", timeout=PYTEST_TIMEOUT
+    )
 
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: assert 'seeded 1' != 'seeded 1'*"])
@@ -222,7 +233,9 @@ def test_a_browser_page_goes_to_the_live_server_and_names_its_test(
     # pytest-playwright's page, in a real Chromium (the system one where there is one):
     # relative URLs reach the live server, and the request carries the test's node id.
     pytester.makepyfile(test_browser=TESTS_BROWSER)
-    result = pytester.runpytest_subprocess("test_browser.py", "--cov", "--cov-report=")
+    result = pytester.runpytest_subprocess(
+        "test_browser.py", "--cov", "--cov-report=", timeout=PYTEST_TIMEOUT
+    )
 
     result.assert_outcomes(passed=1)
     lines = server_lines(plugin_project)
@@ -237,6 +250,8 @@ def test_other_browsers_and_channels_keep_their_own_launch_args(
     # Only a plain Chromium gets livecov's executable and flags; asking for the fixture
     # launches nothing, so no Firefox or Chrome needs to be installed.
     pytester.makepyfile(test_launch=TESTS_LAUNCH_ARGS)
-    result = pytester.runpytest_subprocess("test_launch.py", "-p", "no:cov", *browser)
+    result = pytester.runpytest_subprocess(
+        "test_launch.py", "-p", "no:cov", *browser, timeout=PYTEST_TIMEOUT
+    )
 
     result.assert_outcomes(passed=1)

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import urllib.error
@@ -211,8 +212,7 @@ def test_overlapping_requests_keep_their_contexts_apart(project: Path) -> None:
         ]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        join_all(threads)
         data = read_data(server.stop())
     finally:
         server.cleanup()
@@ -222,8 +222,7 @@ def test_overlapping_requests_keep_their_contexts_apart(project: Path) -> None:
     expected = {"hello": "ctx-hello", "square": "ctx-square"}
     for route, context in expected.items():
         for line in tags[route]:
-            if line in by_line:
-                assert by_line[line] == [context], (route, line)
+            assert by_line.get(line) == [context], (route, line)  # ran, and for it alone
 
 
 def test_bad_options_are_refused() -> None:
@@ -325,8 +324,7 @@ def test_requests_of_one_context_run_side_by_side(project: Path) -> None:
         ]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        join_all(threads)
     assert sorted(results) == ["0", "1"]  # the barrier's arrival indexes
 
 
@@ -346,43 +344,78 @@ def test_reset_runs_while_requests_of_several_contexts_come_and_go(project: Path
             thread.start()
         for _ in range(3):
             server.reset()
-        for thread in threads:
-            thread.join()
+        join_all(threads)
         assert get(server.url + "/seeded") == "seeded 4"  # set-up, then three resets
     assert errors == []
 
 
-def _open_descriptors() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+def join_all(threads: list[threading.Thread], timeout: float = 60) -> None:
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), "a client thread hung"
+
+
+class PipeRecorder:
+    """Records the pipes livecov opens (and their inodes), to check it closed them all.
+
+    Only these descriptors are checked: other threads of this process (xdist, coverage)
+    open and close descriptors of their own meanwhile.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.opened: list[tuple[int, int]] = []
+        real_pipe = os.pipe
+
+        def recording_pipe() -> tuple[int, int]:
+            ends = real_pipe()
+            if sys._getframe(1).f_code.co_filename == livecov.live_server.__file__:
+                self.opened += [(fd, os.fstat(fd).st_ino) for fd in ends]
+            return ends
+
+        monkeypatch.setattr(os, "pipe", recording_pipe)
+
+    def still_open(self) -> list[int]:
+        left = []
+        for fd, inode in self.opened:
+            try:
+                if os.fstat(fd).st_ino == inode:
+                    left.append(fd)
+            except OSError:  # closed
+                continue
+        return left
 
 
 def test_a_server_that_cannot_be_launched_is_a_start_error_and_leaks_nothing(
-    project: Path,
+    project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = _open_descriptors()
+    pipes = PipeRecorder(monkeypatch)
     server = LiveServer(ServerOptions(app="branchy:app", cwd=str(project / "missing")))
     try:
         with pytest.raises(ServerStartError, match=r"could not start the server process: .*"):
             server.start()
     finally:
         server.cleanup()
-    assert _open_descriptors() == before
+    assert len(pipes.opened) == 6  # ready, lifeline and output pipes: both ends of each
+    assert pipes.still_open() == []
     assert not server.workdir.exists()
 
 
-def test_cleanup_is_harmless_before_start_and_when_repeated(project: Path) -> None:
+def test_cleanup_is_harmless_before_start_and_when_repeated(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdin_before = os.fstat(0)
     never_started = LiveServer(ServerOptions(app="branchy:app"))
     never_started.cleanup()
     assert os.fstat(0) == stdin_before  # nothing of the caller's was closed
     assert not never_started.workdir.exists()
 
-    before = _open_descriptors()
+    pipes = PipeRecorder(monkeypatch)
     with suite_server(app="branchy:app") as server:
         assert get(server.url + "/hello") == "Hello"
     server.cleanup()  # a second time: suite_server cleaned up already
     server.cleanup()
-    assert _open_descriptors() == before
+    assert len(pipes.opened) == 6  # ready, lifeline and output pipes: both ends of each
+    assert pipes.still_open() == []
 
 
 def test_a_server_can_start_again_in_the_same_workdir(project: Path) -> None:

@@ -37,7 +37,7 @@ def livecov_process(project: Path, context: str, **popen) -> Iterator[subprocess
     (project / "client_wait.py").write_text(CLIENT)
     command = [
         sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
-        "--data-file", f".coverage-{context}", "--",
+        "--data-file", f".coverage-{context}", "--json", f"report-{context}.json", "--",
         sys.executable, "client_wait.py", context,
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -79,6 +79,7 @@ def test_stopping_livecov_stops_everything_and_keeps_the_data(project, sig, name
     assert f"livecov: interrupted ({name})" in err
     assert port_closed(url)  # the server is gone
     assert "before-stop" in contexts_in(project / ".coverage-before-stop")  # nothing lost
+    assert not (project / "report-before-stop.json").exists()  # no report for a stopped run
 
 
 def test_ctrl_c_works_even_when_sigint_was_inherited_as_ignored(project):

@@ -42,7 +42,7 @@ def browser_type_launch_args(
     try:
         executable = find_chromium(explicit, playwright.chromium.executable_path)
     except BrowserNotFoundError as exc:
-        raise pytest.UsageError(f"livecov: {exc}") from None
+        raise pytest.fail.Exception(f"livecov: {exc}", pytrace=False) from None
     options = launch_args(executable)
     args = [*browser_type_launch_args.get("args", []), *options.pop("args", [])]
     return {**options, **browser_type_launch_args, "args": args}

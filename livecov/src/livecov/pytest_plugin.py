@@ -160,8 +160,8 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
     try:
         settings = plugin_settings(pytestconfig)
         options = server_options(settings)
-    except LivecovError as exc:
-        raise pytest.UsageError(f"livecov: {exc}") from None
+    except LivecovError as exc:  # one line, not a traceback through this fixture
+        raise pytest.fail.Exception(f"livecov: {exc}", pytrace=False) from None
     running = coverage.Coverage.current()
     sections: ServerOutputSections = pytestconfig.pluginmanager.get_plugin(
         ServerOutputSections.NAME

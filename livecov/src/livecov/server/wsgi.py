@@ -157,9 +157,14 @@ class ContextGate:
     ``None`` asks to be inside alone (the reset action).
     """
 
-    def __init__(self, context: str, switch: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        context: str,
+        switch: Callable[[str], None] | None = None,
+        condition: threading.Condition | None = None,
+    ) -> None:
         self._switch = switch or switch_coverage_context
-        self._condition = threading.Condition()
+        self._condition = condition or threading.Condition()
         self._recording = context  # the context coverage records now
         self._open_to: str | None = context  # who may walk in without waiting
         self._inside = 0
