@@ -6,6 +6,7 @@ those processes too (they create no Coverage object of their own: ``-p no:cov``)
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -173,3 +174,21 @@ def test_other_browsers_are_left_alone(page_test) -> None:
     result.stdout.fnmatch_lines(["*firefox*"])
     assert "chromium" not in result.stdout.str().lower()
     assert "livecov:" not in result.stdout.str()
+
+
+def test_backend_and_workers_options_reach_the_server(inline) -> None:
+    shutil.copy(APPS / "options_app.py", inline.path)
+    result = run(
+        inline, "options_app:app", USES_SERVER, "-rP",
+        "--live-server-backend", "gunicorn", "--live-server-workers", "3",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    loaded = set(re.findall(r"options_app loaded in process (\d+)", result.stdout.str()))
+    assert len(loaded) == 3  # three gunicorn workers, each loading the app
+
+
+def test_startup_timeout_option_reaches_the_server(inline) -> None:
+    shutil.copy(APPS / "hang.py", inline.path)
+    result = run(inline, "hang:create_app", USES_SERVER, "--live-server-startup-timeout", "1")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*livecov: the server did not listen within 1 s*"])

@@ -191,8 +191,12 @@ def test_gunicorn_workers_each_save_their_data(project: Path) -> None:
     assert port_closed(server.url)
 
 
-def test_overlapping_requests_keep_their_contexts_apart(project: Path) -> None:
-    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+@pytest.mark.parametrize("backend", ["werkzeug", "waitress", "gunicorn"])
+def test_overlapping_requests_keep_their_contexts_apart(project: Path, backend: str) -> None:
+    # Werkzeug's and waitress's threads share one measurement; gunicorn's workers each
+    # have their own, and each switches contexts for the requests it serves.
+    options = ServerOptions(app="branchy:app", server=backend, workers=2, threads=4)
+    server = LiveServer(options, project_config())
     errors: list[BaseException] = []
 
     def client(route: str, context: str) -> None:
