@@ -25,6 +25,7 @@ import coverage
 import pytest
 
 from livecov.live_server import SERVERS
+from livecov.processes import _live_member_of, group_members, signal_group, stop_group
 from tests.livecov.helpers import pid_alive, sighup_default
 
 # The app each backend serves in the fault matrix: a backend added to SERVERS needs its app
@@ -260,3 +261,27 @@ def test_at_exit_servers_and_their_folders_go(project: Path) -> None:
     assert not Path(started).exists()
     assert not Path(never_started).exists()
     assert not pid_alive(int(pid))
+
+
+def test_a_second_signal_while_the_server_stops_still_leaves_nothing(project: Path) -> None:
+    # The server ignores the SIGTERM that stops it; while livecov waits for it, livecov is
+    # told to stop too: it ends at once, the server killed, the folder removed.
+    arguments = ["--app", "failing:create_loud_stubborn_app", "--stop-timeout", "60"]
+    with livecov_run(project, *arguments, command=["true"]) as run:
+        for line in run.process.stderr:
+            if line == "[live-server] ignoring SIGTERM\n":
+                break
+        run.process.send_signal(signal.SIGTERM)
+        status, err = run.finish()
+        assert status == 143
+        assert "livecov: interrupted (SIGTERM)" in err
+
+
+def test_stopping_a_group_that_is_gone_is_harmless() -> None:
+    finished = subprocess.Popen(["true"], process_group=0)
+    finished.wait()
+    assert group_members(finished.pid) == []
+    signal_group(finished.pid, signal.SIGTERM)  # no such group any more: nothing happens
+    stop_group(finished)  # nor here
+    assert finished.returncode == 0
+    assert not _live_member_of(Path("/proc/no-such-process"), finished.pid)  # gone meanwhile
