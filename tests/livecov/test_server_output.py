@@ -168,6 +168,9 @@ def test_passes(live_server):
 
 def test_fails(live_server):
     assert get(live_server, "/raise") == "ok"
+
+def test_ignores_the_500(live_server):
+    get(live_server, "/raise")
 """
 
 
@@ -179,7 +182,7 @@ def test_pytest_attaches_the_output_to_the_test_that_made_the_request(
     pytester.makepyfile(test_inline=PYTEST_PROJECT)
     result = pytester.runpytest_subprocess("-p", "no:cov", "-rP", timeout=120)
 
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, failed=2)
     text = result.stdout.str()
     passing = text.split("_ test_passes _", 1)[1].split("=====", 1)[0]
     failing = text.split("_ test_fails _", 1)[1].split("=====", 1)[0]
@@ -189,16 +192,29 @@ def test_pytest_attaches_the_output_to_the_test_that_made_the_request(
     assert "from-the-passing-test" not in failing
     assert "the app says from-the-passing-test" in passing
     assert "ZeroDivisionError" not in passing
+    # A test that passed although the app raised fails, as with Flask's or Django's client.
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_ignores_the_500 _*",
+            "livecov: the app answered 1 request with a 5xx during this test (the first: 500 "
+            "for GET /raise); first exception: ZeroDivisionError: division by zero "
+            "(fail_on_app_errors = false lets it pass)",
+        ]
+    )
 
 
-def test_pytest_without_server_output_attaches_nothing(pytester: pytest.Pytester) -> None:
+def test_pytest_settings_silence_the_output_and_let_app_errors_pass(
+    pytester: pytest.Pytester,
+) -> None:
     shutil.copy(APPS / "failing.py", pytester.path)
     pytester.makefile(
-        ".toml", pyproject='[tool.livecov]\napp = "failing:app"\nserver_output = false\n'
+        ".toml",
+        pyproject='[tool.livecov]\napp = "failing:app"\nserver_output = false\n'
+        "fail_on_app_errors = false\n",
     )
     pytester.makepyfile(test_inline=PYTEST_PROJECT)
     result = pytester.runpytest_subprocess("-p", "no:cov", timeout=120)
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     assert "Captured live server" not in result.stdout.str()
 
 

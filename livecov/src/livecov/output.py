@@ -15,7 +15,9 @@ import select
 import termios
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 Listener = Callable[[str], None]
 
@@ -148,3 +150,32 @@ def _last_line_of_traceback(lines: list[str]) -> str | None:
             break  # the traceback ended with the line before
         last = stripped
     return last
+
+
+@dataclass
+class AppErrors:
+    """The requests the app answered with a 5xx (see ``livecov.server.app_errors``)."""
+
+    entries: list[dict[str, Any]]
+    first_exception: str | None
+
+    @property
+    def unhandled(self) -> bool:
+        """An exception of the app's: one escaped it, or it answered 500 (not 503 & co)."""
+        return any(entry["exception"] or entry["status"] == 500 for entry in self.entries)
+
+    def message(self, during: str = "") -> str:
+        count, first = len(self.entries), self.entries[0]
+        return (
+            f"the app answered {count} request{'s' if count > 1 else ''} with a 5xx{during} "
+            f"(the first: {first['status']} for {first['method']} {first['path']}); "
+            f"first exception: {self.first_exception or 'none printed'}"
+        )
+
+
+def app_errors(entries: list[dict[str, Any]], output: str) -> AppErrors | None:
+    """What to say of ``entries``, failed requests, given what the server printed meanwhile."""
+    if not entries:
+        return None
+    raised = [entry["exception"] for entry in entries if entry["exception"]]
+    return AppErrors(entries, first_exception(output) or (raised[0] if raised else None))

@@ -17,7 +17,7 @@ from livecov import pytest_affected
 from livecov.errors import ConfigError, LivecovError
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
-from livecov.output import LineBuffer
+from livecov.output import AppErrors, LineBuffer, app_errors
 from livecov.runner import server_options
 from livecov.settings import Settings, load_settings
 
@@ -99,13 +99,16 @@ class TestContexts:
 
 class ServerOutputSections:
     """Attach what the live server printed during a test's phase to that phase's report
-    ("Captured live server call"), the way pytest shows a test's own captured output."""
+    ("Captured live server call"), the way pytest shows a test's own captured output; fail
+    a test that passed although the app raised while serving its requests."""
 
     NAME = "livecov-server-output"
 
     def __init__(self) -> None:
         self.lines = LineBuffer()
         self.server: LiveServer | None = None
+        self.fail_on_app_errors = True
+        self.errors_seen = 0
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
@@ -121,13 +124,28 @@ class ServerOutputSections:
 
     def _attach_to(self, item: pytest.Item, when: str) -> Iterator[None]:
         try:
-            return (yield)
+            outcome = yield
         finally:
-            if self.server is not None:
-                self.server.drain_output()
-            lines = self.lines.take()
-            if lines:
-                item.add_report_section(when, "live server", "\n".join(lines))
+            failed = self._take_output(item, when)
+        if failed is not None and failed.unhandled and self.fail_on_app_errors:
+            # As Flask's and Django's test clients re-raise the app's exception in the test.
+            message = failed.message(" during this test")
+            raise pytest.fail.Exception(
+                f"livecov: {message} (fail_on_app_errors = false lets it pass)", pytrace=False
+            )
+        return outcome
+
+    def _take_output(self, item: pytest.Item, when: str) -> AppErrors | None:
+        """Attach the phase's lines to its report; return the requests that failed in it."""
+        if self.server is None:
+            return None
+        self.server.drain_output()
+        lines = self.lines.take()
+        if lines:
+            item.add_report_section(when, "live server", "\n".join(lines))
+        entries = self.server.app_errors()
+        new, self.errors_seen = entries[self.errors_seen :], len(entries)
+        return app_errors(new, "\n".join(lines))
 
 
 def plugin_settings(config: pytest.Config) -> Settings:
@@ -175,6 +193,7 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
             raise _failure(exc, server) from None
         server.core_choice.warn()
         sections.server = server
+        sections.fail_on_app_errors = settings.fail_on_app_errors
         yield server
         try:
             merge_into_running(server.stop())

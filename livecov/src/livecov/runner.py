@@ -32,7 +32,7 @@ from livecov.errors import (
 )
 from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import ReportOptions, combine_into_file, open_coverage, write_reports
-from livecov.output import first_exception
+from livecov.output import app_errors
 from livecov.processes import stop_group, stop_leftovers
 from livecov.settings import Settings
 
@@ -271,24 +271,18 @@ def _command_failed(result: RunResult) -> None:
 
 def _app_errors(server: LiveServer, settings: Settings, result: RunResult) -> None:
     """Say how many requests the app failed, with the first exception's last line."""
-    failed = server.app_errors()
-    if not failed:
-        return
-    raised = [entry["exception"] for entry in failed if entry["exception"]]
     log = server.log_path.read_text(errors="replace") if server.log_path.exists() else ""
-    result.app_errors = len(failed)
-    result.first_exception = first_exception(log) or (raised[0] if raised else None)
-    first = failed[0]
-    message = (
-        f"the app answered {len(failed)} request{'s' if len(failed) > 1 else ''} with a 5xx "
-        f"(the first: {first['status']} for {first['method']} {first['path']}); "
-        f"first exception: {result.first_exception or 'none printed'}"
-    )
-    unhandled = raised or any(entry["status"] == 500 for entry in failed)
-    if unhandled and settings.fail_on_app_errors:
-        result.fail(errors.APP_ERRORS, message + " (--no-fail-on-app-errors lets the run pass)")
+    failed = app_errors(server.app_errors(), log)
+    if failed is None:
+        return
+    result.app_errors = len(failed.entries)
+    result.first_exception = failed.first_exception
+    if failed.unhandled and settings.fail_on_app_errors:
+        result.fail(
+            errors.APP_ERRORS, failed.message() + " (--no-fail-on-app-errors lets the run pass)"
+        )
     else:
-        print(f"livecov: {message}", file=sys.stderr)
+        print(f"livecov: {failed.message()}", file=sys.stderr)
 
 
 def _combine_and_report(
