@@ -169,7 +169,7 @@ def test_coverage_under_threshold_fails(project: Path, capfd) -> None:
 
 
 def test_coverage_over_threshold_passes(project: Path, capfd) -> None:
-    assert run("--app", "branchy:app", "--fail-under", "10", "--", "true") == 0
+    assert run("--app", "branchy:app", "--fail-under", "1", "--", "true") == 0
 
 
 def test_command_timeout_stops_it_and_fails(project: Path, capfd) -> None:
