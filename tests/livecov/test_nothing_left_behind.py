@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -226,9 +227,9 @@ def test_ctrl_c_at_a_terminal_reaches_the_command_once(project: Path) -> None:
     os.close(terminal_fd)
     try:
         screen = b""
-        while b"READY" not in screen:
-            screen += os.read(main_fd, 4096)
-        grandchild = int(screen.split(b"READY ", 1)[1].split()[0])
+        while not (ready := re.search(rb"READY (\d+)\r?\n", screen)):
+            screen += os.read(main_fd, 4096)  # the line may come in pieces
+        grandchild = int(ready.group(1))
         os.write(main_fd, b"\x03")  # Ctrl-C
         assert process.wait(timeout=60) == 130
     finally:
