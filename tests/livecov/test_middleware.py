@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
 
 from livecov.server.app_errors import AppErrorLog
@@ -244,3 +246,20 @@ def test_without_an_error_log_a_5xx_is_just_passed_on() -> None:
 
     statuses, content = request(middleware(unavailable))
     assert (statuses, content) == (["503 Service Unavailable"], b"later")
+
+
+def test_an_exception_the_app_answers_itself_is_recorded_with_it(tmp_path) -> None:
+    def handled(environ, start_response):
+        try:
+            raise KeyError("missing")
+        except KeyError:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+            return [b"sorry"]
+
+    errors = AppErrorLog(str(tmp_path / "errors.jsonl"))
+    statuses, content = request(middleware(handled, errors))
+    assert (statuses, content) == (["500 Internal Server Error"], b"sorry")
+    entry = json.loads((tmp_path / "errors.jsonl").read_text())
+    assert entry["status"] == 500
+    assert entry["exception"] == "KeyError: 'missing'"
+    assert (entry["method"], entry["path"], entry["context"]) == ("GET", "/", "a-test")

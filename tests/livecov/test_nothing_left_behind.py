@@ -92,7 +92,7 @@ def livecov_run(project: Path, *arguments: str, command: list[str] | None = None
     tmpdir.mkdir()
     env = {**os.environ, "LIVECOV_TEST_RUN": marker, "TMPDIR": str(tmpdir)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "livecov", "run", "--no-html", "--stop-timeout", "2", *arguments,
+        [sys.executable, "-m", "livecov", "run", "--no-html", "--stop-timeout", "10", *arguments,
          "--", *(command or [sys.executable, "command.py"])],
         cwd=project, env=env, text=True, start_new_session=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -138,7 +138,7 @@ FAULTS = {
     "livecov SIGINT": ([], 130, True),
     "livecov SIGTERM": ([], 143, True),
     "livecov SIGHUP": ([], 129, True),
-    "--timeout": (["--timeout", "3"], 124, True),
+    "--timeout": (["--timeout", "15"], 124, True),  # time to start and make its request
     "command not found": ([], 127, False),
     "app import error": ([], 3, False),
     "start-up timeout": (["--startup-timeout", "1"], 3, False),
@@ -185,7 +185,9 @@ def test_what_the_command_leaves_running_is_stopped_when_it_ends(project: Path) 
 
 def test_a_grandchild_ignoring_sigterm_is_killed_after_the_grace(project: Path) -> None:
     command = ["sh", "-c", "sh -c \"trap '' TERM; echo READY \\$\\$; exec sleep 300\" & wait"]
-    with livecov_run(project, "--app", "branchy:app", command=command) as run:
+    with livecov_run(
+        project, "--app", "branchy:app", "--stop-timeout", "2", command=command
+    ) as run:
         grandchild = run.ready()
         run.process.send_signal(signal.SIGTERM)
         status, _ = run.finish()

@@ -3,11 +3,17 @@ backend; a traceback only for an exception raised by the user's own code, with o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import coverage
 import pytest
 
 from livecov.cli import main
+from livecov.errors import ConfigError, ServerStartError
+from livecov.live_server import LiveServer, ServerOptions
+from livecov.measure import merge_into_running
+from tests.livecov.helpers import REPO
 
 BACKENDS = ["werkzeug", "waitress", "gunicorn"]
 
@@ -106,3 +112,55 @@ def test_a_hook_that_does_not_exist_is_one_line(project: Path, capfd) -> None:
         "name an object that exists (MODULE:NAME)"
     ]
     assert "Traceback" not in err
+
+
+def suite_server_failure(**options) -> ServerStartError:
+    """Start a server that must refuse to serve, measured like this run (so the server-side
+    code that reports the refusal counts); merge what it saved into the run's data."""
+    running = coverage.Coverage.current()
+    config = running.config if running else coverage.Coverage().config
+    if running:
+        options["cwd"] = str(REPO)
+        options["env"] = {"PYTHONPATH": os.getcwd(), **options.get("env", {})}
+    server = LiveServer(ServerOptions(**options), config)
+    try:
+        with pytest.raises(ServerStartError) as failure:
+            server.start()
+        saved = sorted(server.data_dir.glob(".coverage.*"))
+        if running:
+            merge_into_running(saved)
+    finally:
+        server.cleanup()
+    return failure.value
+
+
+@pytest.mark.parametrize("backend", ["werkzeug", "gunicorn"])
+def test_the_server_refuses_a_wrong_setting_in_one_line(project: Path, backend: str) -> None:
+    refused = suite_server_failure(app="branchy:nope", server=backend, workers=1)
+    assert isinstance(refused, ConfigError)  # exit status 4
+    assert str(refused) == (
+        "the app 'branchy:nope': module 'branchy' has no attribute 'nope'; "
+        "name an object that exists (MODULE:NAME)"
+    )
+    assert "Traceback" not in refused.output
+
+
+@pytest.mark.parametrize("backend", ["werkzeug", "gunicorn"])
+def test_the_server_shows_the_users_traceback_when_their_code_fails(
+    project: Path, backend: str
+) -> None:
+    refused = suite_server_failure(app="failing:create_app", server=backend, workers=1)
+    assert not isinstance(refused, ConfigError)  # exit status 3: the app failed
+    assert str(refused) == (
+        "the app factory 'failing:create_app' raised RuntimeError: the factory needs a database"
+    )
+    assert "Traceback (most recent call last):" in refused.output
+    assert "failing.py" in refused.output
+    assert "livecov/server" not in refused.output
+
+
+def test_the_server_names_the_extra_of_a_missing_backend(project: Path) -> None:
+    (project / "sitecustomize.py").write_text("import sys\nsys.modules['waitress'] = None\n")
+    refused = suite_server_failure(app="branchy:app", server="waitress")
+    assert isinstance(refused, ConfigError)
+    assert str(refused).startswith("the waitress server is not installed: pip install")
