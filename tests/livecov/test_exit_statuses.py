@@ -4,17 +4,19 @@ the result file a CI script reads to tell livecov's statuses from the command's 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import coverage
 import pytest
 
-from livecov import errors
+from livecov import errors, runner
 from livecov.cli import main
-from tests.livecov.helpers import REPO
+from tests.livecov.helpers import REPO, pid_alive
 
 # Requests a route that raises, and passes (the client only prints the error page's status).
 CLIENT_OF_RAISE = (
@@ -142,3 +144,65 @@ def test_the_readme_table_is_the_table_livecov_uses() -> None:
     ]
     statuses = [o.status for o in errors.OUTCOMES if o.status >= 0]
     assert len(statuses) == len(set(statuses))  # one meaning per status
+
+
+@pytest.fixture
+def guarded_signals():
+    """Stand-ins for pytest's own handlers while livecov runs in this process: if livecov
+    failed to take a stop signal over, the signal lands here and the test fails, instead of
+    ending the whole session."""
+    reached: list[int] = []
+    stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, lambda signum, frame: reached.append(signum))
+                for sig in stop_signals}  # fmt: skip
+    yield reached
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+@pytest.mark.parametrize(("sig", "status"), [("INT", 130), ("TERM", 143), ("HUP", 129)])
+def test_a_stop_signal_to_livecov_in_process(
+    project: Path, capfd, guarded_signals, sig: str, status: int
+) -> None:
+    # The command signals its parent: livecov, running in this very process.
+    client = (
+        "import os, signal, time, urllib.request as u\n"
+        "u.urlopen(u.Request(os.environ['LIVE_SERVER_URL'] + '/hello',"
+        " headers={'Livecov-Context': 'before-signal'})).read()\n"
+        f"os.kill(os.getppid(), signal.SIG{sig})\n"
+        "time.sleep(60)\n"
+    )
+    result = main(["run", "--no-html", "--app", "branchy:app", "--json", "r.json", "--",
+                   sys.executable, "-c", client])  # fmt: skip
+    assert result == status
+    assert guarded_signals == []  # livecov took it, not the stand-in
+    assert f"livecov: interrupted (SIG{sig})" in capfd.readouterr().err
+    assert not (project / "r.json").exists()  # no report for a stopped run
+    data = coverage.CoverageData(str(project / ".coverage"))
+    data.read()
+    assert "before-signal" in data.measured_contexts()  # saved, not lost
+
+
+def test_a_second_signal_while_the_server_stops_in_process(
+    project: Path, capfd, guarded_signals, monkeypatch
+) -> None:
+    # The server ignores the SIGTERM that stops it and says so; the moment livecov shows
+    # that line, livecov itself gets SIGTERM: it is then waiting for the server to stop.
+    def show(line: str) -> None:
+        if line == "ignoring SIGTERM":
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(runner, "_show", show)
+    status = main(["run", "--no-html", "--app", "failing:create_loud_stubborn_app",
+                   "--stop-timeout", "60", "--", "true"])  # fmt: skip
+    assert status == 143
+    assert guarded_signals == []
+    assert "livecov: interrupted (SIGTERM)" in capfd.readouterr().err
+
+
+def test_what_the_command_leaves_running_is_stopped_in_process(project: Path, capfd) -> None:
+    status = main(["run", "--no-html", "--app", "branchy:app", "--",
+                   "sh", "-c", "sleep 300 & echo $! > leftover.pid"])  # fmt: skip
+    assert status == 0
+    pid = int((project / "leftover.pid").read_text())
+    assert not pid_alive(pid)
