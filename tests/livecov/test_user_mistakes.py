@@ -161,6 +161,8 @@ def test_the_server_shows_the_users_traceback_when_their_code_fails(
 
 def test_the_server_names_the_extra_of_a_missing_backend(project: Path) -> None:
     (project / "sitecustomize.py").write_text("import sys\nsys.modules['waitress'] = None\n")
-    refused = suite_server_failure(app="branchy:app", server="waitress")
+    refused = suite_server_failure(
+        app="branchy:app", server="waitress", env={"PYTHONPATH": str(project)}
+    )
     assert isinstance(refused, ConfigError)
     assert str(refused).startswith("the waitress server is not installed: pip install")
