@@ -1,0 +1,121 @@
+"""Which template lines count, and that a render records exactly the lines it ran.
+
+The corpus (tests/livecov/jinja_corpus) holds one template per construct; docs/jinja.md
+states the rules these tests pin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from livecov.jinja import build_map
+from tests.livecov.jinja_support import CORPUS, Measure, copy_corpus, environment
+
+# Per template: the lines that can run (text, {{ }}, tags) - every other line is a
+# comment, a {% raw %} body, a closing or middle tag ({% else %}, {% endif %}), blank,
+# or text outside the blocks of a template that extends another.
+EXECUTABLE = {
+    "base.html": {1, 2, 5, 6, 7, 9, 11, 12},
+    "child.html": {1, 4, 7, 8, 9},
+    "_item.html": {1},
+    "macros.html": {1, 2, 5, 6, 7, 8, 9, 12, 13, 14},
+    "loops.html": {1, 2, 3, 5, 7, 8, 9},
+    "set_filters.html": {1, 2, 3, 5, 6, 7, 8},
+    "whitespace.html": {1, 2, 3, 5, 7, 9, 12, 14},
+    "escape_with.html": {1, 2, 4, 5},
+    "raw_text.html": {10, 11, 13},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXECUTABLE))
+def test_executable_lines_of_each_corpus_template(name: str) -> None:
+    source = (CORPUS / name).read_text()
+    template_map = build_map(environment(), source, name, name)
+    assert template_map.statements == EXECUTABLE[name]
+
+
+def test_the_map_fits_the_code_jinja_compiles() -> None:
+    env = environment()
+    for path in sorted(CORPUS.glob("*.html")):
+        source = path.read_text()
+        compiled = env.compile(source, path.name, str(path), raw=True)
+        debug_info = compiled.rpartition("debug_info = ")[2].strip().strip("'")
+        assert build_map(env, source, path.name, str(path)).debug_info == debug_info
+
+
+def render_every_way(templates: Path) -> None:
+    env = environment(templates)
+    for user in ("bob", None):
+        env.get_template("child.html").render(user=user, item="x")
+    env.get_template("macros.html").render()
+    for items in ([1, 2], []):
+        env.get_template("loops.html").render(items=items, rows=[[1, 2], [], [3]])
+    env.get_template("set_filters.html").render(names=["a", "b"])
+    for flag in (True, False):
+        env.get_template("whitespace.html").render(flag=flag, other=flag)
+    env.get_template("escape_with.html").render(markup="<b>")
+    env.get_template("raw_text.html").render()
+
+
+@pytest.mark.parametrize("branch", [True, False], ids=["branch", "line"])
+def test_rendering_every_way_runs_every_executable_line(tmp_path: Path, branch: bool) -> None:
+    templates = copy_corpus(tmp_path)
+    with Measure(templates, branch=branch) as measure:
+        render_every_way(templates)
+
+    for name, lines in EXECUTABLE.items():
+        assert lines <= (measure.lines(name) or set()), name
+    report = measure.json()
+    for name in EXECUTABLE:
+        assert report[name]["missing_lines"] == [], name
+        if branch:
+            assert report[name]["missing_branches"] == [], name
+
+
+@pytest.mark.parametrize("branch", [True, False], ids=["branch", "line"])
+def test_a_render_records_exactly_the_lines_it_ran(tmp_path: Path, branch: bool) -> None:
+    templates = copy_corpus(tmp_path)
+    with Measure(templates, branch=branch) as measure:
+        env = environment(templates)
+        env.get_template("child.html").render(user=None)
+        env.get_template("loops.html").render(items=[], rows=[])
+        env.get_template("whitespace.html").render(flag=True, other=False)
+
+    report = measure.json()
+    # No user: the {% else %} text ran, "Hello" did not; the title block ran from the child.
+    assert report["base.html"]["executed_lines"] == [1, 2, 5, 6, 9, 11, 12]
+    assert report["base.html"]["missing_lines"] == [7]
+    assert report["child.html"]["executed_lines"] == [1, 4, 7, 8, 9]
+    assert report["_item.html"]["executed_lines"] == [1]
+    # No items: the loop's body never ran, its {% else %} did.
+    assert report["loops.html"]["missing_lines"] == [3, 9]
+    assert report["whitespace.html"]["missing_lines"] == [5, 14]
+    for name in ("macros.html", "set_filters.html", "escape_with.html", "raw_text.html"):
+        assert report[name]["executed_lines"] == [], name
+        assert report[name]["missing_lines"] == sorted(EXECUTABLE[name]), name
+    # A blank line inside a run of text, a comment, a closing tag: never run, never missed.
+    assert 3 not in report["base.html"]["missing_lines"] + report["base.html"]["executed_lines"]
+
+
+def test_if_elif_else_and_for_are_branches(tmp_path: Path) -> None:
+    templates = copy_corpus(tmp_path)
+    with Measure(templates) as measure:
+        env = environment(templates)
+        env.get_template("child.html").render(user="bob")
+        env.get_template("loops.html").render(items=[1], rows=[])
+        env.get_template("whitespace.html").render(flag=False, other=False)
+
+    report = measure.json()
+    # {% if user %} (line 6): its body ran (7), its {% else %} (9) never did.
+    assert report["base.html"]["executed_branches"] == [[6, 7]]
+    assert report["base.html"]["missing_branches"] == [[6, 9]]
+    # {% for %} (line 2): the body ran (3), the loop ended (7); its {% else %} (5) never ran.
+    # The filtered loop (8): its body never ran (9), it ended at the template's end (exit).
+    assert report["loops.html"]["executed_branches"] == [[2, 3], [2, 7], [8, -1]]
+    assert report["loops.html"]["missing_branches"] == [[2, 5], [8, 9]]
+    # {%- if flag -%} (2) went to its else (5); {% if flag and other %} (12) to the end.
+    assert report["whitespace.html"]["executed_branches"] == [[2, 5], [12, -1]]
+    assert report["whitespace.html"]["missing_branches"] == [[2, 3], [12, 14]]
+    assert report["base.html"]["summary"]["num_partial_branches"] == 1
