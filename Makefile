@@ -69,6 +69,7 @@ combine: $(VENV)/.synced
 	@$(MAKE) --no-print-directory report
 
 report: $(VENV)/.synced
+	@$(BIN)/python -m livecov.jinja .coverage >/dev/null
 	@$(BIN)/livecov record || true  # for livecov affected; needs a git checkout
 	@$(BIN)/coverage html -q
 	@status=0; $(BIN)/coverage report --skip-covered || status=$$?; \

@@ -77,6 +77,9 @@ def test_livecov_installs_alone(tmp_path: Path) -> None:
         [str(python), "-c", "import flaskr"], cwd=tmp_path, env=clean, capture_output=True
     )
     assert no_flaskr.returncode != 0
+    # The Jinja plugin ships with livecov and imports Jinja2 only when it meets a template.
+    no_jinja = "import sys, livecov.jinja, livecov.cli; assert 'jinja2' not in sys.modules"
+    subprocess.run([str(python), "-c", no_jinja], cwd=tmp_path, env=clean, check=True)
     help_text = subprocess.run(
         [str(venv / "bin" / "livecov"), "run", "--help"],
         cwd=tmp_path,

@@ -41,6 +41,10 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
             cov.erase()
         cov.combine(paths, strict=True, keep=False)
         cov.save()
+        from livecov.jinja import repair_data  # not at import: `python -m livecov.jinja`
+
+        if repair_data(cov.get_data().data_filename()):
+            cov.load()  # templates' arcs repaired on disk (livecov.jinja)
         record_if_in_git(cov.get_data().data_filename())  # the commit, for livecov affected
     except DataError as exc:
         raise CoverageLostError(
