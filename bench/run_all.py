@@ -33,6 +33,7 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("index_scaling", ["--runs", "5"], ["--runs", "2", "--requests", "50"]),
     ("anchor", ["--runs", "3"], ["--runs", "1"]),
     ("affected_speed", ["--runs", "5"], ["--runs", "2"]),
+    ("jinja_overhead", ["--runs", "5"], ["--runs", "1", "--requests", "50"]),
     ("e2e", ["--runs", "1"], ["--runs", "1"]),
     ("make_test", ["--runs", "1"], ["--runs", "1"]),
 ]
@@ -47,6 +48,7 @@ FIGURE_ORDER = [
     "index_scaling",
     "anchor",
     "affected_speed",
+    "jinja_overhead",
 ]
 
 

@@ -19,7 +19,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 import coverage
@@ -392,22 +392,29 @@ class JinjaFileTracer(coverage.FileTracer):
         self._filename = filename
         self._plugin = plugin
         self._maps: dict[str, TemplateMap | None] = {}
+        # per code object (root, a block, a macro): Python line -> template lines
+        self._ranges: dict[CodeType, dict[int, tuple[int, int]]] = {}
 
     def source_filename(self) -> str:
         return self._filename
 
     def line_number_range(self, frame: FrameType) -> tuple[int, int]:
-        debug_info = frame.f_globals.get("debug_info")
-        if not isinstance(debug_info, str):
-            return NO_LINES  # the compiled module's own top level runs no template line
-        if debug_info in self._maps:
-            template_map = self._maps[debug_info]
-        else:
-            template_map = self._maps[debug_info] = self._map_for(frame.f_globals, debug_info)
-        if template_map is None:
-            return NO_LINES
-        ranges = template_map.ranges_with_markers if self._plugin.branch else template_map.ranges
+        # Called for every line a template runs: one dict lookup when all is known.
+        ranges = self._ranges.get(frame.f_code)
+        if ranges is None:
+            ranges = self._ranges[frame.f_code] = self._ranges_for(frame.f_globals)
         return ranges.get(frame.f_lineno, NO_LINES)
+
+    def _ranges_for(self, module: dict[str, Any]) -> dict[int, tuple[int, int]]:
+        debug_info = module.get("debug_info")
+        if not isinstance(debug_info, str):
+            return {}  # the compiled module's own top level runs no template line
+        if debug_info not in self._maps:
+            self._maps[debug_info] = self._map_for(module, debug_info)
+        template_map = self._maps[debug_info]
+        if template_map is None:
+            return {}
+        return template_map.ranges_with_markers if self._plugin.branch else template_map.ranges
 
     def _map_for(self, module: dict[str, Any], debug_info: str) -> TemplateMap | None:
         try:

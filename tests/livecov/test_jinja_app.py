@@ -1,0 +1,107 @@
+"""A Flask app written for these tests (not flaskr), its Jinja templates rendered by a unit
+test and by a client of ``livecov run``'s live server: one report (terminal, JSON, HTML)
+holds each template with exactly the lines that rendered and the contexts that did it."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import coverage
+import pytest
+
+from livecov.cli import main
+from tests.livecov.helpers import json_report
+
+APP = Path(__file__).parent / "jinja_app"
+RCFILE = """\
+[run]
+branch = true
+source = .
+omit = client.py
+plugins = livecov.jinja
+[html]
+show_contexts = true
+"""
+CLIENT = """\
+import os, urllib.request
+url = os.environ["LIVE_SERVER_URL"]
+for context, path in [("e2e-list", "/?reader=ann"), ("e2e-book", "/book/1")]:
+    request = urllib.request.Request(url + path, headers={"Livecov-Context": context})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        print(context, response.status)
+"""
+TEMPLATES = "bookshelf/templates/"
+# Per template: (lines that ran, lines that never did, branches never taken).
+EXPECTED = {
+    "layout.html": ([1, 2, 3, 4, 5, 6, 7], [], []),
+    "_nav.html": ([1, 2, 3, 5, 7], [], []),
+    "books.html": ([1, 2, 3, 5, 6, 7, 9, 11], [], []),
+    "book.html": ([1, 2, 4, 5, 8], [6], [[5, 6]]),  # never out of print
+    "macros.html": ([1, 2, 5], [6], []),  # badge() never called
+}
+
+
+@pytest.fixture
+def shelf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(APP, tmp_path, dirs_exist_ok=True)
+    (tmp_path / ".coveragerc").write_text(RCFILE)
+    (tmp_path / "client.py").write_text(CLIENT)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def run_unit_test() -> None:
+    """What a unit test does: render a page with Flask's test client, measured."""
+    cov = coverage.Coverage()
+    cov.start()
+    try:
+        cov.switch_context("unit-empty")
+        from bookshelf import create_app
+
+        page = create_app().test_client().get("/?empty=1").text
+        assert "No books yet." in page
+        assert "Join" in page
+    finally:
+        cov.stop()
+        cov.save()
+
+
+def test_templates_in_terminal_json_and_html_reports(shelf: Path, capfd) -> None:
+    run_unit_test()
+    status = main(
+        ["run", "--json", "report.json", "--html", "htmlcov", "--app", "bookshelf:create_app",
+         "--", sys.executable, "client.py"]
+    )  # fmt: skip
+    out = capfd.readouterr().out
+    assert status == 0, out
+    assert "e2e-list 200" in out
+
+    files = json_report(Path("report.json"))["files"]
+    terminal = {line.split()[0]: line for line in out.splitlines() if TEMPLATES in line}
+    for name, (ran, missed, branches) in EXPECTED.items():
+        report = files[TEMPLATES + name]
+        assert report["executed_lines"] == ran, name
+        assert report["missing_lines"] == missed, name
+        assert report["missing_branches"] == branches, name
+        row = terminal[TEMPLATES + name].split()
+        assert row[-1] == ("100%" if not missed else ",".join(map(str, missed))), row
+        assert next(Path("htmlcov").glob(f"*_{name.replace('.', '_')}.html"))
+
+    contexts = {name: files[TEMPLATES + name]["contexts"] for name in EXPECTED}
+    assert contexts["books.html"]["9"] == ["unit-empty"]  # No books yet.
+    assert contexts["books.html"]["7"] == ["e2e-list"]  # each book
+    assert contexts["_nav.html"]["3"] == ["e2e-list"]  # Reading as ann
+    assert sorted(contexts["_nav.html"]["5"]) == ["e2e-book", "unit-empty"]  # Join
+    assert contexts["book.html"]["8"] == ["e2e-book"]  # In print
+    assert sorted(contexts["layout.html"]["1"]) == ["e2e-book", "e2e-list", "unit-empty"]
+
+    # The HTML page of a template lists, per line, the tests that rendered it.
+    book_page = next(Path("htmlcov").glob("*book_html.html")).read_text()
+    assert "e2e-book" in book_page
+    assert "unit-empty" not in book_page
+    books_page = next(Path("htmlcov").glob("*books_html.html")).read_text()
+    assert "unit-empty" in books_page
+    assert "e2e-list" in books_page
