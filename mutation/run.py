@@ -59,6 +59,7 @@ class Session:
     tests: list[str]
     timeout: float
     lean: bool = True
+    kind: str = "python"  # or "templates": mutation/templates.py instead of cosmic-ray
     # With --retest: the earlier results; only their survivors are tested again.
     previous: list[dict] | None = None
     # Filled in by the run.
@@ -78,6 +79,7 @@ def load_config(path: Path = CONFIG) -> tuple[dict, list[Session]]:
             tests=s["tests"],
             timeout=float(s.get("timeout", 120)),
             lean=s.get("lean", True),
+            kind=s.get("kind", "python"),
         )
         for s in config["session"]
     ]
@@ -325,7 +327,8 @@ def test_command(session: Session, copy: Path) -> str:
         files.extend(m for m in matches if m not in files)
     args = ["-x", "-q", "-p", "no:cacheprovider"]
     if session.lean:
-        args += LEAN_PYTEST + (["-p", "no:livecov"] if session.package == "flaskr" else [])
+        flaskr = session.package.startswith("flaskr")
+        args += LEAN_PYTEST + (["-p", "no:livecov"] if flaskr else [])
     return " ".join([".venv/bin/python", "-m", "pytest", *args, *files])
 
 
@@ -426,7 +429,7 @@ def report(sessions: list[Session], targets: dict[str, float], out=sys.stdout) -
     by_package: dict[str, list[Session]] = {}
     for s in sessions:
         by_package.setdefault(s.package, []).append(s)
-    print("\n=== Mutation testing (cosmic-ray) ===", file=out)
+    print("\n=== Mutation testing (cosmic-ray; templates: mutation/templates.py) ===", file=out)
     for package, group in by_package.items():
         counts: dict[str, int] = {}
         survivors = []
@@ -566,7 +569,14 @@ def main(argv: list[str] | None = None) -> int:
                 except queue.Empty:
                     return
                 print(f"mutation: session {s.name} started", flush=True)
-                run_session(s, copy, tools, exclude, logs)
+                if s.kind == "templates":
+                    sys.path.insert(0, str(REPO / "mutation"))
+                    import templates
+
+                    command = test_command(s, copy).split()
+                    templates.run_session(s, copy, command, logs, _stopping.is_set)
+                else:
+                    run_session(s, copy, tools, exclude, logs)
                 if _stopping.is_set():
                     return
                 done = sum(1 for r in s.results if outcome(r["result"]) in ("killed", "timeout"))
