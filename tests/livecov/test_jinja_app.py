@@ -33,6 +33,7 @@ for context, path in [("e2e-list", "/?reader=ann"), ("e2e-book", "/book/1")]:
         print(context, response.status)
 """
 TEMPLATES = "bookshelf/templates/"
+UNIT = "tests/test_pages.py::test_empty_shelf|run"  # as pytest-cov names a unit test
 # Per template: (lines that ran, lines that never did, branches never taken).
 EXPECTED = {
     "layout.html": ([1, 2, 3, 4, 5, 6, 7], [], []),
@@ -58,7 +59,7 @@ def run_unit_test() -> None:
     cov = coverage.Coverage()
     cov.start()
     try:
-        cov.switch_context("unit-empty")
+        cov.switch_context(UNIT)
         from bookshelf import create_app
 
         page = create_app().test_client().get("/?empty=1").text
@@ -91,17 +92,26 @@ def test_templates_in_terminal_json_and_html_reports(shelf: Path, capfd) -> None
         assert next(Path("htmlcov").glob(f"*_{name.replace('.', '_')}.html"))
 
     contexts = {name: files[TEMPLATES + name]["contexts"] for name in EXPECTED}
-    assert contexts["books.html"]["9"] == ["unit-empty"]  # No books yet.
+    assert contexts["books.html"]["9"] == [UNIT]  # No books yet.
     assert contexts["books.html"]["7"] == ["e2e-list"]  # each book
     assert contexts["_nav.html"]["3"] == ["e2e-list"]  # Reading as ann
-    assert sorted(contexts["_nav.html"]["5"]) == ["e2e-book", "unit-empty"]  # Join
+    assert sorted(contexts["_nav.html"]["5"]) == ["e2e-book", UNIT]  # Join
     assert contexts["book.html"]["8"] == ["e2e-book"]  # In print
-    assert sorted(contexts["layout.html"]["1"]) == ["e2e-book", "e2e-list", "unit-empty"]
+    assert sorted(contexts["layout.html"]["1"]) == ["e2e-book", "e2e-list", UNIT]
 
     # The HTML page of a template lists, per line, the tests that rendered it.
     book_page = next(Path("htmlcov").glob("*book_html.html")).read_text()
     assert "e2e-book" in book_page
-    assert "unit-empty" not in book_page
+    assert "test_empty_shelf" not in book_page
     books_page = next(Path("htmlcov").glob("*books_html.html")).read_text()
-    assert "unit-empty" in books_page
+    assert "test_empty_shelf" in books_page
     assert "e2e-list" in books_page
+
+    # livecov contexts: what only the browser-like client reached, what only the unit test.
+    assert main(["contexts", "--include", TEMPLATES + "*"]) == 0
+    layers = capfd.readouterr().out
+    only_e2e, only_unit = layers.split("Lines only unit tests run")
+    assert f"{TEMPLATES}books.html: 7" in only_e2e
+    assert f"{TEMPLATES}_nav.html: 3" in only_e2e
+    assert f"{TEMPLATES}book.html: 1-2, 4-5, 8" in only_e2e
+    assert only_unit.splitlines()[1:2] == [f"  {TEMPLATES}books.html: 9"]
