@@ -312,18 +312,26 @@ class JinjaPlugin(coverage.CoveragePlugin):
         self._environment: Any = None
 
     def configure(self, config: Any) -> None:
-        """Choose the C tracer: it is coverage.py's only core that runs file tracers."""
+        """Choose the C tracer: it is coverage.py's only core that runs file tracers.
+
+        Another core chosen (``core``, ``COVERAGE_CORE``, ``timid``) is overruled in one line
+        on stderr, as livecov's server does: templates never silently leave the report.
+        """
         self.branch = bool(config.get_option("run:branch"))
-        core = "pytrace" if config.get_option("run:timid") else config.get_option("run:core")
-        if core in (None, "ctrace") and _c_tracer_available():
-            config.set_option("run:core", "ctrace")
-            return
-        why = "is not installed" if core in (None, "ctrace") else f"is not used (core = {core!r})"
-        raise ConfigError(
-            f"livecov.jinja measures templates with coverage.py's C tracer, which {why}:"
-            ' set [tool.coverage.run] core = "ctrace" and timid = false, or install'
-            " coverage with its C extension"
-        )
+        if not _c_tracer_available():
+            raise ConfigError(
+                "livecov.jinja measures templates with coverage.py's C tracer, which is not"
+                " installed here: install coverage with its C extension (a wheel for this"
+                " platform), or remove the plugin"
+            )
+        requested = "pytrace" if config.get_option("run:timid") else config.get_option("run:core")
+        if requested not in (None, "ctrace"):
+            _warn(
+                f"coverage core {requested} runs no plugins: templates are measured with"
+                " the C tracer (core ctrace) instead"
+            )
+        config.set_option("run:timid", False)
+        config.set_option("run:core", "ctrace")
 
     def file_tracer(self, filename: str) -> JinjaFileTracer | None:
         if filename.lower().endswith(self.extensions):
