@@ -119,3 +119,13 @@ def test_if_elif_else_and_for_are_branches(tmp_path: Path) -> None:
     assert report["whitespace.html"]["executed_branches"] == [[2, 5], [12, -1]]
     assert report["whitespace.html"]["missing_branches"] == [[2, 3], [12, 14]]
     assert report["base.html"]["summary"]["num_partial_branches"] == 1
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_an_if_whose_way_out_pauses_first_is_a_line_not_a_branch(is_async: bool) -> None:
+    # In a template that extends another, what follows a top-level {% if %} is the parent's
+    # rendering: the template pauses (yield from / async for) before recording anything.
+    source = '{% extends "base.html" %}\n{% if a %}\n{% set y = 1 %}\n{% endif %}\n'
+    template_map = build_map(environment(enable_async=is_async), source, "c.html", "c.html")
+    assert template_map.statements == {1, 2, 3}
+    assert template_map.branches == {}

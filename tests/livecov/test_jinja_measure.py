@@ -3,6 +3,7 @@ it needs, reports of templates never rendered or not templates at all, its optio
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -375,3 +376,42 @@ def test_repair_command(tmp_path: Path) -> None:
     )
     assert missing.returncode == 1
     assert "no coverage data file" in missing.stderr
+
+
+ASYNC_PAGE = """\
+{% for x in items %}
+<li>{{ x }}</li>
+{% endfor %}
+{% include "part.html" %}
+{% if a %}
+<p>a</p>
+{% endif %}
+"""
+
+
+def test_async_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    templates = tmp_path / "templates"
+    write(templates, "page.html", ASYNC_PAGE)
+    write(templates, "part.html", "<p>part</p>\n")
+    # The report reads the templates as the app compiles them: async.
+    write(tmp_path, "async_env.py", "import jinja2\nenv = jinja2.Environment(enable_async=True)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with Measure(templates, extra="[livecov.jinja]\nenvironment = async_env:env\n") as measure:
+        env = environment(templates, enable_async=True)
+        page = asyncio.run(env.get_template("page.html").render_async(items=[1], a=False))
+        assert "<li>1</li>" in page
+    report = measure.json()["page.html"]
+    assert report["executed_lines"] == [1, 2, 4, 5]
+    assert report["missing_lines"] == [6]
+    # An async for pauses before its body: not a branch. The if is one.
+    assert report["executed_branches"] == [[5, -1]]
+    assert report["missing_branches"] == [[5, 6]]
+
+
+def test_the_tracer_compiles_a_template_once_for_all_its_blocks(tmp_path: Path) -> None:
+    path = write(tmp_path, "page.html", "<h1>\n{% block title %}\nTitle\n{% endblock %}\n</h1>\n")
+    template = environment(tmp_path).get_template("page.html")
+    tracer = JinjaPlugin({}).file_tracer(str(path))
+    seen = step_through(template, tracer)
+    assert seen == [("<h1>\n", (1, 1)), ("\nTitle\n", (3, 3)), ("\n</h1>", (5, 5))]
+    assert len(tracer._maps) == 1  # root and block_title: one template, compiled once

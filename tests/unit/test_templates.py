@@ -219,3 +219,11 @@ def test_the_error_page_names_the_error_and_leads_back(client):
     assert "<h1>404 Not Found</h1>" in page
     assert '<p class="error-description">The requested URL was not found' in page
     assert '<p><a href="/">Back to the posts</a></p>' in page
+
+
+def test_every_page_links_the_stylesheet_it_is_served_with(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="stylesheet" href="/static/style.css">' in page
+    stylesheet = client.get("/static/style.css")
+    assert stylesheet.status_code == 200
+    assert stylesheet.mimetype == "text/css"

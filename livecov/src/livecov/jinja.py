@@ -87,8 +87,9 @@ def _raw_only_lines(environment: Any, source: str) -> set[int]:
     return raw - other
 
 
-@functools.cache
 def _mapping_generator(base: type) -> type:
+    # Made for each build (it costs microseconds), not cached: the first build may run
+    # inside coverage.py's tracer, where nothing is measured.
     from jinja2 import nodes
 
     class MappingCodeGenerator(base):  # type: ignore[misc, valid-type]
@@ -148,8 +149,9 @@ def _mapping_generator(base: type) -> type:
             for node in taken:
                 if isinstance(node, nodes.TemplateData):
                     lines |= _text_lines(node.lineno, node.data) - self.livecov_raw_only
-                elif node.lineno:
+                else:
                     lines.add(node.lineno)  # a constant {{ }}, folded into the text
+            lines.discard(None)  # type: ignore[arg-type]  # a node the compiler made
             last = taken[-1]
             blank_end = last.lineno + str(getattr(last, "data", "")).count("\n")
             self._livecov_next = (lines, "TemplateData" if lines else _marker(blank_end))
@@ -232,12 +234,9 @@ class _Flow:
         header = [getattr(stmt, name, None) for name in ("test", "iter")]
         if isinstance(stmt, ast.AsyncFor) or any(_pauses(h) for h in header if h):
             return {PAUSED}
-        found = self.first(stmt.body, rest)
-        if isinstance(stmt, ast.Try):
-            for handler in stmt.handlers:
-                found |= self.first(handler.body, rest)
-        elif not isinstance(stmt, (ast.With, ast.AsyncWith)):
-            found |= self.first(stmt.orelse, rest)
+        found = self.first(stmt.body, rest) | self.first(getattr(stmt, "orelse", []), rest)
+        for handler in getattr(stmt, "handlers", []):
+            found |= self.first(handler.body, rest)
         return found
 
 
@@ -255,13 +254,10 @@ def _branches(
                 for line in _pauses(stmt):
                     after_pause.setdefault(line, set()).update(rest())
             kind = kinds.get(stmt.lineno)
-            if isinstance(stmt, ast.If):
-                if kind == "If" and not _pauses(stmt.test):
-                    ways = flow.first(stmt.body, rest) | flow.first(stmt.orelse, rest)
-                    found[recorded[stmt.lineno]] = ways
-                visit(stmt.body, rest)
-                visit(stmt.orelse, rest)
-            elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            if isinstance(stmt, ast.If) and kind == "If" and not _pauses(stmt.test):
+                ways = flow.first(stmt.body, rest) | flow.first(stmt.orelse, rest)
+                found[recorded[stmt.lineno]] = ways
+            if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 line = flow.at(stmt)
                 loop = rest if line is None else functools.partial(set, [line])
                 if kind == "For" and isinstance(stmt, ast.For) and not _pauses(stmt.iter):
@@ -270,14 +266,11 @@ def _branches(
                 visit(stmt.orelse, rest)
             elif isinstance(stmt, _FUNCTIONS):
                 visit(stmt.body, functools.partial(set, [EXIT]))
-            elif isinstance(stmt, ast.Try):
-                visit(stmt.body, rest)
-                for handler in stmt.handlers:
+            else:  # if, try, with: each part goes on to what follows the statement
+                for part in ("body", "orelse", "finalbody"):
+                    visit(getattr(stmt, part, []), rest)
+                for handler in getattr(stmt, "handlers", []):
                     visit(handler.body, rest)
-                visit(stmt.orelse, rest)
-                visit(stmt.finalbody, rest)
-            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-                visit(stmt.body, rest)
 
     visit(ast.parse(python_source).body, functools.partial(set, [EXIT]))
     return {line: ways for line, ways in found.items() if _measurable(line, ways, after_pause)}
