@@ -1,10 +1,12 @@
 """Figure 3: what coverage costs a live server: requests/s of flaskr's index.
 
-For each server (werkzeug, waitress) the same flaskr server is started by livecov's
+For each server (werkzeug, waitress, uvicorn) the same flaskr server is started by livecov's
 ``LiveServer`` with coverage (the project's own settings: branch on, source = flaskr/src/flaskr
 and livecov/src/livecov, per-request contexts on) and without (``coverage_config=None``), runs
 alternating, and loaded on 127.0.0.1 with ``wrk -t1 -c4 -d5s`` (or the bounded Python
 generator when wrk cannot be had). The index has 20 posts in the database (two pages).
+uvicorn serves ASGI apps only: there flaskr is wrapped by a2wsgi (bench/flaskr_asgi.py),
+so the page is the same and the ASGI layer, its gate and uvicorn are what differ.
 
 Besides requests/s, the server process's CPU time per request is read from /proc: on a
 shared machine it is steadier than requests/s, and it is what the tracer adds.
@@ -61,6 +63,8 @@ TITLE = "3. Coverage overhead on a live server (requests/s of flaskr's index)"
 BASES = ("nocov", "cov", "coverage-run")
 COV_FLAGS = ("nobranch", "noctx", "allfiles", "pytrace", "sysmon", "ctrace", "thread")
 FAST_PATH = "cov+nobranch+noctx"  # what livecov measures with sysmon on Python 3.12+
+# uvicorn serves flaskr through a2wsgi; the factory creates the database itself.
+ASGI_APP = {"app": "bench.flaskr_asgi:create_app", "setup": None}
 
 
 def variant_settings(base: str, flags: list[str]) -> tuple[Any, bool]:
@@ -190,8 +194,10 @@ def one_run(
         threads = next(
             (int(f[1:]) for f in flags if f[:1] == "t" and f[1:].isdigit()), args.threads
         )
+        app = ASGI_APP if server == "uvicorn" else {}
         live = LiveServer(
-            common.flaskr_options(server=server, contexts=contexts, threads=threads), config
+            common.flaskr_options(server=server, contexts=contexts, threads=threads, **app),
+            config,
         )
         saved = os.environ.get("PYTHONPATH")
         if "alt" in flags:  # the server process imports livecov (and the app) from --alt-src
@@ -247,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--posts", type=int, default=20)
-    parser.add_argument("--servers", default="werkzeug,waitress")
+    parser.add_argument("--servers", default="werkzeug,waitress,uvicorn")
     parser.add_argument(
         "--threads", type=int, default=4, help="waitress threads (livecov's default: 4)"
     )
@@ -274,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         if "alt" in v.split("+")[1:] and args.alt_src is None:
             parser.error(f"{v} needs --alt-src")
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    if "coverage-run" in variants and "uvicorn" in servers:
+        parser.error("coverage-run starts werkzeug or waitress only: leave uvicorn out")
     common.ensure_tool("wrk")
 
     figures: list[Figure] = []

@@ -30,6 +30,7 @@ SCRIPTS: list[tuple[str, list[str], list[str]]] = [
     ("unit_suite", ["--runs", "3"], ["--runs", "1"]),
     ("startup", ["--runs", "5"], ["--runs", "2"]),
     ("coverage_overhead", ["--runs", "3", "--seconds", "5"], ["--runs", "1", "--seconds", "2"]),
+    ("asgi_gate", ["--runs", "3", "--seconds", "5"], ["--runs", "1", "--seconds", "2"]),
     ("index_scaling", ["--runs", "5"], ["--runs", "2", "--requests", "50"]),
     ("anchor", ["--runs", "3"], ["--runs", "1"]),
     ("affected_speed", ["--runs", "5"], ["--runs", "2"]),
@@ -49,6 +50,7 @@ FIGURE_ORDER = [
     "anchor",
     "affected_speed",
     "jinja_overhead",
+    "asgi_gate",
 ]
 
 

@@ -11,14 +11,46 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import coverage
 
+from livecov.errors import LivecovError
 from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import merge_into_running
 
 APPS = Path(__file__).parent / "apps"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A server and the sample app it serves: ``branchy`` (WSGI) or its twin ``branchy_asgi``
+    (ASGI), with the same routes and line tags, so one test holds for every backend."""
+
+    name: str
+    server: str
+    module: str
+
+    def app(self, name: str = "app") -> str:
+        return f"{self.module}:{name}"
+
+    def source(self, project: Path) -> Path:
+        return project / f"{self.module}.py"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+WERKZEUG = Backend("werkzeug", "werkzeug", "branchy")
+WAITRESS = Backend("waitress", "waitress", "branchy")
+GUNICORN = Backend("gunicorn", "gunicorn", "branchy")
+UVICORN = Backend("uvicorn", "uvicorn", "branchy_asgi")
+GUNICORN_UVICORN = Backend("gunicorn-uvicorn", "gunicorn", "branchy_asgi")
+# One per kind of app, each under its default server: the tests of what every backend must do.
+DEFAULT_BACKENDS = [WERKZEUG, UVICORN]
+MULTI_WORKER_BACKENDS = [GUNICORN, GUNICORN_UVICORN]
+ALL_BACKENDS = [WERKZEUG, WAITRESS, GUNICORN, UVICORN, GUNICORN_UVICORN]
 REPO = Path(__file__).parents[2]
 RCFILE = """\
 [run]
@@ -121,6 +153,30 @@ def suite_server(**options) -> Iterator[LiveServer]:
         server.collected = read_data(files)  # type: ignore[attr-defined]
         if running:
             merge_into_running(files)
+    finally:
+        server.cleanup()
+
+
+def suite_server_failure(**options) -> LivecovError:
+    """Start a server that must fail to start; return the error it gave.
+
+    Measured like :func:`suite_server`: whatever the server saved before it went (its
+    checks, its error reports) counts in the suite's coverage.
+    """
+    running = coverage.Coverage.current()
+    config = running.config if running else coverage.Coverage().config
+    if running:
+        options["cwd"] = str(REPO)
+        options["env"] = {"PYTHONPATH": os.getcwd(), **options.get("env", {})}
+    server = LiveServer(ServerOptions(**options), config)
+    try:
+        try:
+            server.start()
+        except LivecovError as exc:
+            if running:
+                merge_into_running(sorted(server.data_dir.glob(".coverage.*")))
+            return exc
+        raise AssertionError(f"the server started at {server.url}")
     finally:
         server.cleanup()
 

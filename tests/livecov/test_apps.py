@@ -59,7 +59,7 @@ def test_module_alone_finds_the_usual_names(module, name: str) -> None:
         ),
         (
             "sample_apps:number",
-            "the app 'sample_apps:number' is a 'int', not a WSGI app; "
+            "the app 'sample_apps:number' is a 'int', not a WSGI or ASGI app; "
             "name the app or its factory (MODULE:NAME)",
         ),
         (
@@ -136,3 +136,31 @@ def test_a_hook_that_raises_is_the_users_error(module) -> None:
     expected = r"^the hook 'sample_apps:seed' raised ValueError: bad row$"
     with pytest.raises(AppLoadError, match=expected):
         call_hook("sample_apps:seed", Flask("sample"))
+
+
+class AsgiObject:
+    async def __call__(self, scope, receive, send):
+        pass
+
+
+class AsgiWrapper:
+    """A middleware that returns the wrapped app's coroutine: a plain ``def``, three args."""
+
+    def __call__(self, scope, receive, send):
+        return AsgiObject()(scope, receive, send)
+
+
+async def asgi_function(scope, receive, send):
+    pass
+
+
+def test_asgi_apps_are_told_from_wsgi_apps() -> None:
+    from fastapi import FastAPI
+    from starlette.applications import Starlette
+
+    from livecov.server.apps import is_asgi
+
+    for app in (asgi_function, AsgiObject(), AsgiWrapper(), FastAPI(), Starlette()):
+        assert is_asgi(app), app
+    for app in (wsgi, Flask("sample"), AsgiObject, len, object()):  # a class is no app
+        assert not is_asgi(app), app

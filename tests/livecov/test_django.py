@@ -37,9 +37,12 @@ for context, path in [("items-two", "/items/2/"), ("index", "/")]:
 """
 TEMPLATE = "mysite/templates/polls/items.html"
 
+# The app, and the server options: WSGI under werkzeug and gunicorn; ASGI (asgi.py) under
+# the server livecov picks for it by itself, uvicorn.
 BACKENDS = {
-    "werkzeug": ["--server", "werkzeug"],
-    "gunicorn": ["--server", "gunicorn", "--workers", "2"],
+    "werkzeug": ("mysite.wsgi:application", ["--server", "werkzeug"]),
+    "gunicorn": ("mysite.wsgi:application", ["--server", "gunicorn", "--workers", "2"]),
+    "uvicorn": ("mysite.asgi:application", []),
 }
 
 
@@ -54,9 +57,10 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _run_site(backend: str) -> dict:
     pytest.importorskip(backend)
+    app, options = BACKENDS[backend]
     status = main(
-        ["run", "--no-html", "--json", "report.json", "--app", "mysite.wsgi:application",
-         *BACKENDS[backend], "--env", "DJANGO_SETTINGS_MODULE=mysite.settings",
+        ["run", "--no-html", "--json", "report.json", "--app", app,
+         *options, "--env", "DJANGO_SETTINGS_MODULE=mysite.settings",
          "--", sys.executable, "client.py"]
     )  # fmt: skip
     assert status == 0
@@ -69,7 +73,9 @@ def test_django_views_and_templates_in_one_report_whichever_backend(site: Path, 
         Path(".coverage").unlink(missing_ok=True)
         files = _run_site(backend)
 
-        assert "items-two 200" in capfd.readouterr().out
+        out = capfd.readouterr().out
+        assert "items-two 200" in out
+        assert f"({backend})" in out  # the server that served it
         template = files[TEMPLATE]
         # The loop ran for two items; the {% else %} branch ("No items.") never rendered.
         assert template["missing_lines"] == [9], backend
@@ -81,6 +87,12 @@ def test_django_views_and_templates_in_one_report_whichever_backend(site: Path, 
         assert views["contexts"]["10"] == ["items-two"]
         executed[backend] = {name: f["executed_lines"] for name, f in files.items()}
     assert executed["werkzeug"] == executed["gunicorn"]
+    # asgi.py and wsgi.py each run only under their own server; everything else the same.
+    wsgi_only = {k: v for k, v in executed["werkzeug"].items() if k != "mysite/asgi.py"}
+    asgi_only = {k: v for k, v in executed["uvicorn"].items() if k != "mysite/wsgi.py"}
+    assert wsgi_only.keys() - {"mysite/wsgi.py"} == asgi_only.keys() - {"mysite/asgi.py"}
+    for name in wsgi_only.keys() - {"mysite/wsgi.py"}:
+        assert wsgi_only[name] == asgi_only[name], name
 
 
 PLUGIN_PYPROJECT = """\
@@ -108,11 +120,16 @@ def test_two_items(live_server, request):
 """
 
 
-def test_django_through_the_pytest_plugin(pytester: pytest.Pytester, monkeypatch) -> None:
+@pytest.mark.parametrize("handler", ["wsgi", "asgi"])
+def test_django_through_the_pytest_plugin(
+    pytester: pytest.Pytester, monkeypatch, handler: str
+) -> None:
     monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
     monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
     shutil.copytree(SITE, pytester.path, dirs_exist_ok=True)
-    pytester.makefile(".toml", pyproject=PLUGIN_PYPROJECT)
+    app = f'app = "mysite.{handler}:application"'
+    pyproject = PLUGIN_PYPROJECT.replace('app = "mysite.wsgi:application"', app)
+    pytester.makefile(".toml", pyproject=pyproject)
     pytester.makepyfile(test_site=PLUGIN_TESTS)
 
     result = pytester.runpytest_subprocess("--cov", "--cov-report=term-missing", timeout=180)

@@ -54,26 +54,37 @@ def test_square(live_server, request):
 
 
 @pytest.fixture
-def plugin_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+def app_module() -> str:
+    """The sample app the project serves: ``branchy`` (WSGI), or ``branchy_asgi`` (ASGI)."""
+    return "branchy"
+
+
+@pytest.fixture
+def plugin_project(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, app_module: str
+) -> Path:
     # The throw-away project is measured by its own settings, not this suite's.
     monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
     monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
-    shutil.copy(APPS / "branchy.py", pytester.path)
-    pytester.makefile(".toml", pyproject=PYPROJECT)
+    for module in ("branchy", "branchy_asgi"):
+        shutil.copy(APPS / f"{module}.py", pytester.path)
+    # For the ASGI app, that one line is all that changes.
+    pyproject = PYPROJECT.replace('app = "branchy:app"', f'app = "{app_module}:app"')
+    pytester.makefile(".toml", pyproject=pyproject)
     pytester.makepyfile(test_hello=TESTS_HELLO, test_square=TESTS_SQUARE)
     return pytester.path
 
 
-def server_lines(project: Path) -> dict[int, set[str]]:
+def server_lines(project: Path, module: str = "branchy") -> dict[int, set[str]]:
     data = coverage.CoverageData(str(project / ".coverage"))
     data.read()
-    by_line = data.contexts_by_lineno(str(project / "branchy.py"))
+    by_line = data.contexts_by_lineno(str(project / f"{module}.py"))
     return {line: set(contexts) for line, contexts in by_line.items()}
 
 
-def assert_attributed(project: Path, strip_phase: bool = False) -> None:
-    lines = server_lines(project)
-    tags = tagged_lines(project / "branchy.py")
+def assert_attributed(project: Path, module: str = "branchy") -> None:
+    lines = server_lines(project, module)
+    tags = tagged_lines(project / f"{module}.py")
     expected = {
         "hello": "test_hello.py::test_hello",
         "square": "test_square.py::test_square",
@@ -84,14 +95,15 @@ def assert_attributed(project: Path, strip_phase: bool = False) -> None:
             assert lines[line] == {test}, (route, line, lines[line])
 
 
-def test_with_pytest_cov(pytester: pytest.Pytester, plugin_project: Path) -> None:
+@pytest.mark.parametrize("app_module", ["branchy", "branchy_asgi"])
+def test_with_pytest_cov(pytester: pytest.Pytester, plugin_project: Path, app_module: str) -> None:
     result = pytester.runpytest_subprocess(
         "--cov", "--cov-context=test", "--cov-report=term", timeout=PYTEST_TIMEOUT
     )
 
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["branchy.py *"])
-    assert_attributed(plugin_project)
+    result.stdout.fnmatch_lines([f"{app_module}.py *"])
+    assert_attributed(plugin_project, app_module)
 
 
 def test_with_coverage_run(pytester: pytest.Pytester, plugin_project: Path) -> None:
@@ -227,8 +239,9 @@ def test_launch_args(browser_type_launch_args):
 """
 
 
+@pytest.mark.parametrize("app_module", ["branchy", "branchy_asgi"])
 def test_a_browser_page_goes_to_the_live_server_and_names_its_test(
-    pytester: pytest.Pytester, plugin_project: Path
+    pytester: pytest.Pytester, plugin_project: Path, app_module: str
 ) -> None:
     # pytest-playwright's page, in a real Chromium (the system one where there is one):
     # relative URLs reach the live server, and the request carries the test's node id.
@@ -238,8 +251,8 @@ def test_a_browser_page_goes_to_the_live_server_and_names_its_test(
     )
 
     result.assert_outcomes(passed=1)
-    lines = server_lines(plugin_project)
-    for line in tagged_lines(plugin_project / "branchy.py")["hello"]:
+    lines = server_lines(plugin_project, app_module)
+    for line in tagged_lines(plugin_project / f"{app_module}.py")["hello"]:
         assert lines[line] == {"test_browser.py::test_hello_page[chromium]"}, line
 
 

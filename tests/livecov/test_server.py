@@ -20,6 +20,14 @@ from livecov import CoverageLostError, LivecovError, LiveServer, ServerOptions
 from livecov.errors import ServerStartError
 from livecov.live_server import _kill_leftover_servers
 from tests.livecov.helpers import (
+    ALL_BACKENDS,
+    DEFAULT_BACKENDS,
+    GUNICORN,
+    MULTI_WORKER_BACKENDS,
+    UVICORN,
+    WAITRESS,
+    WERKZEUG,
+    Backend,
     get,
     group_alive,
     port_closed,
@@ -34,11 +42,13 @@ def project_config():
     return coverage.Coverage().config  # the sample project's .coveragerc (cwd)
 
 
-def test_werkzeug_server_serves_and_saves_on_sigterm(project: Path) -> None:
-    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_the_server_serves_and_saves_on_sigterm(project: Path, backend: Backend) -> None:
+    server = LiveServer(ServerOptions(app=backend.app()), project_config())  # server: auto
     try:
         url = server.start()
         assert url.startswith("http://127.0.0.1:")
+        assert server.backend == backend.server
         assert get(url + "/hello", "t-hello") == "Hello"
         data = read_data(server.stop())
     finally:
@@ -46,12 +56,13 @@ def test_werkzeug_server_serves_and_saves_on_sigterm(project: Path) -> None:
     assert server.process is not None
     assert server.process.returncode == 0
     assert not group_alive(server.process.pid)
-    hello = next(iter(tagged_lines(project / "branchy.py")["hello"]))
-    assert data.contexts_by_lineno(str(project / "branchy.py"))[hello] == ["t-hello"]
+    hello = next(iter(tagged_lines(backend.source(project))["hello"]))
+    assert data.contexts_by_lineno(str(backend.source(project)))[hello] == ["t-hello"]
 
 
-def test_shutdown_endpoint_needs_post_and_the_token(project: Path) -> None:
-    with suite_server(app="branchy:app") as server:
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_shutdown_endpoint_needs_post_and_the_token(project: Path, backend: Backend) -> None:
+    with suite_server(app=backend.app(), server=backend.server) as server:
         control = f"{server.url}/__livecov__/shutdown"
         with pytest.raises(urllib.error.HTTPError) as no_token:
             urllib.request.urlopen(urllib.request.Request(control, method="POST"))
@@ -88,8 +99,10 @@ def test_the_normal_app_has_no_control_endpoints(tmp_path: Path, monkeypatch) ->
         assert client.post(f"/__livecov__/{action}").status_code == 404
 
 
-def test_setup_hook_seeds_once_and_reset_hook_reseeds(project: Path) -> None:
-    with suite_server(app="branchy:app", setup="branchy:seed") as server:
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_setup_hook_seeds_once_and_reset_hook_reseeds(project: Path, backend: Backend) -> None:
+    setup = backend.app("seed")
+    with suite_server(app=backend.app(), server=backend.server, setup=setup) as server:
         assert get(server.url + "/seeded") == "seeded 1"
         server.reset()
         assert get(server.url + "/seeded") == "seeded 2"
@@ -109,8 +122,9 @@ def test_env_settings_expand_tmpdir(project: Path) -> None:
     server.cleanup()
 
 
-def test_server_killed_mid_run_is_reported_as_lost(project: Path) -> None:
-    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_server_killed_mid_run_is_reported_as_lost(project: Path, backend: Backend) -> None:
+    server = LiveServer(ServerOptions(app=backend.app(), server=backend.server), project_config())
     try:
         server.start()
         with pytest.raises(OSError):  # the connection drops: the server died
@@ -122,8 +136,11 @@ def test_server_killed_mid_run_is_reported_as_lost(project: Path) -> None:
     assert not group_alive(server.process.pid)
 
 
-def test_server_ignoring_sigterm_is_killed_and_its_coverage_called_lost(project: Path) -> None:
-    options = ServerOptions(app="branchy:create_stubborn_app", stop_timeout=1)
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_server_ignoring_sigterm_is_killed_and_its_coverage_called_lost(
+    project: Path, backend: Backend
+) -> None:
+    options = ServerOptions(app=backend.app("create_stubborn_app"), stop_timeout=1)
     server = LiveServer(options, project_config())
     try:
         server.start()
@@ -136,12 +153,15 @@ def test_server_ignoring_sigterm_is_killed_and_its_coverage_called_lost(project:
     assert port_closed(server.url)
 
 
-def test_server_saves_on_sigint_even_if_started_with_sigint_ignored(project: Path) -> None:
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_server_saves_on_sigint_even_if_started_with_sigint_ignored(
+    project: Path, backend: Backend
+) -> None:
     # A process started in the background by a non-interactive shell inherits SIGINT as
     # ignored; the server must still stop gracefully on it.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+        server = LiveServer(ServerOptions(app=backend.app()), project_config())
         server.start()
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -178,10 +198,10 @@ def test_waitress_server(project: Path) -> None:
     assert port_closed(server.url)
 
 
-def test_gunicorn_workers_each_save_their_data(project: Path) -> None:
-    pytest.importorskip("gunicorn")
+@pytest.mark.parametrize("backend", MULTI_WORKER_BACKENDS, ids=str)
+def test_gunicorn_workers_each_save_their_data(project: Path, backend: Backend) -> None:
     contexts = {f"request-{n}" for n in range(12)}
-    with suite_server(app="branchy:app", server="gunicorn", workers=3) as server:
+    with suite_server(app=backend.app(), server="gunicorn", workers=3) as server:
         for name in sorted(contexts):
             assert get(server.url + "/hello", name) == "Hello"
     assert contexts <= server.collected.measured_contexts()  # no worker's data was lost
@@ -191,11 +211,12 @@ def test_gunicorn_workers_each_save_their_data(project: Path) -> None:
     assert port_closed(server.url)
 
 
-@pytest.mark.parametrize("backend", ["werkzeug", "waitress", "gunicorn"])
-def test_overlapping_requests_keep_their_contexts_apart(project: Path, backend: str) -> None:
+@pytest.mark.parametrize("backend", [WERKZEUG, WAITRESS, GUNICORN, UVICORN], ids=str)
+def test_overlapping_requests_keep_their_contexts_apart(project: Path, backend: Backend) -> None:
     # Werkzeug's and waitress's threads share one measurement; gunicorn's workers each
-    # have their own, and each switches contexts for the requests it serves.
-    options = ServerOptions(app="branchy:app", server=backend, workers=2, threads=4)
+    # have their own, and each switches contexts for the requests it serves; uvicorn's
+    # requests interleave on one event loop.
+    options = ServerOptions(app=backend.app(), server=backend.server, workers=2, threads=4)
     server = LiveServer(options, project_config())
     errors: list[BaseException] = []
 
@@ -221,8 +242,8 @@ def test_overlapping_requests_keep_their_contexts_apart(project: Path, backend: 
     finally:
         server.cleanup()
     assert errors == []
-    by_line = data.contexts_by_lineno(str(project / "branchy.py"))
-    tags = tagged_lines(project / "branchy.py")
+    by_line = data.contexts_by_lineno(str(backend.source(project)))
+    tags = tagged_lines(backend.source(project))
     expected = {"hello": "ctx-hello", "square": "ctx-square"}
     for route, context in expected.items():
         for line in tags[route]:
@@ -236,8 +257,9 @@ def test_bad_options_are_refused() -> None:
         ServerOptions(app="x:y", host="0.0.0.0")  # noqa: S104 - the point of the test
 
 
-def test_server_exiting_mid_run_reports_its_status(project: Path) -> None:
-    server = LiveServer(ServerOptions(app="branchy:app"), project_config())
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_server_exiting_mid_run_reports_its_status(project: Path, backend: Backend) -> None:
+    server = LiveServer(ServerOptions(app=backend.app()), project_config())
     try:
         server.start()
         with pytest.raises(OSError):
@@ -268,10 +290,12 @@ def test_servers_left_running_are_killed_at_exit(project: Path, monkeypatch) -> 
         server.cleanup()
 
 
-def test_gunicorn_shutdown_endpoint_stops_master_and_workers(project: Path) -> None:
-    pytest.importorskip("gunicorn")
+@pytest.mark.parametrize("backend", MULTI_WORKER_BACKENDS, ids=str)
+def test_gunicorn_shutdown_endpoint_stops_master_and_workers(
+    project: Path, backend: Backend
+) -> None:
     with suite_server(
-        app="branchy:app", server="gunicorn", workers=2, setup="branchy:seed"
+        app=backend.app(), server="gunicorn", workers=2, setup=backend.app("seed")
     ) as server:
         assert get(server.url + "/seeded") == "seeded 1"  # two workers, one seeding
         assert server.post("shutdown") == {"ok": "shutdown"}
@@ -315,12 +339,13 @@ def test_a_given_workdir_is_the_callers_to_keep(project: Path, tmp_path: Path) -
     assert (workdir / "server.log").exists()
 
 
-def test_requests_of_one_context_run_side_by_side(project: Path) -> None:
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_requests_of_one_context_run_side_by_side(project: Path, backend: Backend) -> None:
     # Each /together request waits at a barrier until the other one is inside the app
     # too: both complete only if the same context's requests really run at once. (A name
     # longer than one character: equal, but never the same str object in both requests.)
     context = "same-context"
-    with suite_server(app="branchy:app") as server:
+    with suite_server(app=backend.app()) as server:
         results: list[str] = []
         threads = [
             threading.Thread(target=lambda: results.append(get(server.url + "/together", context)))
@@ -332,8 +357,11 @@ def test_requests_of_one_context_run_side_by_side(project: Path) -> None:
     assert sorted(results) == ["0", "1"]  # the barrier's arrival indexes
 
 
-def test_reset_runs_while_requests_of_several_contexts_come_and_go(project: Path) -> None:
-    with suite_server(app="branchy:app", setup="branchy:seed") as server:
+@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
+def test_reset_runs_while_requests_of_several_contexts_come_and_go(
+    project: Path, backend: Backend
+) -> None:
+    with suite_server(app=backend.app(), setup=backend.app("seed")) as server:
         errors: list[BaseException] = []
 
         def hammer(context: str) -> None:
@@ -506,9 +534,10 @@ def test_each_server_gets_its_own_256_bit_token(project: Path) -> None:
     assert [len(base64.urlsafe_b64decode(t + "=")) for t in tokens] == [32, 32]
 
 
-@pytest.mark.parametrize("backend", ["werkzeug", "waitress", "gunicorn"])
-def test_every_backend_serves_on_ipv6_loopback(project: Path, backend: str) -> None:
-    with suite_server(app="branchy:app", server=backend, host="::1", workers=1) as server:
+@pytest.mark.parametrize("backend", ALL_BACKENDS, ids=str)
+def test_every_backend_serves_on_ipv6_loopback(project: Path, backend: Backend) -> None:
+    options = {"server": backend.server, "host": "::1", "workers": 1}
+    with suite_server(app=backend.app(), **options) as server:
         assert server.url.startswith("http://[::1]:")
         assert get(server.url + "/hello", "over-ipv6") == "Hello"
     assert "over-ipv6" in server.collected.measured_contexts()

@@ -67,6 +67,8 @@ def config(**options: object) -> CoverageConfig:
         ("werkzeug", {"source": ["/venv/lib/site-packages/werkzeug"]}, []),
         ("waitress", {"source_pkgs": ["waitress"]}, []),
         ("werkzeug", {"source": ["werkzeugish"]}, ["werkzeug.serving"]),
+        ("uvicorn", {}, ["uvicorn"]),
+        ("auto", {"source": ["."]}, ["werkzeug.serving"]),
         ("a backend of its own", {}, []),  # nothing known to import early
     ],
 )

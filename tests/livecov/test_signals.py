@@ -130,8 +130,9 @@ threading.Event().wait()
 """
 
 
-def test_server_stops_by_itself_when_its_parent_is_killed(project: Path) -> None:
-    (project / "parent.py").write_text(PARENT)
+@pytest.mark.parametrize("module", ["branchy", "branchy_asgi"])  # served by werkzeug, uvicorn
+def test_server_stops_by_itself_when_its_parent_is_killed(project: Path, module: str) -> None:
+    (project / "parent.py").write_text(PARENT.replace("branchy:", f"{module}:"))
     workdir = project / "work"
     parent = subprocess.Popen(
         [sys.executable, "parent.py", str(workdir)], cwd=project, stdout=subprocess.PIPE, text=True
@@ -169,8 +170,8 @@ sys.stdin.read()  # "end": once the test holds a handle on the server, end witho
 """
 
 
-def _stubborn_parent(project: Path, mode: str) -> subprocess.Popen[str]:
-    (project / "stubborn_parent.py").write_text(STUBBORN_PARENT)
+def _stubborn_parent(project: Path, mode: str, module: str = "branchy") -> subprocess.Popen[str]:
+    (project / "stubborn_parent.py").write_text(STUBBORN_PARENT.replace("branchy:", f"{module}:"))
     return subprocess.Popen(
         [sys.executable, "stubborn_parent.py", mode],
         cwd=project,
@@ -180,8 +181,11 @@ def _stubborn_parent(project: Path, mode: str) -> subprocess.Popen[str]:
     )
 
 
-def test_a_server_ignoring_sigterm_is_killed_once_its_parent_is_killed(project: Path) -> None:
-    parent = _stubborn_parent(project, "hang")
+@pytest.mark.parametrize("module", ["branchy", "branchy_asgi"])
+def test_a_server_ignoring_sigterm_is_killed_once_its_parent_is_killed(
+    project: Path, module: str
+) -> None:
+    parent = _stubborn_parent(project, "hang", module)
     url, pid = parent.stdout.readline().split()
     server_exit = os.pidfd_open(int(pid))
     try:

@@ -136,9 +136,15 @@ def _add_affected_commands(commands: Any) -> None:
 def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("the server")
     group.add_argument("--config", default="pyproject.toml", help="read [tool.livecov] from here")
-    group.add_argument("--app", metavar="MODULE:NAME", help="WSGI app or factory to serve")
-    group.add_argument("--server", choices=SERVERS, help="default: werkzeug")
-    group.add_argument("--workers", type=int, metavar="N", help="gunicorn worker processes")
+    group.add_argument("--app", metavar="MODULE:NAME", help="WSGI or ASGI app or factory to serve")
+    group.add_argument(
+        "--server",
+        choices=SERVERS,
+        help="default: auto, which is werkzeug for a WSGI app and uvicorn for an ASGI app",
+    )
+    group.add_argument(
+        "--workers", type=int, metavar="N", help="gunicorn worker processes (uvicorn's for ASGI)"
+    )
     group.add_argument("--threads", type=int, metavar="N", help="waitress threads")
     group.add_argument("--setup", metavar="MODULE:FUNC", help="hook run once before serving")
     group.add_argument("--reset", metavar="MODULE:FUNC", help="hook run by POST /__livecov__/reset")

@@ -46,7 +46,8 @@ from livecov.output import Listener, ServerOutput
 from livecov.processes import kill_group
 from livecov.protocol import TOKEN_HEADER
 
-SERVERS = ("werkzeug", "waitress", "gunicorn")
+# auto: werkzeug for a WSGI app, uvicorn for an ASGI app (the server process tells them apart).
+SERVERS = ("auto", "werkzeug", "waitress", "gunicorn", "uvicorn")
 
 # Run by ``python -c`` in the server process. Coverage must start before any module of
 # livecov or of the app is imported, so this cannot live in a module file of its own; it
@@ -83,6 +84,10 @@ BACKEND_MODULES = {
     "werkzeug": "werkzeug.serving",
     "waitress": "waitress",
     "gunicorn": "gunicorn.app.base",
+    "uvicorn": "uvicorn",
+    # auto: the kind of app is known only once it is loaded, under measurement; werkzeug
+    # serves the WSGI apps that are most of them (an ASGI app's server pays one import).
+    "auto": "werkzeug.serving",
 }
 
 # Inherited variables that would make coverage start a second time in the server.
@@ -99,7 +104,7 @@ class ServerOptions:
     """How to serve the app. Field names match the ``[tool.livecov]`` settings."""
 
     app: str
-    server: str = "werkzeug"
+    server: str = "auto"
     workers: int = 2
     threads: int = 4
     host: str = "127.0.0.1"
@@ -192,6 +197,7 @@ class LiveServer:
         self.on_output = on_output
         self.server_output: ServerOutput | None = None
         self.url = ""
+        self.backend = ""  # the server that serves the app (auto: as the server chose)
         self.started = False
         self.process: subprocess.Popen[bytes] | None = None
         self._lifeline: int | None = None  # the write end of the lifeline pipe, while open
@@ -295,10 +301,13 @@ class LiveServer:
             if not chunk:
                 raise self._died_before_ready()
             buffer += chunk
-            first = json.loads(buffer.splitlines()[0]) if b"\n" in buffer else {}
-            if "error" in first:
-                raise self._refused(first["error"], first["status"])
-        return json.loads(buffer.splitlines()[0])["url"]
+            complete = [json.loads(line) for line in buffer.split(b"\n")[:-1]]
+            failure = next((report for report in complete if "error" in report), None)
+            if failure is not None:  # any worker's refusal (a lifespan start-up that failed)
+                raise self._refused(failure["error"], failure["status"])
+        first = json.loads(buffer.splitlines()[0])
+        self.backend = first["server"]
+        return first["url"]
 
     def _refused(self, message: str, status: int) -> ServerStartError:
         """The server said why it cannot serve (a setting, or the app's own code failing)."""

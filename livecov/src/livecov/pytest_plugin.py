@@ -23,8 +23,12 @@ from livecov.settings import Settings, load_settings
 
 OPTIONS = {
     # option name: (ini/settings key, type, help)
-    "app": (str, "WSGI app or factory MODULE:NAME to serve (default: [tool.livecov] app)"),
-    "backend": (str, f"server to run it under: {', '.join(SERVERS)} (default: werkzeug)"),
+    "app": (str, "WSGI or ASGI app or factory MODULE:NAME to serve (default: [tool.livecov] app)"),
+    "backend": (
+        str,
+        f"server to run it under: {', '.join(SERVERS)} "
+        "(default: auto, werkzeug for WSGI and uvicorn for ASGI)",
+    ),
     "workers": (int, "gunicorn worker processes"),
     "startup-timeout": (float, "seconds to wait for the server to listen (default: 30)"),
     "reset": (

@@ -205,7 +205,7 @@ def _start(server: LiveServer, settings: Settings, out: TextIO, result: RunResul
             print(f"livecov: the server's output:\n{output}", file=sys.stderr)
         raise
     opts = server.options
-    print(f"livecov: serving {opts.app} at {result.url} ({opts.server})", file=out)
+    print(f"livecov: serving {opts.app} at {result.url} ({server.backend})", file=out)
     if server.core_choice.message:
         print(server.core_choice.line(), file=sys.stderr if server.core_choice.warning else out)
     out.flush()

@@ -19,7 +19,7 @@ from livecov.errors import ConfigError
 @dataclass
 class Settings:
     app: str | None = None
-    server: str = "werkzeug"
+    server: str = "auto"
     workers: int = 2
     threads: int = 4
     setup: str | None = None

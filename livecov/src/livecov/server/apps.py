@@ -1,4 +1,4 @@
-"""Find a WSGI application from a ``module:name`` string, as ``flask --app`` does."""
+"""Find a WSGI or ASGI application from a ``module:name`` string, as ``flask --app`` does."""
 
 from __future__ import annotations
 
@@ -57,11 +57,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def load_app(spec: str) -> Callable[..., Any]:
-    """Return the WSGI app named by ``spec``; a factory function is called with no arguments.
+    """Return the app named by ``spec``; a factory function is called with no arguments.
 
     A function that can be called with no arguments is a factory; a function that needs
-    arguments (``environ, start_response``) is the app itself. ``module`` alone looks for
-    ``app``, ``application``, ``create_app`` or ``make_app``.
+    arguments (``environ, start_response`` or ``scope, receive, send``) is the app itself.
+    ``module`` alone looks for ``app``, ``application``, ``create_app`` or ``make_app``.
     """
     target = load_object(spec)
     if inspect.ismodule(target):
@@ -73,10 +73,31 @@ def load_app(spec: str) -> Callable[..., Any]:
             raise AppLoadError(f"the app factory {spec!r} raised {_one_line(exc)}") from exc
     if not callable(target):
         raise ConfigError(
-            f"the app {spec!r} is a {type(target).__name__!r}, not a WSGI app; "
+            f"the app {spec!r} is a {type(target).__name__!r}, not a WSGI or ASGI app; "
             "name the app or its factory (MODULE:NAME)"
         )
     return target
+
+
+def is_asgi(app: Any) -> bool:
+    """Whether ``app`` is an ASGI app (else WSGI).
+
+    ASGI: a coroutine function ``async def app(scope, receive, send)``, or an object whose
+    ``__call__`` is one (Starlette, FastAPI, Quart, Django's ASGIHandler); also a plain
+    callable taking exactly those three arguments (a middleware that returns the wrapped
+    app's coroutine). WSGI apps take two: ``environ, start_response``.
+    """
+    if inspect.isclass(app):  # calling it builds an object: ASGI 2, which livecov does not serve
+        return False
+    call = app if inspect.isroutine(app) else getattr(app, "__call__", None)  # noqa: B004
+    if inspect.iscoroutinefunction(call):
+        return True
+    try:
+        parameters = inspect.signature(call).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: not ours to guess
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 3
 
 
 def _is_factory(obj: Any) -> bool:

@@ -3,7 +3,9 @@
 The master never imports the app; each worker restarts coverage right after the fork
 (coverage.py's ``patch = fork``, set by the parent) and loads the app itself, so every
 worker measures the app's import as well as the requests it serves, and saves its own data
-file when it exits.
+file when it exits. The master cannot know which kind of app it serves, so every worker
+starts as gunicorn's sync worker and, once it has loaded an ASGI app, hands over to
+uvicorn's worker (:mod:`livecov.server.uvicorn_app`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,26 @@ import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
 
 from livecov.errors import LivecovError
+from livecov.server.asgi import LivecovAsgiMiddleware
 from livecov.server.serve import ServeSpec, build_app, http_url, report_failure, report_ready
 
 # gunicorn's exit status for a worker that could not load the app: the master stops too.
 APP_LOAD_ERROR = 4
+
+
+class LivecovWorker(SyncWorker):  # type: ignore[misc]
+    """gunicorn's sync worker for a WSGI app; uvicorn's worker for an ASGI app."""
+
+    def run(self) -> None:
+        if isinstance(self.wsgi, LivecovAsgiMiddleware):
+            from livecov.server.uvicorn_app import run_uvicorn_worker
+
+            run_uvicorn_worker(self)
+        else:
+            super().run()
 
 
 class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
@@ -33,7 +49,7 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
         settings: dict[str, Any] = {
             "bind": [http_url(spec.host, spec.port).removeprefix("http://")],
             "workers": spec.workers,
-            "worker_class": "sync",
+            "worker_class": LivecovWorker,
             "graceful_timeout": 10,
             "loglevel": "warning",  # errors only: start-up and worker chatter is noise
             "when_ready": self._when_ready,
@@ -46,17 +62,23 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         try:
-            return build_app(self.spec, self._stop_master)
+            app = build_app(self.spec, self._stop_master)
         except LivecovError as exc:  # told in one line, not as gunicorn's traceback
             report_failure(self.spec, exc)
             sys.exit(APP_LOAD_ERROR)
+        if isinstance(app, LivecovAsgiMiddleware):  # ready once its lifespan has started
+            from livecov.server.uvicorn_app import report_lifespan
+
+            report_lifespan(self.spec, app, self.url, "gunicorn")
+        return app
 
     def _when_ready(self, arbiter: Any) -> None:
         host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]
         self.url = http_url(host, port)
 
     def _post_worker_init(self, worker: Any) -> None:
-        report_ready(self.spec, self.url)
+        if not isinstance(worker.wsgi, LivecovAsgiMiddleware):
+            report_ready(self.spec, self.url, "gunicorn")
 
     def _stop_master(self) -> None:
         import os

@@ -31,8 +31,13 @@ from typing import Any
 
 from livecov.errors import ConfigError, LivecovError
 from livecov.server.app_errors import AppErrorLog, user_traceback
-from livecov.server.apps import call_hook, load_app
-from livecov.server.wsgi import DEFAULT_CONTEXT, LivecovMiddleware, switch_coverage_context
+from livecov.server.apps import call_hook, is_asgi, load_app
+from livecov.server.wsgi import (
+    DEFAULT_CONTEXT,
+    LivecovMiddleware,
+    WSGIApp,
+    switch_coverage_context,
+)
 
 SPEC_ENV = "LIVECOV_SPEC"
 
@@ -41,6 +46,7 @@ BACKEND_PACKAGES = {
     "werkzeug": ("werkzeug", "'livecov[werkzeug]'"),
     "waitress": ("waitress", "'livecov[waitress]'"),
     "gunicorn": ("gunicorn", "'livecov[gunicorn]'"),
+    "uvicorn": ("uvicorn", "'livecov[uvicorn]'"),
 }
 
 
@@ -66,19 +72,42 @@ class ServeSpec:
     app_errors_file: str
 
 
-def build_app(spec: ServeSpec, stop: Callable[[], None]) -> LivecovMiddleware:
-    """Load the app, run the setup hook once, and wrap it in the livecov middleware."""
+def build_app(spec: ServeSpec, stop: Callable[[], None]) -> Any:
+    """Load the app, check the server can serve it, run the setup hook once, and wrap it in
+    the livecov middleware for its kind (WSGI or ASGI)."""
     if spec.contexts:
         switch_coverage_context(DEFAULT_CONTEXT)  # the app's import and set-up count here
     app = load_app(spec.app)
+    asgi = is_asgi(app)
+    check_server(spec, asgi)
     if spec.setup:
         _run_setup_once(spec, app)
     actions: dict[str, Callable[[], None]] = {"shutdown": stop}
     reset = spec.reset or spec.setup
     if reset:
         actions["reset"] = lambda: call_hook(reset, app)
+    if asgi:
+        from livecov.server.asgi import LivecovAsgiMiddleware
+
+        return LivecovAsgiMiddleware(app, spec.token, actions, contexts=spec.contexts)
     errors = AppErrorLog(spec.app_errors_file)
     return LivecovMiddleware(app, spec.token, actions, contexts=spec.contexts, errors=errors)
+
+
+def check_server(spec: ServeSpec, asgi: bool) -> None:
+    """Raise ConfigError when the chosen server cannot serve an app of this kind."""
+    if spec.server in ("auto", "gunicorn"):
+        return
+    if asgi and spec.server in WSGI_SERVERS:
+        raise ConfigError(
+            f"{spec.app} is an ASGI app, which {spec.server} cannot serve: "
+            "use server uvicorn or gunicorn (or leave the server out)"
+        )
+    if not asgi and spec.server in ASGI_SERVERS:
+        raise ConfigError(
+            f"{spec.app} is a WSGI app, which {spec.server} cannot serve: "
+            "use server werkzeug, waitress or gunicorn (or leave the server out)"
+        )
 
 
 def _run_setup_once(spec: ServeSpec, app: Any) -> None:
@@ -96,9 +125,9 @@ def http_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def report_ready(spec: ServeSpec, url: str) -> None:
-    """Tell the parent the server listens at ``url``: one JSON line on the ready pipe."""
-    _tell_parent(spec, {"url": url, "pid": os.getpid()})
+def report_ready(spec: ServeSpec, url: str, server: str) -> None:
+    """Tell the parent ``server`` listens at ``url``: one JSON line on the ready pipe."""
+    _tell_parent(spec, {"url": url, "pid": os.getpid(), "server": server})
 
 
 def report_failure(spec: ServeSpec, error: LivecovError) -> None:
@@ -132,32 +161,30 @@ def _stop_this_process() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def serve_werkzeug(spec: ServeSpec) -> None:
+def serve_werkzeug(spec: ServeSpec, app: WSGIApp) -> None:
     from werkzeug.serving import make_server
 
-    app = build_app(spec, _stop_this_process)
     # Errors (tracebacks of failed requests) only: a line per request is noise on screen.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(spec.host, spec.port, app, threaded=True)
-    report_ready(spec, http_url(spec.host, server.server_port))
+    report_ready(spec, http_url(spec.host, server.server_port), "werkzeug")
     _close_ready_pipe(spec)
     server.serve_forever()
 
 
-def serve_waitress(spec: ServeSpec) -> None:
+def serve_waitress(spec: ServeSpec, app: WSGIApp) -> None:
     import waitress
 
-    app = build_app(spec, _stop_this_process)
     server = waitress.create_server(app, host=spec.host, port=spec.port, threads=spec.threads)
-    report_ready(spec, http_url(spec.host, server.effective_port))
+    report_ready(spec, http_url(spec.host, server.effective_port), "waitress")
     _close_ready_pipe(spec)
     server.run()  # returns after KeyboardInterrupt, once its threads have finished
 
 
-def serve_gunicorn(spec: ServeSpec) -> None:
-    from livecov.server.gunicorn_app import run_gunicorn
+def serve_uvicorn(spec: ServeSpec, app: Any) -> None:
+    from livecov.server.uvicorn_app import serve_uvicorn
 
-    run_gunicorn(spec)
+    serve_uvicorn(spec, app)
 
 
 def _close_ready_pipe(spec: ServeSpec) -> None:
@@ -165,11 +192,15 @@ def _close_ready_pipe(spec: ServeSpec) -> None:
         os.close(spec.ready_fd)
 
 
-BACKENDS: dict[str, Callable[[ServeSpec], None]] = {
+# The servers that load the app in this process, and what they serve. gunicorn loads it
+# in each worker and serves both kinds (uvicorn's workers for ASGI).
+BACKENDS: dict[str, Callable[[ServeSpec, Any], None]] = {
     "werkzeug": serve_werkzeug,
     "waitress": serve_waitress,
-    "gunicorn": serve_gunicorn,
+    "uvicorn": serve_uvicorn,
 }
+WSGI_SERVERS = ("werkzeug", "waitress")
+ASGI_SERVERS = ("uvicorn",)
 
 
 def _graceful_stop(signum: int, frame: Any) -> None:
@@ -199,8 +230,25 @@ def main() -> None:
         target=_stop_when_parent_is_gone, args=(spec.lifeline_fd, spec.orphan_grace), daemon=True
     ).start()
     try:
-        require_backend(spec.server)
-        BACKENDS[spec.server](spec)
+        serve(spec)
     except LivecovError as exc:
         report_failure(spec, exc)
         raise SystemExit(1) from None
+
+
+def serve(spec: ServeSpec) -> None:
+    """Serve the app under the chosen server; ``auto``: werkzeug for WSGI, uvicorn for ASGI."""
+    if spec.server == "gunicorn":  # it loads the app in each worker, and exits by itself
+        require_backend("gunicorn")
+        from livecov.server.gunicorn_app import run_gunicorn
+
+        run_gunicorn(spec)
+    else:
+        if spec.server != "auto":
+            require_backend(spec.server)
+        app = build_app(spec, _stop_this_process)
+        server = spec.server
+        if server == "auto":
+            server = "werkzeug" if isinstance(app, LivecovMiddleware) else "uvicorn"
+            require_backend(server)
+        BACKENDS[server](spec, app)

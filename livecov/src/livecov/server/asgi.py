@@ -1,0 +1,269 @@
+"""The ASGI layer livecov puts in front of the app inside the test server.
+
+The same two jobs as the WSGI layer (:mod:`livecov.server.wsgi`), for apps that run on an
+event loop:
+
+* **Attribution.** A request's ``Livecov-Context`` header names the coverage context its
+  lines are recorded under. Contexts are process-wide and coroutines interleave at every
+  ``await``, so the gate is async (:class:`AsyncContextGate`): requests of the context
+  being recorded run together, a request of another context waits (without blocking the
+  loop) until they are all done, then the context switches. Code a request runs in the
+  framework's thread pool (FastAPI's ``def`` routes) runs while the request is inside, so
+  it counts for it too.
+* **Control.** ``POST /__livecov__/shutdown`` and ``POST /__livecov__/reset``, with this
+  run's ``Livecov-Token``.
+
+Long-lived connections: a WebSocket, or a response streamed in chunks, gives its place
+back while it waits on the network -- around each chunk it streams, each message it sends
+and each message it waits for -- and takes it again, in turn, before its code goes on.
+Every line it runs is still recorded under its own context, and other contexts get through
+between its messages, so an endless stream or an idle socket never holds the gate.
+
+Lifespan: start-up and shut-down run under ``live-server``; shut-down waits for the
+requests still inside. ``started`` is called once the app has started (or has no lifespan),
+``startup_failed`` with the app's message when its start-up failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hmac
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from livecov.protocol import CONTEXT_HEADER, CONTROL_PREFIX, DEFAULT_CONTEXT, TOKEN_HEADER
+from livecov.server.wsgi import clean_context, switch_coverage_context
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_Waiter = tuple[str | None, "asyncio.Future[None]"]  # a context and its wake-up call
+
+# Messages around which a long-lived connection gives its place in the gate back.
+_PARKING_SENDS = frozenset({"websocket.send"})
+
+
+class AsyncContextGate:
+    """Admits requests of one coverage context at a time, any number of them at once.
+
+    The asyncio twin of :class:`livecov.server.wsgi.ContextGate` (same rules: a switch only
+    while nobody is inside, only when the context changes, first come first served, ``None``
+    alone). Everything runs on the event loop's thread, so no lock is needed; waiters are
+    futures, so waiting never blocks the loop.
+    """
+
+    def __init__(self, context: str, switch: Callable[[str], None] | None = None) -> None:
+        self._switch = switch or switch_coverage_context
+        self._recording = context
+        self._open_to: str | None = context
+        self._inside = 0
+        self._queue: collections.deque[_Waiter] = collections.deque()
+
+    async def enter(self, context: str | None) -> None:
+        if not self._queue and self._may_join(context):
+            self._inside += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        entry = (context, waiter)
+        self._queue.append(entry)
+        self._admit()
+        try:
+            await waiter
+        except BaseException:  # cancelled (the client went away, or the server stops)
+            if entry in self._queue:
+                self._queue.remove(entry)
+                self._admit()  # it may have held up the others behind it
+            elif not waiter.cancelled():
+                self.leave()  # admitted just before the cancellation: give the place back
+            raise
+
+    def leave(self) -> None:
+        self._inside -= 1
+        if self._inside == 0:
+            self._open_to = self._recording
+        self._admit()
+
+    def _may_join(self, context: str | None) -> bool:
+        return context is not None and context == self._open_to
+
+    def _admit(self) -> None:
+        """Let in the waiters at the head of the queue that may go in now."""
+        while self._queue:
+            context, waiter = self._queue[0]
+            if waiter.cancelled():  # its task is on its way out (see enter)
+                self._queue.popleft()
+                continue
+            if self._inside and not self._may_join(context):
+                return
+            self._queue.popleft()
+            if self._inside == 0:
+                if context is not None and context != self._recording:
+                    self._switch(context)
+                    self._recording = context
+                self._open_to = context
+            self._inside += 1
+            waiter.set_result(None)
+
+
+class _Seat:
+    """One request's or connection's place in the gate, which it may give back for a while."""
+
+    def __init__(self, gate: AsyncContextGate, context: str | None) -> None:
+        self.gate = gate
+        self.context = context
+        self.held = False
+
+    async def take(self) -> None:
+        await self.gate.enter(self.context)
+        self.held = True
+
+    def give_back(self) -> None:
+        if self.held:
+            self.held = False
+            self.gate.leave()
+
+    def parking_send(self, send: Send) -> Send:
+        """``send`` that gives the place back while a stream's chunk or a socket's message goes."""
+
+        async def parked_send(message: Message) -> None:
+            if not _parks(message):
+                return await send(message)
+            self.give_back()
+            try:
+                await send(message)
+            finally:
+                await self.take()
+
+        return parked_send
+
+    def parking_receive(self, receive: Receive) -> Receive:
+        """``receive`` that gives the place back while a WebSocket waits for its client."""
+
+        async def parked_receive() -> Message:
+            self.give_back()
+            try:
+                return await receive()
+            finally:
+                await self.take()
+
+        return parked_receive
+
+
+def _parks(message: Message) -> bool:
+    kind = message["type"]
+    return kind in _PARKING_SENDS or (
+        kind == "http.response.body" and bool(message.get("more_body", False))
+    )
+
+
+class LivecovAsgiMiddleware:
+    """Wrap the ASGI ``app``; ``actions`` maps control names to callables.
+
+    ``started`` and ``startup_failed`` are set by the backend that serves it (they report
+    to the test process). The coverage context is ``DEFAULT_CONTEXT`` when this is built.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str,
+        actions: dict[str, Callable[[], None]],
+        contexts: bool = True,
+    ) -> None:
+        self.app = app
+        self.token = token
+        self.actions = actions
+        self.contexts = contexts
+        self.gate = AsyncContextGate(DEFAULT_CONTEXT)
+        self.started: Callable[[], None] = lambda: None
+        self.startup_failed: Callable[[str], None] = lambda message: None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            return await self._lifespan(scope, receive, send)
+        if kind == "http" and scope["path"].startswith(CONTROL_PREFIX):
+            return await self._control(scope, send)
+        if not self.contexts or kind not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        seat = _Seat(self.gate, clean_context(_header(scope, CONTEXT_HEADER)))
+        await seat.take()
+        try:
+            if kind == "websocket":
+                receive = seat.parking_receive(receive)
+            await self.app(scope, receive, seat.parking_send(send))
+        finally:
+            seat.give_back()
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        seat = _Seat(self.gate, DEFAULT_CONTEXT)
+        answered = False
+
+        async def lifespan_receive() -> Message:
+            message = await receive()
+            if self.contexts:  # start-up and shut-down run under live-server, alone
+                await seat.take()
+            return message
+
+        async def lifespan_send(message: Message) -> None:
+            nonlocal answered
+            seat.give_back()
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                answered = True
+                self.started()
+            elif message["type"] == "lifespan.startup.failed":
+                answered = True
+                self.startup_failed(str(message.get("message", "")))
+
+        try:
+            await self.app(scope, lifespan_receive, lifespan_send)
+        finally:
+            seat.give_back()
+            if not answered:  # an app without lifespan support is ready as it is
+                self.started()
+
+    async def _control(self, scope: Scope, send: Send) -> None:
+        action = scope["path"][len(CONTROL_PREFIX) :]
+        if action not in self.actions:
+            return await _reply(send, 404, {"error": "no such livecov action"})
+        if scope["method"] != "POST":
+            return await _reply(send, 405, {"error": "use POST"}, [(b"allow", b"POST")])
+        given = _header(scope, TOKEN_HEADER) or ""
+        if not hmac.compare_digest(given.encode(), self.token.encode()):
+            return await _reply(send, 403, {"error": "bad or missing token"})
+        if action == "shutdown":
+            await _reply(send, 202, {"ok": action})  # stop only once the answer has gone out
+            self.actions[action]()
+            return None
+        seat = _Seat(self.gate, None)  # alone: no request runs while the app is reset
+        await seat.take()
+        try:
+            self.actions[action]()
+        finally:
+            seat.give_back()
+        return await _reply(send, 200, {"ok": action})
+
+
+def _header(scope: Scope, name: str) -> str | None:
+    wanted = name.lower().encode()
+    for key, value in scope.get("headers", ()):
+        if key.lower() == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+async def _reply(
+    send: Send, status: int, body: dict[str, str], extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
+    await send({"type": "http.response.body", "body": data})

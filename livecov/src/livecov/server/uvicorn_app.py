@@ -1,0 +1,89 @@
+"""Serve an ASGI app under uvicorn: one process, or as gunicorn's workers.
+
+Readiness comes from the app's lifespan (see :class:`LivecovAsgiMiddleware`): the socket
+listens before uvicorn starts the app, so the URL is reported once the app's start-up has
+completed, and a start-up that failed is reported with the app's own message.
+
+Stopping: uvicorn catches SIGTERM/SIGINT, finishes the requests in flight (at most
+``GRACEFUL_SHUTDOWN_SECONDS``, so an endless stream cannot keep the server from saving),
+runs the lifespan shut-down, then raises the signal again; the handler waiting for it ends
+the process normally, so coverage saves.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+from typing import Any, ClassVar
+
+import uvicorn
+from uvicorn_worker import UvicornWorker
+
+from livecov.errors import ServerStartError
+from livecov.server.asgi import LivecovAsgiMiddleware
+from livecov.server.serve import ServeSpec, http_url, report_failure, report_ready
+
+# How long requests still running at a stop may take; then uvicorn cancels them.
+GRACEFUL_SHUTDOWN_SECONDS = 5.0
+
+
+def uvicorn_config(app: LivecovAsgiMiddleware) -> uvicorn.Config:
+    return uvicorn.Config(app, lifespan="auto", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+
+
+def serve_uvicorn(spec: ServeSpec, app: LivecovAsgiMiddleware) -> None:
+    family = socket.AF_INET6 if ":" in spec.host else socket.AF_INET
+    sock = socket.create_server((spec.host, spec.port), family=family)
+    url = http_url(spec.host, sock.getsockname()[1])
+    report_lifespan(spec, app, url, "uvicorn")
+    with sock:
+        uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
+
+
+def report_lifespan(spec: ServeSpec, app: LivecovAsgiMiddleware, url: str, server: str) -> None:
+    """Report the URL once the app has started, or why its start-up failed."""
+    app.started = lambda: report_ready(spec, url, server)
+    app.startup_failed = lambda message: report_failure(
+        spec, ServerStartError(f"the app's lifespan start-up failed: {_last_line(message)}")
+    )
+
+
+def _last_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1] if lines else "(no message)"
+
+
+class LivecovUvicornWorker(UvicornWorker):  # type: ignore[misc]
+    """uvicorn's gunicorn worker, stopping the way this module's docstring says."""
+
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+        **UvicornWorker.CONFIG_KWARGS,
+        "lifespan": "auto",
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        # uvicorn raises the stop signal again once it has shut down gracefully: end the
+        # worker normally then (gunicorn's default handlers are gone), so coverage saves.
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, _exit_normally)
+
+
+def _exit_normally(signum: int, frame: Any) -> None:
+    sys.exit(0)
+
+
+def run_uvicorn_worker(loaded: Any) -> None:
+    """Carry on, as uvicorn's worker, the gunicorn worker ``loaded`` that loaded an ASGI app."""
+    worker = LivecovUvicornWorker(
+        loaded.age, loaded.ppid, loaded.sockets, loaded.app, loaded.timeout, loaded.cfg, loaded.log
+    )
+    worker.tmp.close()
+    worker.tmp = loaded.tmp  # the file whose heartbeat the master watches
+    worker.pid = loaded.pid
+    worker.wsgi = loaded.wsgi
+    worker.booted = True
+    worker.init_signals()
+    worker.run()
