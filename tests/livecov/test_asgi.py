@@ -203,7 +203,7 @@ def test_an_app_given_to_a_server_that_cannot_serve_it_is_refused_by_the_server(
     project: Path, app: str, server_name: str, message: str
 ) -> None:
     failure = suite_server_failure(app=app, server=server_name)
-    assert type(failure) is ConfigError
+    assert isinstance(failure, ConfigError)
     assert str(failure) == message
 
 
