@@ -31,7 +31,13 @@ from tests.livecov.helpers import pid_alive, sighup_default
 
 # The app each backend serves in the fault matrix: a backend added to SERVERS needs its app
 # here (an ASGI backend, an ASGI app with the routes /hello and /crash of branchy.py).
-FAULT_APPS = {"werkzeug": "branchy:app", "waitress": "branchy:app", "gunicorn": "branchy:app"}
+FAULT_APPS = {
+    "auto": "branchy:app",
+    "werkzeug": "branchy:app",
+    "waitress": "branchy:app",
+    "gunicorn": "branchy:app",
+    "uvicorn": "branchy_asgi:app",
+}
 
 # The command: one request under its own context, a grandchild that would outlive it, then
 # READY with the grandchild's pid, then it waits for a line on stdin.

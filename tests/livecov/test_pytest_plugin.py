@@ -53,20 +53,24 @@ def test_square(live_server, request):
 """
 
 
-@pytest.fixture
-def app_module() -> str:
-    """The sample app the project serves: ``branchy`` (WSGI), or ``branchy_asgi`` (ASGI)."""
-    return "branchy"
+# For the tests that serve the ASGI twin: the project's app, and the module to check.
+WSGI_AND_ASGI = pytest.mark.parametrize(
+    ("plugin_project", "app_module"),
+    [("branchy", "branchy"), ("branchy_asgi", "branchy_asgi")],
+    indirect=["plugin_project"],
+)
 
 
 @pytest.fixture
 def plugin_project(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, app_module: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Path:
+    """A project serving ``branchy`` (WSGI), or its ASGI twin when parametrized so."""
+    app_module = getattr(request, "param", "branchy")
     # The throw-away project is measured by its own settings, not this suite's.
     monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
     monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
-    for module in ("branchy", "branchy_asgi"):
+    for module in {"branchy", app_module}:  # the set-up hook is branchy:seed for both
         shutil.copy(APPS / f"{module}.py", pytester.path)
     # For the ASGI app, that one line is all that changes.
     pyproject = PYPROJECT.replace('app = "branchy:app"', f'app = "{app_module}:app"')
@@ -95,7 +99,7 @@ def assert_attributed(project: Path, module: str = "branchy") -> None:
             assert lines[line] == {test}, (route, line, lines[line])
 
 
-@pytest.mark.parametrize("app_module", ["branchy", "branchy_asgi"])
+@WSGI_AND_ASGI
 def test_with_pytest_cov(pytester: pytest.Pytester, plugin_project: Path, app_module: str) -> None:
     result = pytester.runpytest_subprocess(
         "--cov", "--cov-context=test", "--cov-report=term", timeout=PYTEST_TIMEOUT
@@ -239,7 +243,7 @@ def test_launch_args(browser_type_launch_args):
 """
 
 
-@pytest.mark.parametrize("app_module", ["branchy", "branchy_asgi"])
+@WSGI_AND_ASGI
 def test_a_browser_page_goes_to_the_live_server_and_names_its_test(
     pytester: pytest.Pytester, plugin_project: Path, app_module: str
 ) -> None:
