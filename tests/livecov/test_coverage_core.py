@@ -144,13 +144,15 @@ def line_coverage_project(project: Path, extra: str = "") -> None:
     (project / ".coveragerc").write_text(f"[run]\nbranch = false\nsource = .\n{extra}")
 
 
-def serve_hello(project: Path, **options) -> tuple[LiveServer, coverage.CoverageData, str]:
+def serve_hello(
+    project: Path, app: str = "branchy:app", **options
+) -> tuple[LiveServer, coverage.CoverageData, str]:
     """Serve branchy, GET /hello as test 't-one' then 't-two', stop: server, data, log.
 
     Two tests run the same lines: sys.monitoring stops reporting a line after its first
     run, so only a core that records contexts credits the second test too.
     """
-    server = LiveServer(ServerOptions(app="branchy:app", **options), coverage.Coverage().config)
+    server = LiveServer(ServerOptions(app=app, **options), coverage.Coverage().config)
     try:
         server.start()
         assert get(server.url + "/hello", "t-one") == "Hello"
@@ -161,22 +163,31 @@ def serve_hello(project: Path, **options) -> tuple[LiveServer, coverage.Coverage
         server.cleanup()
 
 
-def hello_contexts(project: Path, data: coverage.CoverageData) -> set[str]:
-    by_line = data.contexts_by_lineno(str(project / "branchy.py"))
-    return {c for line in tagged_lines(project / "branchy.py")["hello"] for c in by_line[line]}
+def hello_contexts(project: Path, data: coverage.CoverageData, module: str = "branchy") -> set[str]:
+    path = project / f"{module}.py"
+    by_line = data.contexts_by_lineno(str(path))
+    return {c for line in tagged_lines(path)["hello"] for c in by_line[line]}
 
 
 @needs_sysmon
-@pytest.mark.parametrize("server", ["werkzeug", "gunicorn"])
+@pytest.mark.parametrize(
+    ("module", "server"),
+    [
+        ("branchy", "werkzeug"),
+        ("branchy", "gunicorn"),
+        ("branchy_asgi", "uvicorn"),
+        ("branchy_asgi", "gunicorn"),  # gunicorn's uvicorn workers
+    ],
+)
 def test_sysmon_forced_still_gets_each_requests_context(
-    project: Path, monkeypatch, server: str
+    project: Path, monkeypatch, module: str, server: str
 ) -> None:
     # What Python 3.14 does by default, forced on 3.12/3.13: line coverage under sysmon.
     line_coverage_project(project)
     monkeypatch.setenv("COVERAGE_CORE", "sysmon")
-    live, data, _ = serve_hello(project, server=server, workers=1)
+    live, data, _ = serve_hello(project, f"{module}:app", server=server, workers=1)
     assert live.core_choice.warning
-    assert hello_contexts(project, data) == {"t-one", "t-two"}
+    assert hello_contexts(project, data, module) == {"t-one", "t-two"}
 
 
 @needs_sysmon
