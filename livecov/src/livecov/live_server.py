@@ -1,4 +1,4 @@
-"""Start a WSGI app as a real HTTP server in its own process, under coverage; stop it safely.
+"""Serve a WSGI or ASGI app as a real HTTP server in its own process, under coverage.
 
 >>> with LiveServer(ServerOptions(app="flaskr:create_app"), coverage_config) as server:
 ...     urllib.request.urlopen(server.url + "/hello")

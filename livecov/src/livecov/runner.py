@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -115,18 +115,8 @@ def server_options(settings: Settings) -> ServerOptions:
         raise ConfigError(
             "no app to serve: give --app MODULE:NAME or set app in [tool.livecov] of pyproject.toml"
         )
-    return ServerOptions(
-        app=settings.app,
-        server=settings.server,
-        workers=settings.workers,
-        threads=settings.threads,
-        setup=settings.setup,
-        reset=settings.reset,
-        env=settings.env,
-        contexts=settings.contexts,
-        startup_timeout=settings.startup_timeout,
-        stop_timeout=settings.stop_timeout,
-    )
+    served = {f.name for f in fields(ServerOptions)} & {f.name for f in fields(Settings)}
+    return ServerOptions(**{name: getattr(settings, name) for name in served})
 
 
 def run(settings: Settings, command: list[str], out: TextIO | None = None) -> RunResult:

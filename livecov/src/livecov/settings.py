@@ -14,20 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from livecov.errors import ConfigError
+from livecov.live_server import ServerOptions
 
 
 @dataclass
 class Settings:
+    # How to serve the app: ServerOptions's fields of the same names, with its defaults.
     app: str | None = None
-    server: str = "auto"
-    workers: int = 2
-    threads: int = 4
-    setup: str | None = None
-    reset: str | None = None
+    server: str = ServerOptions.server
+    workers: int = ServerOptions.workers
+    threads: int = ServerOptions.threads
+    setup: str | None = ServerOptions.setup
+    reset: str | None = ServerOptions.reset
     env: dict[str, str] = field(default_factory=dict)
-    contexts: bool = True
-    startup_timeout: float = 30.0
-    stop_timeout: float = 15.0
+    contexts: bool = ServerOptions.contexts
+    startup_timeout: float = ServerOptions.startup_timeout
+    stop_timeout: float = ServerOptions.stop_timeout
+    # What to do around it.
     timeout: float | None = None
     rcfile: str | None = None
     data_file: str | None = None
