@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from livecov.protocol import CONTEXT_HEADER, CONTROL_PREFIX, DEFAULT_CONTEXT, TOKEN_HEADER
-from livecov.server.wsgi import clean_context, switch_coverage_context
+from livecov.server.wsgi import GateState, clean_context
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,25 +48,22 @@ _Waiter = tuple[str | None, "asyncio.Future[None]"]  # a context and its wake-up
 _PARKING_SENDS = frozenset({"websocket.send"})
 
 
-class AsyncContextGate:
+class AsyncContextGate(GateState):
     """Admits requests of one coverage context at a time, any number of them at once.
 
-    The asyncio twin of :class:`livecov.server.wsgi.ContextGate` (same rules: a switch only
-    while nobody is inside, only when the context changes, first come first served, ``None``
-    alone). Everything runs on the event loop's thread, so no lock is needed; waiters are
-    futures, so waiting never blocks the loop.
+    The asyncio twin of :class:`livecov.server.wsgi.ContextGate` (the same rules,
+    :class:`livecov.server.wsgi.GateState`; first come first served). Everything runs on
+    the event loop's thread, so no lock is needed; waiters are futures, so waiting never
+    blocks the loop.
     """
 
     def __init__(self, context: str, switch: Callable[[str], None] | None = None) -> None:
-        self._switch = switch or switch_coverage_context
-        self._recording = context
-        self._open_to: str | None = context
-        self._inside = 0
+        super().__init__(context, switch)
         self._queue: collections.deque[_Waiter] = collections.deque()
 
     async def enter(self, context: str | None) -> None:
         if not self._queue and self._may_join(context):
-            self._inside += 1
+            self._let_in(context)
             return
         waiter = asyncio.get_running_loop().create_future()
         entry = (context, waiter)
@@ -83,13 +80,8 @@ class AsyncContextGate:
             raise
 
     def leave(self) -> None:
-        self._inside -= 1
-        if self._inside == 0:
-            self._open_to = self._recording
+        self._let_out()
         self._admit()
-
-    def _may_join(self, context: str | None) -> bool:
-        return context is not None and context == self._open_to
 
     def _admit(self) -> None:
         """Let in the waiters at the head of the queue that may go in now."""
@@ -101,12 +93,7 @@ class AsyncContextGate:
             if self._inside and not self._may_join(context):
                 return
             self._queue.popleft()
-            if self._inside == 0:
-                if context is not None and context != self._recording:
-                    self._switch(context)
-                    self._recording = context
-                self._open_to = context
-            self._inside += 1
+            self._let_in(context)
             waiter.set_result(None)
 
 

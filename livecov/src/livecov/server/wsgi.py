@@ -147,15 +147,47 @@ class LivecovMiddleware:
         return _reply(start_response, "200 OK", {"ok": action})
 
 
-class ContextGate:
-    """Admits requests of one coverage context at a time, any number of them at once.
+class GateState:
+    """The bookkeeping both context gates share: who is inside, what coverage records.
 
     Correctness: coverage switches context only while nobody is inside, so every line
     run between two switches belongs to requests of the same context. A switch flushes
-    the tracer's data, so it happens only when the context changes. Once a request of
-    another context waits, newcomers wait behind it, so no context is starved.
-    ``None`` asks to be inside alone (the reset action).
+    the tracer's data, so it happens only when the context changes. ``None`` asks to be
+    inside alone (the reset action). The gates add the waiting: once a request of another
+    context waits, newcomers wait behind it, so no context is starved.
     """
+
+    def __init__(self, context: str, switch: Callable[[str], None] | None) -> None:
+        self._switch = switch or switch_coverage_context
+        self._recording = context  # the context coverage records now
+        self._open_to: str | None = context  # who may walk in without waiting
+        self._inside = 0
+
+    def _may_join(self, context: str | None) -> bool:
+        """Whether ``context`` may run alongside the requests inside now."""
+        return context is not None and context == self._open_to
+
+    def _let_in(self, context: str | None) -> None:
+        """Count ``context`` in: the first one in opens the gate to its context."""
+        if self._inside == 0:
+            if context is not None and context != self._recording:
+                self._switch(context)
+                self._recording = context
+            self._open_to = context
+        self._inside += 1
+
+    def _let_out(self) -> bool:
+        """Count one out; True when the last one left."""
+        self._inside -= 1
+        if self._inside == 0:
+            self._open_to = self._recording
+            return True
+        return False
+
+
+class ContextGate(GateState):
+    """Admits requests of one coverage context at a time, any number of them at once,
+    from the server's threads (the rules: :class:`GateState`)."""
 
     def __init__(
         self,
@@ -163,11 +195,8 @@ class ContextGate:
         switch: Callable[[str], None] | None = None,
         condition: threading.Condition | None = None,
     ) -> None:
-        self._switch = switch or switch_coverage_context
+        super().__init__(context, switch)
         self._condition = condition or threading.Condition()
-        self._recording = context  # the context coverage records now
-        self._open_to: str | None = context  # who may walk in without waiting
-        self._inside = 0
         self._queue: collections.deque[object] = collections.deque()  # waiters, first come first
 
     @contextlib.contextmanager
@@ -181,7 +210,7 @@ class ContextGate:
     def _enter(self, context: str | None) -> None:
         with self._condition:
             if not self._queue and self._may_join(context):
-                self._inside += 1
+                self._let_in(context)
                 return
             ticket = object()
             self._queue.append(ticket)
@@ -194,22 +223,11 @@ class ContextGate:
             finally:
                 self._queue.remove(ticket)
                 self._condition.notify_all()  # the next in line may join, or move up
-            if self._inside == 0:
-                if context is not None and context != self._recording:
-                    self._switch(context)
-                    self._recording = context
-                self._open_to = context
-            self._inside += 1
-
-    def _may_join(self, context: str | None) -> bool:
-        """Whether ``context`` may run alongside the requests inside now."""
-        return context is not None and context == self._open_to
+            self._let_in(context)
 
     def _leave(self) -> None:
         with self._condition:
-            self._inside -= 1
-            if self._inside == 0:
-                self._open_to = self._recording
+            if self._let_out():
                 self._condition.notify_all()
 
 
