@@ -31,7 +31,6 @@ import sqlite3
 import subprocess
 import sys
 import tokenize
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
 from livecov.errors import ConfigError
+from livecov.pyproject import read_livecov_table
 
 RECORD_KEY = "livecov.affected"  # the row livecov adds to the data file's meta table
 RECORD_VERSION = 1
@@ -195,14 +195,7 @@ class AffectedSettings:
 
 
 def load_affected_settings(pyproject: str | Path) -> AffectedSettings:
-    try:
-        with open(pyproject, "rb") as f:
-            document = tomllib.load(f)
-    except FileNotFoundError:
-        return AffectedSettings()
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{pyproject}: {exc}") from None
-    table = document.get("tool", {}).get("livecov", {}).get("affected", {})
+    table = read_livecov_table(pyproject).get("affected", {})
     settings = AffectedSettings()
     for key, value in table.items():
         if key not in ("always", "ignore"):

@@ -73,8 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "contexts",
         help="list the lines only end-to-end tests cover, and those only unit tests cover",
     )
-    contexts.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
-    contexts.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
+    _add_data_arguments(contexts)
     contexts.add_argument(
         "--e2e",
         metavar="PATTERN",
@@ -118,8 +117,7 @@ def _add_affected_commands(commands: Any) -> None:
     affected.add_argument(
         "--base", metavar="REV", help="the revision to compare with (default: the data's commit)"
     )
-    affected.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
-    affected.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
+    _add_data_arguments(affected)
     affected.add_argument(
         "--explain", action="store_true", help="say which changed lines selected each test"
     )
@@ -129,8 +127,12 @@ def _add_affected_commands(commands: Any) -> None:
         description="Store in the coverage data file the current commit and the content of "
         "every measured file, for livecov affected. Run it after coverage combine.",
     )
-    record.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
-    record.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
+    _add_data_arguments(record)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
+    parser.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
 
 
 def _add_server_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,6 @@ Every setting has a command-line option of the same name (``startup_timeout`` is
 
 from __future__ import annotations
 
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -15,6 +14,7 @@ from typing import Any
 
 from livecov.errors import ConfigError
 from livecov.live_server import ServerOptions
+from livecov.pyproject import read_livecov_table
 
 
 @dataclass
@@ -70,15 +70,7 @@ class Settings:
 
 def load_settings(path: str | Path = "pyproject.toml") -> Settings:
     """Read ``[tool.livecov]``; a missing file or table gives the defaults."""
-    try:
-        with open(path, "rb") as f:
-            document = tomllib.load(f)
-    except FileNotFoundError:
-        return Settings()
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    table = document.get("tool", {}).get("livecov", {})
-    return settings_from_table(table, str(path))
+    return settings_from_table(read_livecov_table(path), str(path))
 
 
 def setting_types() -> dict[str, type]:
