@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import coverage
+import pytest
 
 from livecov.errors import LivecovError
 from livecov.live_server import LiveServer, ServerOptions
@@ -52,14 +54,41 @@ DEFAULT_BACKENDS = [WERKZEUG, UVICORN]
 MULTI_WORKER_BACKENDS = [GUNICORN, GUNICORN_UVICORN]
 ALL_BACKENDS = [WERKZEUG, WAITRESS, GUNICORN, UVICORN, GUNICORN_UVICORN]
 REPO = Path(__file__).parents[2]
-RCFILE = """\
-[run]
-branch = true
-source = .
-omit = client*
-[html]
-show_contexts = true
+
+
+def rcfile(plugins: str = "") -> str:
+    """A .coveragerc that measures a test project's own files, its client scripts omitted."""
+    plugin_line = f"plugins = {plugins}\n" if plugins else ""
+    run = f"[run]\nbranch = true\nsource = .\nomit = client*\n{plugin_line}"
+    return run + "[html]\nshow_contexts = true\n"
+
+
+RCFILE = rcfile()
+
+
+def context_client(requests: list[tuple[str, str]]) -> str:
+    """A client for ``livecov run``: GETs each path, naming its test in the context header,
+    as a client in any language would."""
+    return f"""\
+import os, urllib.request
+url = os.environ["LIVE_SERVER_URL"]
+for context, path in {requests!r}:
+    request = urllib.request.Request(url + path, headers={{"Livecov-Context": context}})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        print(context, response.status)
 """
+
+
+def copy_project(
+    source: Path, where: Path, monkeypatch: pytest.MonkeyPatch, plugins: str, client: str
+) -> Path:
+    """``source`` copied to ``where``, with a .coveragerc using ``plugins`` and a client.py;
+    ``where`` becomes the cwd."""
+    shutil.copytree(source, where, dirs_exist_ok=True)
+    (where / ".coveragerc").write_text(rcfile(plugins))
+    (where / "client.py").write_text(client)
+    monkeypatch.chdir(where)
+    return where
 
 
 def tagged_lines(path: Path) -> dict[str, set[int]]:

@@ -11,30 +11,14 @@ import coverage
 import pytest
 
 from livecov.cli import main
-from tests.livecov.helpers import json_report
+from tests.livecov.helpers import context_client, copy_project, json_report
 
 pytest.importorskip("django")
 pytest.importorskip("django_coverage_plugin")
 
 SITE = Path(__file__).parent / "django_site"
-RCFILE = """\
-[run]
-branch = true
-source = .
-omit = client.py
-plugins = django_coverage_plugin
-[html]
-show_contexts = true
-"""
 # A client in another language would do the same: name each request's test in a header.
-CLIENT = """\
-import os, urllib.request
-url = os.environ["LIVE_SERVER_URL"]
-for context, path in [("items-two", "/items/2/"), ("index", "/")]:
-    request = urllib.request.Request(url + path, headers={"Livecov-Context": context})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        print(context, response.status)
-"""
+CLIENT = context_client([("items-two", "/items/2/"), ("index", "/")])
 TEMPLATE = "mysite/templates/polls/items.html"
 
 # The app, and the server options: WSGI under werkzeug and gunicorn; ASGI (asgi.py) under
@@ -48,11 +32,7 @@ BACKENDS = {
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(SITE, tmp_path, dirs_exist_ok=True)
-    (tmp_path / ".coveragerc").write_text(RCFILE)
-    (tmp_path / "client.py").write_text(CLIENT)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return copy_project(SITE, tmp_path, monkeypatch, "django_coverage_plugin", CLIENT)
 
 
 def _run_site(backend: str) -> dict:

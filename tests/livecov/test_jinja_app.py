@@ -4,7 +4,6 @@ holds each template with exactly the lines that rendered and the contexts that d
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -12,26 +11,10 @@ import coverage
 import pytest
 
 from livecov.cli import main
-from tests.livecov.helpers import json_report
+from tests.livecov.helpers import context_client, copy_project, json_report
 
 APP = Path(__file__).parent / "jinja_app"
-RCFILE = """\
-[run]
-branch = true
-source = .
-omit = client.py
-plugins = livecov.jinja
-[html]
-show_contexts = true
-"""
-CLIENT = """\
-import os, urllib.request
-url = os.environ["LIVE_SERVER_URL"]
-for context, path in [("e2e-list", "/?reader=ann"), ("e2e-book", "/book/1")]:
-    request = urllib.request.Request(url + path, headers={"Livecov-Context": context})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        print(context, response.status)
-"""
+CLIENT = context_client([("e2e-list", "/?reader=ann"), ("e2e-book", "/book/1")])
 TEMPLATES = "bookshelf/templates/"
 UNIT = "tests/test_pages.py::test_empty_shelf|run"  # as pytest-cov names a unit test
 # Per template: (lines that ran, lines that never did, branches never taken).
@@ -46,10 +29,7 @@ EXPECTED = {
 
 @pytest.fixture
 def shelf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(APP, tmp_path, dirs_exist_ok=True)
-    (tmp_path / ".coveragerc").write_text(RCFILE)
-    (tmp_path / "client.py").write_text(CLIENT)
-    monkeypatch.chdir(tmp_path)
+    copy_project(APP, tmp_path, monkeypatch, "livecov.jinja", CLIENT)
     monkeypatch.syspath_prepend(str(tmp_path))
     return tmp_path
 
