@@ -40,6 +40,7 @@ from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
 from livecov.errors import ConfigError
+from livecov.jinja import PLUGIN_NAME as JINJA_TRACER
 from livecov.pyproject import read_livecov_table
 
 RECORD_KEY = "livecov.affected"  # the row livecov adds to the data file's meta table
@@ -108,6 +109,30 @@ def _open_data(data_file: str | Path) -> CoverageData:
     except CoverageException as exc:
         raise ConfigError(f"{data_file} is not coverage data: {exc}") from None
     return data
+
+
+def _template_lines_run(data_file: str, filename: str) -> dict[int, list[str]]:
+    """The lines of a template livecov.jinja measured with arcs, and the contexts that ran each.
+
+    Only the arcs' ends: coverage.py's C tracer starts the arc after a resumed generator at
+    a *Python* line of the compiled template, which is no template line; data that was not
+    repaired (pytest-cov's; a ``coverage combine`` without ``python -m livecov.jinja``)
+    holds those starts. A template line that ran is always an arc's end in its context.
+    """
+    db = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT DISTINCT arc.tono, context.context FROM arc"
+            " JOIN file ON file.id = arc.file_id JOIN context ON context.id = arc.context_id"
+            " WHERE file.path = ? AND arc.tono > 0",
+            (filename,),
+        ).fetchall()
+    finally:
+        db.close()
+    lines: dict[int, list[str]] = {}
+    for number, context in rows:
+        lines.setdefault(number, []).append(context)
+    return lines
 
 
 def _measured_paths(data: CoverageData, roots: Sequence[Path]) -> Iterator[tuple[str, str]]:
@@ -342,7 +367,10 @@ class _DataIndex:
         self.test_files = {t.split("::", 1)[0] for t in self.tests}
 
     def contexts_by_line(self, path: str) -> dict[int, list[str]]:
-        return self.data.contexts_by_lineno(self.files[path])
+        filename = self.files[path]
+        if self.data.has_arcs() and self.data.file_tracer(filename) == JINJA_TRACER:
+            return _template_lines_run(self.data.data_filename(), filename)
+        return self.data.contexts_by_lineno(filename)
 
     def measured_text(self, path: str) -> str:
         """The file as it was measured: its recorded blob, else the base's version."""
