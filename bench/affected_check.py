@@ -4,16 +4,18 @@
    is committed in a fresh git repository; the project's venv runs it, with the copy's
    flaskr and livecov first on ``sys.path``. The real tree is never touched.
 2. Baseline: flaskr's suite (tests/unit and tests/e2e: unit and browser tests) measured
-   with per-test contexts, flaskr only, combined, recorded (``livecov record``), as
-   ``make test`` does; and pytest-testmon's baseline (``pytest --testmon``) on the same tests.
+   with per-test contexts, flaskr only, combined, repaired (livecov.jinja), recorded
+   (``livecov record``), as ``make test`` does; and pytest-testmon's baseline (``pytest
+   --testmon``) on the same tests, once per testmon mode (TESTMON_MODES).
 3. Each change of CHANGES, one at a time, on the clean copy: ``livecov affected`` (timed),
    the selected run (``pytest --livecov-affected``), then every other test of the suite
    (together: the full suite, run once; its time is the sum), and pytest-testmon's
-   selected run from its baseline. A test failing in the full suite that a selected run did
+   selected run from its baseline. A test failing in the full suite that a selector did
    not run is *missed*.
 4. A table, and bench/results/affected_check.json. Exit status 1 if livecov missed a test.
 
-    python bench/affected_check.py [--only NAME,NAME] [--no-testmon] [--keep]
+    python bench/affected_check.py [--only NAME,NAME] [--testmon MODE,MODE | --no-testmon]
+                                   [--keep] [--reuse DIR]
 """
 
 from __future__ import annotations
@@ -59,7 +61,31 @@ def pytest_collection_modifyitems(config, items):
 def pytest_sessionfinish(session):
     with open(os.environ["AFFECTED_CHECK_REPORT"], "w") as f:
         json.dump(outcomes, f)
+
+
+if os.environ.get("AFFECTED_CHECK_UNMEASURED_SERVER"):
+    # The live server runs, but nothing measures it: as a server started by any other
+    # fixture (pytest-flask's live_server, a subprocess) would for a testmon user.
+    import livecov.pytest_plugin
+
+    class UnmeasuredLiveServer(livecov.pytest_plugin.LiveServer):
+        def __init__(self, options, coverage_config=None, **kwargs):
+            super().__init__(options, None, **kwargs)
+
+    livecov.pytest_plugin.LiveServer = UnmeasuredLiveServer
 """
+
+# pytest-testmon's runs, by what they can see: name -> extra environment of its runs.
+TESTMON_MODES = {
+    # What a testmon user has: testmon measures the test process only; what a browser test
+    # runs in the live server (views, SQL, templates) is invisible to it.
+    "testmon": {"AFFECTED_CHECK_UNMEASURED_SERVER": "1"},
+    # livecov's plugin loaded as in make test: it measures the server with the measurement
+    # running in the test process (testmon's own Coverage: no template plugin) and hands
+    # the server's data, each request under its test's node id, to it when the session's
+    # live server stops, before testmon reads its last batch.
+    "testmon+livecov": {},
+}
 
 
 @dataclass
@@ -139,6 +165,19 @@ class Run:
 
 
 @dataclass
+class Pick:
+    """What one selector ran for a change."""
+
+    selected: int
+    seconds: float
+    missed: list[str]  # failing in the full suite, not run by the selector
+
+
+def pick(run: Run, failing: set[str]) -> Pick:
+    return Pick(len(run.ran), run.seconds, sorted(failing - run.ran))
+
+
+@dataclass
 class Result:
     change: str
     kind: str
@@ -146,12 +185,7 @@ class Result:
     full_seconds: float
     failing: list[str]
     affected_seconds: float  # the livecov affected command alone
-    selected: int
-    selected_seconds: float
-    missed: list[str]
-    testmon_selected: int | None = None
-    testmon_seconds: float | None = None
-    testmon_missed: list[str] = field(default_factory=list)
+    picks: dict[str, Pick] = field(default_factory=dict)  # "livecov", then testmon's modes
     everything: list[str] = field(default_factory=list)
 
 
@@ -163,7 +197,6 @@ class Copy:
         self.repo = where / "repo"
         self.data = where / "baseline.coverage"
         self.report = where / "report.json"
-        self.testmon_baseline = where / "testmondata"
         self.env = common.clean_env(
             "COVERAGE_FILE",
             "VIRTUAL_ENV",
@@ -198,26 +231,35 @@ class Copy:
             ["git", *args], cwd=self.repo, capture_output=True, text=True, check=True
         ).stdout
 
-    def run(self, *args: str, timeout: float = 1800) -> common.Timed:
+    def run(
+        self, *args: str, timeout: float = 1800, env: dict[str, str] | None = None
+    ) -> common.Timed:
         return common.run_timed(
             [str(self.bin / args[0]), *args[1:]],
             cwd=self.repo,
-            env=self.env,
+            env={**self.env, **(env or {})},
             timeout=timeout,
             check=False,
         )
 
-    def pytest(self, *options: str, skip: set[str] | None = None) -> Run:
+    def testmon_baseline(self, mode: str) -> Path:
+        return self.top / f"testmondata-{mode.replace('+', '-')}"
+
+    def pytest(
+        self, *options: str, skip: set[str] | None = None, env: dict[str, str] | None = None
+    ) -> Run:
         self.report.unlink(missing_ok=True)
         skip_file = self.top / "skip.json"
         skip_file.write_text(json.dumps(sorted(skip or ())))
         self.env["AFFECTED_CHECK_SKIP"] = str(skip_file)
-        timed = self.run("pytest", "-q", "-p", "affected_check_reporter", *options, *SUITE)
+        timed = self.run(
+            "pytest", "-q", "-p", "affected_check_reporter", *options, *SUITE, env=env or {}
+        )
         if not self.report.exists():
             raise common.CommandFailed(["pytest", *options], timed.code, timed.output)
         return Run(timed.seconds, json.loads(self.report.read_text()))
 
-    def baseline(self, testmon: bool) -> None:
+    def baseline(self, testmon: list[str]) -> None:
         common.log("baseline: the flaskr suite measured with per-test contexts")
         timed = self.run(
             "coverage",
@@ -239,12 +281,13 @@ class Copy:
             if done.code:
                 raise common.CommandFailed(step, done.code, done.output)
         shutil.move(self.repo / ".coverage", self.data)
-        if testmon:
-            common.log("baseline: pytest --testmon")
-            self.pytest("--testmon")
-            shutil.copy2(self.repo / ".testmondata", self.testmon_baseline)
+        for mode in testmon:
+            common.log(f"baseline: pytest --testmon ({mode})")
+            (self.repo / ".testmondata").unlink(missing_ok=True)
+            self.pytest("--testmon", env=TESTMON_MODES[mode])
+            shutil.copy2(self.repo / ".testmondata", self.testmon_baseline(mode))
 
-    def check(self, change: Change, testmon: bool) -> Result:
+    def check(self, change: Change, testmon: list[str]) -> Result:
         target = self.repo / FLASKR / change.path
         text = target.read_text()
         if change.old not in text:
@@ -255,7 +298,7 @@ class Copy:
         finally:
             self.git("checkout", "-q", "--", ".")
 
-    def _measure(self, change: Change, testmon: bool) -> Result:
+    def _measure(self, change: Change, testmon: list[str]) -> Result:
         times = []
         for _ in range(3):
             affected = self.run("livecov", "affected", "--data-file", str(self.data), "--explain")
@@ -278,87 +321,65 @@ class Copy:
             full_seconds=selected.seconds + rest.seconds,
             failing=sorted(failing),
             affected_seconds=statistics.median(times),
-            selected=len(selected.ran),
-            selected_seconds=selected.seconds,
-            missed=sorted(rest.failed),
+            picks={"livecov": pick(selected, failing)},
             everything=everything,
         )
-        if testmon:
-            common.log(f"{change.name}: pytest --testmon")
-            shutil.copy2(self.testmon_baseline, self.repo / ".testmondata")
-            picked = self.pytest("--testmon")
-            result.testmon_selected = len(picked.ran)
-            result.testmon_seconds = picked.seconds
-            result.testmon_missed = sorted(failing - picked.ran)
-        common.log(
-            f"{change.name}: {len(failing)} failing, livecov ran {result.selected} "
-            f"(missed {len(result.missed)}), testmon ran {result.testmon_selected} "
-            f"(missed {len(result.testmon_missed)})"
+        for mode in testmon:
+            common.log(f"{change.name}: pytest --testmon ({mode})")
+            shutil.copy2(self.testmon_baseline(mode), self.repo / ".testmondata")
+            result.picks[mode] = pick(self.pytest("--testmon", env=TESTMON_MODES[mode]), failing)
+        ran = ", ".join(
+            f"{n} ran {p.selected} (missed {len(p.missed)})" for n, p in result.picks.items()
         )
+        common.log(f"{change.name}: {len(failing)} failing; {ran}")
+        common.log(f"{change.name}: {json.dumps(asdict(result))}")  # kept if a later one fails
         return result
 
 
-def table(results: list[Result]) -> str:
-    header = [
-        "change",
-        "kind",
-        "failing",
-        "livecov selected",
-        "missed",
-        "time vs full",
-        "testmon selected",
-        "missed",
-        "time vs full",
-    ]
+def table(results: list[Result], selectors: list[str]) -> str:
+    header = ["change", "kind", "failing"]
+    for name in selectors:
+        header += [f"{name} selected", "missed", "time vs full"]
     rows = [header]
     for r in results:
-        testmon = (
-            [
-                f"{r.testmon_selected}/{r.full_tests} ({share(r.testmon_selected, r.full_tests)})",
-                str(len(r.testmon_missed)),
-                f"{r.testmon_seconds:.0f} s / {r.full_seconds:.0f} s",
-            ]
-            if r.testmon_selected is not None and r.testmon_seconds is not None
-            else ["-", "-", "-"]
-        )
-        rows.append(
-            [
-                r.change,
-                r.kind,
-                str(len(r.failing)),
-                f"{r.selected}/{r.full_tests} ({share(r.selected, r.full_tests)})",
-                str(len(r.missed)),
-                f"{r.selected_seconds:.0f} s / {r.full_seconds:.0f} s",
-                *testmon,
-            ]
-        )
+        row = [r.change, r.kind, str(len(r.failing))]
+        for name in selectors:
+            row += pick_cells(r.picks.get(name), r)
+        rows.append(row)
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def pick_cells(chosen: Pick | None, result: Result) -> list[str]:
+    if chosen is None:
+        return ["-", "-", "-"]
+    return [
+        f"{chosen.selected}/{result.full_tests} ({share(chosen.selected, result.full_tests)})",
+        str(len(chosen.missed)),
+        f"{chosen.seconds:.0f} s / {result.full_seconds:.0f} s",
+    ]
 
 
 def share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f} %" if whole else "-"
 
 
-def summary(results: list[Result]) -> dict[str, float | int | None]:
+def summary(results: list[Result], selectors: list[str]) -> dict[str, float | int | None]:
     def median(values: list[float]) -> float | None:
         return statistics.median(values) if values else None
 
-    with_testmon = [r for r in results if r.testmon_selected is not None]
-    return {
+    totals: dict[str, float | int | None] = {
         "changes": len(results),
-        "livecov_missed": sum(len(r.missed) for r in results),
-        "livecov_median_share": median([r.selected / r.full_tests for r in results]),
-        "livecov_median_time_ratio": median([r.selected_seconds / r.full_seconds for r in results]),
         "affected_median_seconds": median([r.affected_seconds for r in results]),
         "affected_max_seconds": max((r.affected_seconds for r in results), default=None),
-        "testmon_missed": sum(len(r.testmon_missed) for r in with_testmon),
-        "testmon_median_share": median(
-            [(r.testmon_selected or 0) / r.full_tests for r in with_testmon]
-        ),
-        "testmon_median_time_ratio": median(
-            [(r.testmon_seconds or 0) / r.full_seconds for r in with_testmon]
-        ),
     }
+    for name in selectors:
+        picked = [(r.picks[name], r) for r in results if name in r.picks]
+        totals[f"{name}_missed"] = sum(len(p.missed) for p, _ in picked)
+        totals[f"{name}_median_share"] = median([p.selected / r.full_tests for p, r in picked])
+        totals[f"{name}_median_time_ratio"] = median(
+            [p.seconds / r.full_seconds for p, r in picked]
+        )
+    return totals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,32 +388,42 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--only", default="", help="comma-separated change names")
+    parser.add_argument(
+        "--testmon",
+        default="testmon",
+        help=f"comma-separated pytest-testmon modes, of {', '.join(TESTMON_MODES)} "
+        "(default: testmon, what a testmon user has)",
+    )
     parser.add_argument("--no-testmon", action="store_true", help="skip pytest-testmon")
     parser.add_argument("--keep", action="store_true", help="keep the copy (its path is shown)")
     parser.add_argument("--reuse", metavar="DIR", help="a copy kept by --keep, its baselines")
     args = parser.parse_args(argv)
     only = {n for n in args.only.split(",") if n}
     changes = [c for c in CHANGES if not only or c.name in only]
+    testmon = [] if args.no_testmon else [m for m in args.testmon.split(",") if m]
+    unknown = sorted(set(testmon) - set(TESTMON_MODES) | only - {c.name for c in CHANGES})
+    if unknown:
+        parser.error(f"unknown change or testmon mode: {', '.join(unknown)}")
+    selectors = ["livecov", *testmon]
     started = time.perf_counter()
     where = Path(args.reuse or tempfile.mkdtemp(prefix="affected-check-"))
     try:
         copy = Copy(where)
         if not args.reuse:
             copy.make()
-            copy.baseline(testmon=not args.no_testmon)
-        results = [copy.check(change, testmon=not args.no_testmon) for change in changes]
+            copy.baseline(testmon)
+        results = [copy.check(change, testmon) for change in changes]
     finally:
         if args.keep:
             common.log(f"the copy: {where}")
         else:
             shutil.rmtree(where, ignore_errors=True)
-    print(table(results))
+    print(table(results, selectors))
     for r in results:
-        for test in r.missed:
-            print(f"MISSED by livecov ({r.change}): {test}")
-        for test in r.testmon_missed:
-            print(f"missed by testmon ({r.change}): {test}")
-    totals = summary(results)
+        for name, chosen in r.picks.items():
+            for test in chosen.missed:
+                print(f"missed by {name} ({r.change}): {test}")
+    totals = summary(results, selectors)
     print(json.dumps(totals, indent=2))
     figures = [
         common.Figure(
