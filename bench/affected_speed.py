@@ -3,9 +3,10 @@
 The data is ``make test``'s ``.coverage`` (unit, livecov and browser tests; flaskr and
 livecov measured, with contexts, recorded) when there is one, else the flaskr suite is
 measured first in a throw-away copy (as ``make affected-check`` does). A shared clone of
-the repository at the recorded commit gets one realistic change (a view's error message);
-``livecov affected`` on it is compared, alternating, with ``livecov --version`` (the same
-interpreter and imports: the floor any CLI pays).
+the repository at the recorded commit is changed, and ``livecov affected`` answers for
+each realistic change of CHANGES (a view's error message; a template's line, which
+livecov.jinja measured: the template is parsed by Jinja), in turn with ``livecov
+--version`` (the same interpreter and imports: the floor any CLI pays).
 
     python bench/affected_speed.py [--runs 5]
 """
@@ -26,11 +27,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common
 from affected_check import Copy
 
-CHANGE = ("flaskr/src/flaskr/blog.py", '"Title is required."', '"A title is required."')
+# name -> (file, old text, new text); each measured in a clone of its own.
+CHANGES = {
+    "view": ("flaskr/src/flaskr/blog.py", '"Title is required."', '"A title is required."'),
+    "template": (
+        "flaskr/src/flaskr/templates/blog/index.html",
+        "by {{ post['username'] }} on",
+        "by {{ post['username'] }}, on",
+    ),
+}
 
 
-def recorded_data(where: Path) -> tuple[Path, Path, str]:
-    """(repository, data file, what the data is): make test's, else a fresh measurement."""
+def recorded_data(where: Path) -> tuple[Path, Path, str, str]:
+    """(repository, data file, what the data is, the commit it was measured at): make test's
+    data, else a fresh measurement."""
     sys.path.insert(0, str(common.ROOT / "livecov" / "src"))
     from livecov.affected import read_record
 
@@ -39,15 +49,26 @@ def recorded_data(where: Path) -> tuple[Path, Path, str]:
     if stored is None or stored.commit is None:
         copy = Copy(where)
         copy.make()
-        copy.baseline(testmon=False)
-        return copy.repo, copy.data, "the flaskr suite (unit + browser), measured afresh"
-    repo = where / "repo"
+        copy.baseline(testmon=[])
+        head = copy.git("rev-parse", "HEAD").strip()
+        return copy.repo, copy.data, "the flaskr suite (unit + browser), measured afresh", head
+    source = "make test's .coverage (unit, livecov and browser tests)"
+    return common.ROOT, data, source, stored.commit
+
+
+def changed_clone(origin: Path, commit: str, where: Path, change: tuple[str, str, str]) -> Path:
+    """A clone of ``origin`` at ``commit`` with ``change`` made."""
     subprocess.run(
-        ["git", "clone", "-q", "--shared", "--no-checkout", str(common.ROOT), str(repo)],
-        check=True,
+        ["git", "clone", "-q", "--shared", "--no-checkout", str(origin), str(where)], check=True
     )
-    subprocess.run(["git", "checkout", "-q", stored.commit], cwd=repo, check=True)
-    return repo, data, "make test's .coverage (unit, livecov and browser tests)"
+    subprocess.run(["git", "checkout", "-q", commit], cwd=where, check=True)
+    path, old, new = change
+    target = where / path
+    text = target.read_text()
+    if old not in text:
+        raise SystemExit(f"{old!r} is not in {path}")
+    target.write_text(text.replace(old, new, 1))
+    return where
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,28 +78,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     where = Path(tempfile.mkdtemp(prefix="affected-speed-"))
+    livecov = str(common.ROOT / ".venv" / "bin" / "livecov")
+    env = common.clean_env()
     try:
-        repo, data, source = recorded_data(where)
-        path, old, new = CHANGE
-        target = repo / path
-        target.write_text(target.read_text().replace(old, new, 1))
-        livecov = str(common.ROOT / ".venv" / "bin" / "livecov")
-        env = common.clean_env()
-        answer = common.run_timed(
-            [livecov, "affected", "--data-file", str(data)], cwd=repo, env=env
-        )
-        lines = answer.output.splitlines()
-        selected = sum(1 for line in lines if not line.startswith("livecov:"))
-        common.log(lines[-1])
-        commands = {
-            "affected": [livecov, "affected", "--data-file", str(data)],
-            "version": [livecov, "--version"],
-        }
+        origin, data, source, commit = recorded_data(where)
+        commands = {"version": ([livecov, "--version"], where)}
+        selected = {}
+        for name, change in CHANGES.items():
+            clone = changed_clone(origin, commit, where / name, change)
+            command = [livecov, "affected", "--data-file", str(data)]
+            lines = common.run_timed(command, cwd=clone, env=env).output.splitlines()
+            selected[name] = sum(1 for line in lines if not line.startswith("livecov:"))
+            common.log(f"{name}: {lines[-1]}")
+            commands[name] = (command, clone)
         cpu: dict[str, list[float]] = {name: [] for name in commands}
 
         def timed(name: str) -> float:
+            command, cwd = commands[name]
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            seconds = common.run_timed(commands[name], cwd=repo, env=env).seconds
+            seconds = common.run_timed(command, cwd=cwd, env=env).seconds
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             return seconds
@@ -91,36 +109,39 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         shutil.rmtree(where, ignore_errors=True)
-    affected = common.Stats.of(values["affected"])
-    figures = [
-        common.Figure.from_stats(
-            "affected.answer",
-            "livecov affected, one changed view",
-            affected,
-            unit="s",
-            target="< 1",
-            note=f"data: {source}; {selected} tests selected",
-        ),
+    figures = []
+    for name in CHANGES:
+        figures += [
+            common.Figure.from_stats(
+                f"affected.answer.{name}",
+                f"livecov affected, one changed {name}",
+                common.Stats.of(values[name]),
+                unit="s",
+                target="< 1",
+                note=f"data: {source}; {selected[name]} tests selected",
+            ),
+            common.Figure.from_stats(
+                f"affected.cpu.{name}",
+                f"livecov affected, one changed {name}, CPU time (steadier under load)",
+                common.Stats.of(cpu[name][-args.runs :]),
+                unit="s",
+                target="< 1",
+            ),
+            common.Figure.from_stats(
+                f"affected.ratio.{name}",
+                f"affected ({name}) / --version",
+                common.ratios(values[name], values["version"]),
+                unit="x",
+            ),
+        ]
+    figures.append(
         common.Figure.from_stats(
             "affected.floor",
             "livecov --version (the floor)",
             common.Stats.of(values["version"]),
             unit="s",
-        ),
-        common.Figure.from_stats(
-            "affected.cpu",
-            "livecov affected, CPU time (steadier under load)",
-            common.Stats.of(cpu["affected"][-args.runs :]),
-            unit="s",
-            target="< 1",
-        ),
-        common.Figure.from_stats(
-            "affected.ratio",
-            "affected / --version",
-            common.ratios(values["affected"], values["version"]),
-            unit="x",
-        ),
-    ]
+        )
+    )
     common.write_results(
         "affected_speed",
         "livecov affected: time to answer",
