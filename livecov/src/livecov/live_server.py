@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import json
 import os
 import secrets
@@ -144,6 +145,19 @@ def preimported_modules(server: str, config: CoverageConfig) -> list[str]:
     return [module]
 
 
+def _json_ready(config: CoverageConfig) -> CoverageConfig:
+    """``config``, its sets made lists. coverage.py keeps an option as its caller gave it,
+    and a Coverage object built in code may give a set (pytest-testmon's ``omit`` is one),
+    which its JSON serialization cannot write."""
+    sets = {k: v for k, v in vars(config).items() if isinstance(v, set | frozenset)}
+    if not sets:
+        return config
+    ready = copy.copy(config)
+    for name, value in sets.items():
+        setattr(ready, name, sorted(value))
+    return ready
+
+
 def server_coverage_config(
     base: CoverageConfig, data_dir: Path, server: str, core: str | None = None
 ) -> str:
@@ -154,7 +168,7 @@ def server_coverage_config(
     ``core``, when given, is the coverage core to measure with (see :mod:`livecov.cores`);
     its workers, forked or spawned, start from this same configuration.
     """
-    config = CoverageConfig.deserialize(base.serialize())
+    config = CoverageConfig.deserialize(_json_ready(base).serialize())
     config.core = core or config.core
     config.data_file = str(data_dir / SERVER_DATA_BASENAME)
     config.parallel = True

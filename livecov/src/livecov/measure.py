@@ -60,8 +60,9 @@ def merge_into_running(files: Iterable[Path]) -> None:
     This is how the pytest plugin gives the server's lines to pytest-cov or to
     ``coverage run``, so they are reported with the tests' own data. A measurement in
     parallel mode (pytest-cov always is; so is ``patch = subprocess``) combines every
-    ``<data file>.*`` at the end: the server's files are moved there. Otherwise they are
-    added to the running data directly.
+    ``<data file>.*`` at the end: the server's files are moved there. Otherwise (one data
+    file, or data in memory as pytest-testmon keeps it) they are added to the running data
+    directly.
     """
     files = list(files)
     if not files:
@@ -76,8 +77,11 @@ def merge_into_running(files: Iterable[Path]) -> None:
     # whatever the current directory is now.
     running_file = Path(cov.get_data().data_filename())
     basename = Path(cov.config.data_file).name
+    # In parallel mode the running file is ``<data file>.<suffix>``. A measurement whose
+    # data lives elsewhere (pytest-testmon's is an in-memory database) takes the data too.
+    parallel = running_file.name.startswith(basename + ".")
     for path in files:
-        if running_file.name != basename:
+        if parallel:
             # Parallel mode. Not data.update(): coverage names parallel files by a hash
             # of what its tracer recorded, and combine drops files whose hashes are equal.
             suffix = path.name.removeprefix(SERVER_DATA_BASENAME)
