@@ -156,11 +156,31 @@ async def asgi_function(scope, receive, send):
 
 def test_asgi_apps_are_told_from_wsgi_apps() -> None:
     from fastapi import FastAPI
+    from quart import Quart
     from starlette.applications import Starlette
 
     from livecov.server.apps import is_asgi
 
-    for app in (asgi_function, AsgiObject(), AsgiWrapper(), FastAPI(), Starlette()):
+    asgi_apps = (asgi_function, AsgiObject(), AsgiWrapper(), FastAPI(), Starlette(), Quart("q"))
+    for app in asgi_apps:
         assert is_asgi(app), app
     for app in (wsgi, Flask("sample"), AsgiObject, len, object()):  # a class is no app
         assert not is_asgi(app), app
+
+
+class Asgi2App:
+    """ASGI 2: instantiated per connection with its scope, then called."""
+
+    def __init__(self, scope: dict) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive, send) -> None: ...
+
+
+def test_an_asgi2_class_is_no_app_until_wrapped_as_the_readme_says() -> None:
+    from asgiref.compatibility import guarantee_single_callable
+
+    from livecov.server.apps import is_asgi
+
+    assert not is_asgi(Asgi2App)
+    assert is_asgi(guarantee_single_callable(Asgi2App))

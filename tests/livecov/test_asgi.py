@@ -7,6 +7,8 @@ which context.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -22,8 +24,11 @@ from livecov import LiveServer, ServerOptions
 from livecov.cli import main
 from livecov.errors import ConfigError, ServerStartError
 from tests.livecov.helpers import (
+    APPS,
+    context_client,
     get,
     group_alive,
+    json_report,
     read_data,
     suite_server_failure,
     tagged_lines,
@@ -235,3 +240,86 @@ def test_a_starlette_app_is_served_and_measured_too(project: Path) -> None:
     by_line = contexts_of(server, project, "starlette_app")
     assert by_line["home"] == {"t-home"}
     assert by_line["startup"] == {"live-server"}
+
+
+def test_a_quart_app_is_served_and_measured_too(project: Path) -> None:
+    with project_server(app="quart_app:app") as server:
+        assert server.backend == "uvicorn"
+        assert get(server.url + "/", "t-home") == "Quart here, pool open"
+    by_line = contexts_of(server, project, "quart_app")
+    assert by_line["home"] == {"t-home"}
+    assert by_line["startup"] == {"live-server"}
+
+
+# A client of livecov run, in any language: names each request's test in a header.
+FASTAPI_CLIENT = context_client([("t-items", "/items/2"), ("t-sync", "/sync")])
+
+
+def test_livecov_run_measures_a_fastapi_app_alike_under_uvicorn_and_gunicorn(
+    project: Path, capfd
+) -> None:
+    (project / "client.py").write_text(FASTAPI_CLIENT)
+    executed = {}
+    for options in ([], ["--server", "gunicorn", "--workers", "2"]):
+        Path(".coverage").unlink(missing_ok=True)
+        status = main(
+            ["run", "--no-html", "--json", "report.json", "--app", f"{FASTAPI}:app",
+             *options, "--", sys.executable, "client.py"]
+        )  # fmt: skip
+        assert status == 0
+        assert "t-items 200" in capfd.readouterr().out
+        report = json_report(Path("report.json"))["files"][f"{FASTAPI}.py"]
+        by_line = {int(line): set(c) for line, c in report["contexts"].items()}
+        tags = tagged_lines(project / f"{FASTAPI}.py")
+        assert {c for line in tags["items"] for c in by_line[line]} == {"t-items"}
+        assert {c for line in tags["sync"] for c in by_line[line]} == {"t-sync"}
+        assert tags["lifespan-start"] <= set(report["executed_lines"])
+        executed[tuple(options)] = report["executed_lines"]
+    assert executed[()] == executed[("--server", "gunicorn", "--workers", "2")]
+
+
+PLUGIN_PYPROJECT = """\
+[tool.livecov]
+app = "fastapi_app:app"
+
+[tool.coverage.run]
+branch = true
+source = ["."]
+omit = ["test_*.py"]
+"""
+PLUGIN_TESTS = """\
+import urllib.request
+
+
+def fetch(url, request):
+    headers = {"Livecov-Context": request.node.nodeid}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        return response.read().decode()
+
+
+def test_items(live_server, request):
+    assert fetch(live_server.url + "/items/4", request) == "item 4, session open: True"
+
+
+def test_sync(live_server, request):
+    assert fetch(live_server.url + "/sync", request) == "sync, in a worker thread: True"
+"""
+
+
+def test_a_fastapi_app_through_the_pytest_plugin(pytester: pytest.Pytester, monkeypatch) -> None:
+    monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
+    monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
+    shutil.copy(APPS / f"{FASTAPI}.py", pytester.path)
+    pytester.makefile(".toml", pyproject=PLUGIN_PYPROJECT)
+    pytester.makepyfile(test_app=PLUGIN_TESTS)
+
+    result = pytester.runpytest_subprocess("--cov", timeout=180)
+
+    result.assert_outcomes(passed=2)
+    data = coverage.CoverageData(str(pytester.path / ".coverage"))
+    data.read()
+    source = pytester.path / f"{FASTAPI}.py"
+    by_line = data.contexts_by_lineno(str(source))
+    tags = tagged_lines(source)
+    assert {c for line in tags["items"] for c in by_line[line]} == {"test_app.py::test_items"}
+    assert {c for line in tags["sync"] for c in by_line[line]} == {"test_app.py::test_sync"}
