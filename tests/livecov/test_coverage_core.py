@@ -301,8 +301,6 @@ def test_sysmon_forced_browser_tests_contexts_are_on_server_and_template_lines(
     # reports once). Without plugins the test process keeps sysmon and the live server is
     # measured with ctrace (livecov's one warning); with livecov.jinja, its configurer takes
     # ctrace in every process (its own one line) and the templates are measured too.
-    for plugin in plugins:  # livecov.jinja: issue 12's, landing beside this
-        pytest.importorskip(plugin)
     for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COVERAGE_CORE", "sysmon")
