@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import coverage
 
 from livecov.cli import main
-from livecov.contexts import format_ranges, is_e2e_context, split_by_layer
+from livecov.contexts import contexts_report, format_ranges, is_e2e_context, split_by_layer
+from tests.livecov.helpers import measure_like_unit_tests
 
 
 def make_data(path: Path, lines_by_context: dict[str, dict[str, list[int]]]) -> None:
@@ -90,3 +93,66 @@ def test_none_sections_print_none(tmp_path: Path, monkeypatch, capsys) -> None:
     make_data(tmp_path / "d", {"live-server": {str(tmp_path / "v.py"): [1]}})
     assert main(["contexts", "--data-file", "d", "--e2e", "live-*"]) == 0
     assert "(none)" in capsys.readouterr().out
+
+
+LATE_APP = "# padding\n" * 300 + (
+    "import aaa\n"  # line 301: a second measured file, sorting first
+    "\n"
+    "def app(environ, start_response):\n"  # 303
+    '    start_response("200 OK", [("Content-Type", "text/plain")])\n'  # 304
+    '    return [b"late"]\n'  # 305
+)
+
+
+CLIENT = (
+    "import os, urllib.request as u; "
+    "u.urlopen(u.Request(os.environ['LIVE_SERVER_URL'] + '/', headers={'Livecov-Context': 'c'}))"
+)
+
+
+def test_contexts_after_a_real_run_with_its_own_data_file(project: Path, capfd) -> None:
+    # A real server run, then `livecov contexts` on what it wrote. Kills, in contexts.py:
+    # `if not files` -> `if not not files` ("(none)" under a section that has files);
+    # `open_coverage(rcfile or True)` -> `or False` (the .coveragerc names the data file);
+    # `continue` -> `break` in split_by_layer (--include skips aaa.py, then must go on).
+    (project / "late.py").write_text(LATE_APP)
+    (project / "aaa.py").write_text("Y = 2\n")
+    rc = project / ".coveragerc"
+    rc.write_text(rc.read_text().replace("[run]\n", "[run]\ndata_file = .late-data\n"))
+    assert main(["run", "--no-html", "--app", "late:app", "--", sys.executable, "-c", CLIENT]) == 0
+    assert (project / ".late-data").exists()
+    capfd.readouterr()
+
+    assert main(["contexts"]) == 0
+    out = capfd.readouterr().out
+    e2e, unit = out.split("Lines only unit tests run (no end-to-end test does):\n")
+    assert e2e.endswith("\n  late.py: 301, 303-305\n")
+    assert "(none)" not in e2e
+    assert unit.startswith("  (none)\n")  # no unit data
+    assert "  aaa.py: 1\n" in e2e
+
+    assert main(["contexts", "--include", "late.py"]) == 0
+    out = capfd.readouterr().out
+    assert "  late.py: 301, 303-305\n" in out
+    assert "aaa.py" not in out
+
+    # Kills `out or sys.stdout` -> `out and sys.stdout`: a caller's stream gets the report.
+    buffer = io.StringIO()
+    assert contexts_report(out=buffer) == 0
+    assert "  late.py: 301, 303-305\n" in buffer.getvalue()
+    assert capfd.readouterr().out == ""
+
+
+def test_contexts_with_unlabelled_unit_data_and_server_contexts(project: Path, capfd) -> None:
+    # Kills `contexts <= {""}` -> `contexts >= {""}` in contexts_report: unit data measured
+    # without contexts ("") plus the server's named contexts is a valid report.
+    measure_like_unit_tests(project, "import branchy\n")
+    client = CLIENT.replace("'/'", "'/hello'")
+    assert (
+        main(["run", "--no-html", "--app", "branchy:app", "--", sys.executable, "-c", client]) == 0
+    )
+    capfd.readouterr()
+    assert main(["contexts"]) == 0
+    out = capfd.readouterr().out
+    assert "Lines only end-to-end tests run" in out
+    assert "branchy.py:" in out

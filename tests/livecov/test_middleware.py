@@ -6,6 +6,9 @@ import json
 import sys
 import threading
 
+import pytest
+
+from livecov.server import wsgi
 from livecov.server.app_errors import AppErrorLog
 from livecov.server.wsgi import ContextGate, LivecovMiddleware, clean_context
 
@@ -263,3 +266,51 @@ def test_an_exception_the_app_answers_itself_is_recorded_with_it(tmp_path) -> No
     assert entry["status"] == 500
     assert entry["exception"] == "KeyError: 'missing'"
     assert (entry["method"], entry["path"], entry["context"]) == ("GET", "/", "a-test")
+
+
+def test_middleware_records_contexts_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Kills `contexts: bool = True` -> `False` (serve.py always passes it; other callers
+    # rely on the default).
+    switched: list[str] = []
+    monkeypatch.setattr(wsgi, "switch_coverage_context", switched.append)
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    wrapped = wsgi.LivecovMiddleware(app, "token", {})
+    body = wrapped({"PATH_INFO": "/", "HTTP_LIVECOV_CONTEXT": "t1"}, lambda *a: None)
+    assert body == [b"ok"]
+    assert switched == ["t1"]
+
+
+def call_control(action: str, method: str = "POST") -> tuple[str, dict, list[str]]:
+    """POST (or ``method``) /__livecov__/ACTION with the token: status, headers, actions run."""
+    ran: list[str] = []
+    actions = {"reset": lambda: ran.append("reset"), "shutdown": lambda: ran.append("shutdown")}
+    middleware = LivecovMiddleware(lambda environ, start_response: [], "token", actions)
+    answers: list[tuple[str, dict]] = []
+    environ = {
+        "PATH_INFO": f"/__livecov__/{action}",
+        "REQUEST_METHOD": method,
+        "HTTP_LIVECOV_TOKEN": "token",
+    }
+    body = middleware(environ, lambda status, headers, *_: answers.append((status, dict(headers))))
+    b"".join(body)
+    [(status, headers)] = answers
+    return status, headers, ran
+
+
+def test_reset_runs_its_hook_before_it_answers_200() -> None:
+    # Kills `action == "shutdown"` -> `action <= "shutdown"` ("reset" sorts before
+    # "shutdown"): reset would answer 202 and run its hook only once the answer is closed.
+    assert call_control("reset")[::2] == ("200 OK", ["reset"])
+
+
+def test_control_endpoints_refuse_every_method_but_post() -> None:
+    # Kills `REQUEST_METHOD != "POST"` -> `< "POST"`: "PUT" sorts after "POST", so the
+    # mutant would let a PUT with the token stop the server.
+    for action in ("shutdown", "reset"):
+        for method in ("PUT", "GET", "PATCH", "DELETE"):
+            status, headers, ran = call_control(action, method)
+            assert (status, headers["Allow"], ran) == ("405 Method Not Allowed", "POST", [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -327,3 +328,15 @@ def test_html_report_by_default_in_a_chosen_folder_or_none(project: Path) -> Non
     shutil.rmtree(project / "elsewhere")
     assert main(["run", "--app", "branchy:app", "--no-html", "--", "true"]) == 0
     assert not (project / "htmlcov").exists()
+
+
+def test_run_report_lists_the_missing_lines(project: Path, capfd) -> None:
+    # Kills show_missing=True -> False in measure.write_reports: the terminal report of
+    # `livecov run` must say which lines no request ran.
+    status = main(["run", "--no-html", "--app", "branchy:app", "--", sys.executable, "-c", ""])
+    out = capfd.readouterr().out
+    assert status == 0, out
+    header = next(line for line in out.splitlines() if line.startswith("Name"))
+    assert header.split()[-1] == "Missing"
+    branchy = next(line for line in out.splitlines() if line.startswith("branchy.py"))
+    assert re.search(r"\d+-\d+", branchy.split("%", 1)[1])  # e.g. "15-33, 37": no request ran

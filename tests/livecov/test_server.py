@@ -6,10 +6,12 @@ import base64
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import coverage
@@ -541,3 +543,42 @@ def test_every_backend_serves_on_ipv6_loopback(project: Path, backend: Backend) 
         assert server.url.startswith("http://[::1]:")
         assert get(server.url + "/hello", "over-ipv6") == "Hello"
     assert "over-ipv6" in server.collected.measured_contexts()
+
+
+GATE_APP = """\
+import os, socket, threading
+
+gate = threading.Event()
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/wait":
+        # Tell the test that /wait is being served (a connection to its socket), then wait.
+        socket.create_connection(("127.0.0.1", int(os.environ["ARRIVED_PORT"]))).close()
+        body = b"released" if gate.wait(timeout=10) else b"timed out"
+    else:
+        gate.set()
+        body = b"opened"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+"""
+
+
+def test_werkzeug_server_without_contexts_serves_requests_concurrently(project: Path) -> None:
+    # Kills `make_server(..., threaded=True)` -> `threaded=False` in serve.py: one request
+    # waits for a second one, which a single-threaded server would only read afterwards.
+    (project / "gate.py").write_text(GATE_APP)
+    arrivals = socket.create_server(("127.0.0.1", 0))
+    arrivals.settimeout(30)
+    port = str(arrivals.getsockname()[1])
+    with (
+        arrivals,
+        suite_server(app="gate:app", contexts=False, env={"ARRIVED_PORT": port}) as server,
+    ):
+        waiting: list[str] = []
+        waiter = threading.Thread(target=lambda: waiting.append(get(server.url + "/wait")))
+        waiter.start()
+        arrivals.accept()[0].close()  # /wait is inside the app now: an event, not a pause
+        assert get(server.url + "/open") == "opened"
+        waiter.join(timeout=30)
+    assert waiting == ["released"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from livecov import __version__
 from livecov.cli import build_parser, main, settings_from_args
 from livecov.errors import ConfigError
+from livecov.live_server import ServerOptions
 from livecov.settings import Settings, load_settings
 
 
@@ -184,3 +186,17 @@ def test_only_a_leading_double_dash_is_removed_from_the_command(project: Path, c
     status = main(["run", "--app", "branchy:app", "--no-html", "!", "true"])
     assert status == 127
     assert "livecov: the test command '!' was not found" in capfd.readouterr().err
+
+
+def test_library_defaults_are_the_command_line_defaults() -> None:
+    # A LiveServer made in Python serves like `livecov run` with the same settings unset.
+    # Kills the NumberReplacer mutants of the defaults in ServerOptions and in Settings
+    # (each session mutates one of the two; the other still holds the documented value).
+    defaults = Settings()
+    options = ServerOptions(app="x:app")
+    shared = {f.name for f in dataclasses.fields(ServerOptions)} & {
+        f.name for f in dataclasses.fields(Settings)
+    }
+    assert shared >= {"server", "workers", "threads", "startup_timeout", "stop_timeout"}
+    for name in shared - {"app"}:
+        assert getattr(options, name) == getattr(defaults, name), name
