@@ -1,8 +1,8 @@
 """`make test SHARD=i/n` on several machines, then `make combine`: one report, as if serial.
 
 Each shard runs in its own checkout directory, as on its own CI machine; the data they
-leave is combined in a third, and its report must be the serial run's: the same totals,
-missing lines and branches, and the same tests named for every line.
+leave is combined in a third, and its report of the app must be the serial run's: the same
+summaries, missing lines and branches, and the same tests named for every line.
 """
 
 from __future__ import annotations
@@ -80,6 +80,13 @@ def json_report(where: Path) -> dict:
     return in_order(report)
 
 
+def app_part(report: dict) -> dict:
+    """flaskr's files, each with its summary and contexts. livecov's own lines depend on how
+    its processes happen to end (one gone while its group is read: processes.py), which two
+    runs may differ in, so the totals over both packages may too."""
+    return {k: v for k, v in report["files"].items() if k.startswith("flaskr/")}
+
+
 def in_order(report: Any) -> Any:
     """``report`` with each line's tests sorted: the JSON report lists them in no order."""
     if isinstance(report, dict):
@@ -114,8 +121,10 @@ def test_shards_from_two_checkouts_combine_into_the_serial_report(tmp_path: Path
     # Two tests cover little: the threshold fails, as it does for the serial run.
     assert combined.returncode == serial.returncode == 2
     assert "Coverage failure: total of" in combined.stdout
-    assert json_report(reporter) == expected
-    assert expected["totals"]["covered_lines"] > 0
+    actual = json_report(reporter)
+    assert actual["files"].keys() == expected["files"].keys()
+    assert app_part(actual) == app_part(expected)
+    assert sum(f["summary"]["covered_lines"] for f in app_part(expected).values()) > 0
     contexts = {c for f in expected["files"].values() for cs in f["contexts"].values() for c in cs}
     assert "tests/unit/test_config.py::test_hello|run" in contexts
     assert any(c.startswith("tests/e2e/test_pagination.py::") for c in contexts)

@@ -438,9 +438,11 @@ class LiveServer:
 
     def _close_lifeline(self) -> None:
         # Closed once only: a second close could hit a descriptor reused by someone else.
-        if self._lifeline is not None:
-            os.close(self._lifeline)
-            self._lifeline = None
+        # Forgotten before it is closed: a signal handler raising in between (a second
+        # Ctrl-C while livecov stops) must not leave it to be closed again by cleanup().
+        lifeline, self._lifeline = self._lifeline, None
+        if lifeline is not None:
+            os.close(lifeline)
 
     def cleanup(self) -> None:
         """Remove the working directory (server data, temporary app data, log)."""
