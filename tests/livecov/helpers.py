@@ -66,6 +66,14 @@ def rcfile(plugins: str = "") -> str:
 RCFILE = rcfile()
 
 
+def unmeasured_command(*arguments: str) -> list[str]:
+    """A Python command that the suite's own measurement leaves alone: without ``site``,
+    coverage.py's ``patch = subprocess`` never starts in it. For the commands a test kills:
+    killed while writing, a measured one leaves a half-written data file that ``coverage
+    combine`` then warns about. Such commands import only the standard library."""
+    return [sys.executable, "-S", *arguments]
+
+
 def context_client(requests: list[tuple[str, str]]) -> str:
     """A client for ``livecov run``: GETs each path, naming its test in the context header,
     as a client in any language would."""

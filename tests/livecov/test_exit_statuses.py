@@ -16,7 +16,7 @@ import pytest
 
 from livecov import errors, runner
 from livecov.cli import main
-from tests.livecov.helpers import REPO, pid_alive
+from tests.livecov.helpers import REPO, pid_alive, unmeasured_command
 
 # Requests a route that raises, and passes (the client only prints the error page's status).
 CLIENT_OF_RAISE = (
@@ -81,7 +81,7 @@ def test_livecov_stopped_by_a_signal_exits_128_plus_n_with_its_result_file(proje
     process = subprocess.Popen(
         [sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
          "--result-file", "result.json", "--",
-         sys.executable, "-c", "print('started', flush=True); import time; time.sleep(60)"],
+         *unmeasured_command("-c", "print('started', flush=True); import time; time.sleep(60)")],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )  # fmt: skip

@@ -27,7 +27,7 @@ import pytest
 
 from livecov.live_server import SERVERS
 from livecov.processes import _live_member_of, group_members, signal_group, stop_group
-from tests.livecov.helpers import pid_alive, sighup_default
+from tests.livecov.helpers import pid_alive, sighup_default, unmeasured_command
 
 # The app each backend serves in the fault matrix: a backend added to SERVERS needs its app
 # here (an ASGI backend, an ASGI app with the routes /hello and /crash of branchy.py).
@@ -99,7 +99,7 @@ def livecov_run(project: Path, *arguments: str, command: list[str] | None = None
     env = {**os.environ, "LIVECOV_TEST_RUN": marker, "TMPDIR": str(tmpdir)}
     process = subprocess.Popen(
         [sys.executable, "-m", "livecov", "run", "--no-html", "--stop-timeout", "10", *arguments,
-         "--", *(command or [sys.executable, "command.py"])],
+         "--", *(command or unmeasured_command("command.py"))],
         cwd=project, env=env, text=True, start_new_session=True,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -230,7 +230,7 @@ def test_ctrl_c_at_a_terminal_reaches_the_command_once(project: Path) -> None:
 
     process = subprocess.Popen(
         [sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
-         "--stop-timeout", "1", "--", sys.executable, "counts.py"],
+         "--stop-timeout", "1", "--", *unmeasured_command("counts.py")],
         cwd=project, env={**os.environ, "LIVECOV_TEST_RUN": marker},
         stdin=terminal_fd, stdout=terminal_fd, stderr=terminal_fd,
         start_new_session=True, preexec_fn=take_the_terminal,

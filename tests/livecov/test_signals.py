@@ -19,7 +19,7 @@ import coverage
 import pytest
 
 from livecov.measure import merge_into_running
-from tests.livecov.helpers import group_alive, port_closed
+from tests.livecov.helpers import group_alive, port_closed, unmeasured_command
 
 # Makes one request under its own context, prints READY with the URL, then waits forever.
 CLIENT = """\
@@ -38,7 +38,7 @@ def livecov_process(project: Path, context: str, **popen) -> Iterator[subprocess
     command = [
         sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
         "--data-file", f".coverage-{context}", "--json", f"report-{context}.json", "--",
-        sys.executable, "client_wait.py", context,
+        *unmeasured_command("client_wait.py", context),
     ]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
