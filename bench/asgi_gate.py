@@ -62,12 +62,7 @@ def one_run(variant: str, args: argparse.Namespace, cpu: dict[str, list[float]])
 
 def main(argv: list[str] | None = None) -> int:
     common.ensure_project_venv()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--connections", type=int, default=4)
+    parser = common.load_benchmark_parser(__doc__)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     common.ensure_tool("wrk")

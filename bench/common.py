@@ -11,6 +11,7 @@ to ``bench/results/<name>.json``; ``bench/run_all.py`` runs them all and prints 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import json
@@ -102,6 +103,17 @@ class Stats:
             f"{self.median * scale:.{digits}g} "
             f"({self.min * scale:.{digits}g}-{self.max * scale:.{digits}g}, n={self.n})"
         )
+
+
+def load_benchmark_parser(description: str | None) -> argparse.ArgumentParser:
+    """The options of a benchmark that puts a live server under load with wrk."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5, help="of load per measurement")
+    parser.add_argument("--connections", type=int, default=4, help="wrk's open connections")
+    return parser
 
 
 def ratios(a: Sequence[float], b: Sequence[float]) -> Stats:

@@ -246,12 +246,7 @@ def one_run(
 
 def main(argv: list[str] | None = None) -> int:
     common.ensure_project_venv()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--connections", type=int, default=4)
+    parser = common.load_benchmark_parser(__doc__)
     parser.add_argument("--posts", type=int, default=20)
     parser.add_argument("--servers", default="werkzeug,waitress,uvicorn")
     parser.add_argument(
