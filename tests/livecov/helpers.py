@@ -168,12 +168,10 @@ def sighup_default() -> Iterator[None]:
         signal.signal(signal.SIGHUP, previous)
 
 
-@contextmanager
-def suite_server(**options) -> Iterator[LiveServer]:
-    """A LiveServer measured like this test run is, its data merged into the run's.
+def _measured_like_this_run(options: dict) -> tuple[LiveServer, bool]:
+    """A LiveServer measured like this test run is; whether a measurement is running.
 
-    This is how livecov's own server-side code counts in the suite's coverage. Without
-    a running measurement, the sample project's configuration (cwd) is used instead.
+    Without a running measurement, the sample project's configuration (cwd) is used.
     """
     running = coverage.Coverage.current()
     config = running.config if running else coverage.Coverage().config
@@ -182,7 +180,16 @@ def suite_server(**options) -> Iterator[LiveServer]:
         # (source, relative_files) mean the same; the sample apps come from the cwd.
         options["cwd"] = str(REPO)
         options["env"] = {"PYTHONPATH": os.getcwd(), **options.get("env", {})}
-    server = LiveServer(ServerOptions(**options), config)
+    return LiveServer(ServerOptions(**options), config), running is not None
+
+
+@contextmanager
+def suite_server(**options) -> Iterator[LiveServer]:
+    """A LiveServer measured like this test run is, its data merged into the run's.
+
+    This is how livecov's own server-side code counts in the suite's coverage.
+    """
+    server, running = _measured_like_this_run(options)
     try:
         server.start()
         yield server
@@ -200,12 +207,7 @@ def suite_server_failure(**options) -> LivecovError:
     Measured like :func:`suite_server`: whatever the server saved before it went (its
     checks, its error reports) counts in the suite's coverage.
     """
-    running = coverage.Coverage.current()
-    config = running.config if running else coverage.Coverage().config
-    if running:
-        options["cwd"] = str(REPO)
-        options["env"] = {"PYTHONPATH": os.getcwd(), **options.get("env", {})}
-    server = LiveServer(ServerOptions(**options), config)
+    server, running = _measured_like_this_run(options)
     try:
         try:
             server.start()

@@ -3,17 +3,13 @@ backend; a traceback only for an exception raised by the user's own code, with o
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import coverage
 import pytest
 
 from livecov.cli import main
-from livecov.errors import ConfigError, ServerStartError
-from livecov.live_server import LiveServer, ServerOptions
-from livecov.measure import merge_into_running
-from tests.livecov.helpers import REPO
+from livecov.errors import ConfigError
+from tests.livecov.helpers import suite_server_failure
 
 BACKENDS = ["werkzeug", "waitress", "gunicorn"]
 
@@ -112,26 +108,6 @@ def test_a_hook_that_does_not_exist_is_one_line(project: Path, capfd) -> None:
         "name an object that exists (MODULE:NAME)"
     ]
     assert "Traceback" not in err
-
-
-def suite_server_failure(**options) -> ServerStartError:
-    """Start a server that must refuse to serve, measured like this run (so the server-side
-    code that reports the refusal counts); merge what it saved into the run's data."""
-    running = coverage.Coverage.current()
-    config = running.config if running else coverage.Coverage().config
-    if running:
-        options["cwd"] = str(REPO)
-        options["env"] = {"PYTHONPATH": os.getcwd(), **options.get("env", {})}
-    server = LiveServer(ServerOptions(**options), config)
-    try:
-        with pytest.raises(ServerStartError) as failure:
-            server.start()
-        saved = sorted(server.data_dir.glob(".coverage.*"))
-        if running:
-            merge_into_running(saved)
-    finally:
-        server.cleanup()
-    return failure.value
 
 
 @pytest.mark.parametrize("backend", ["werkzeug", "gunicorn"])
