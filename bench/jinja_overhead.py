@@ -26,7 +26,7 @@ import common
 from common import Figure, Stats, ratios
 
 NAME = "jinja_overhead"
-TITLE = "8. livecov.jinja: a measured request of flaskr's index, with and without the plugin"
+TITLE = "9. livecov.jinja: a measured request of flaskr's index, with and without the plugin"
 
 DRIVER = """\
 import os, statistics, sys, tempfile, time
@@ -104,15 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     figures = [
         Figure.from_stats(
-            "8a", "GET / (10 posts), coverage alone, CPU", Stats.of(values["coverage"]),
+            "9a", "GET / (10 posts), coverage alone, CPU", Stats.of(values["coverage"]),
             unit="ms", scale=1000,
         ),
         Figure.from_stats(
-            "8b", "GET / (10 posts), coverage + livecov.jinja, CPU",
+            "9b", "GET / (10 posts), coverage + livecov.jinja, CPU",
             Stats.of(values["coverage+jinja"]), unit="ms", scale=1000,
         ),
         Figure.from_stats(
-            "8c", "ratio: with the plugin / without (same round)",
+            "9c", "ratio: with the plugin / without (same round)",
             ratios(values["coverage+jinja"], values["coverage"]), target="<= 1.1",
         ),
     ]  # fmt: skip
