@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -189,6 +190,25 @@ class Result:
     everything: list[str] = field(default_factory=list)
 
 
+def remove_database(path: Path) -> None:
+    """An SQLite database and its write-ahead log (testmon's is in WAL mode)."""
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        name.unlink(missing_ok=True)
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """``source`` as SQLite sees it, its write-ahead log included, into a fresh ``target``.
+
+    Not a file copy: testmon's data sits in ``.testmondata-wal`` until a checkpoint, and a
+    leftover log beside the copy would be replayed into it.
+    """
+    remove_database(target)
+    with sqlite3.connect(source) as old, sqlite3.connect(target) as new:
+        old.backup(new)
+    old.close()
+    new.close()
+
+
 class Copy:
     """The throw-away repository and how to run things in it."""
 
@@ -283,9 +303,9 @@ class Copy:
         shutil.move(self.repo / ".coverage", self.data)
         for mode in testmon:
             common.log(f"baseline: pytest --testmon ({mode})")
-            (self.repo / ".testmondata").unlink(missing_ok=True)
+            remove_database(self.repo / ".testmondata")
             self.pytest("--testmon", env=TESTMON_MODES[mode])
-            shutil.copy2(self.repo / ".testmondata", self.testmon_baseline(mode))
+            copy_database(self.repo / ".testmondata", self.testmon_baseline(mode))
 
     def check(self, change: Change, testmon: list[str]) -> Result:
         target = self.repo / FLASKR / change.path
@@ -326,7 +346,7 @@ class Copy:
         )
         for mode in testmon:
             common.log(f"{change.name}: pytest --testmon ({mode})")
-            shutil.copy2(self.testmon_baseline(mode), self.repo / ".testmondata")
+            copy_database(self.testmon_baseline(mode), self.repo / ".testmondata")
             result.picks[mode] = pick(self.pytest("--testmon", env=TESTMON_MODES[mode]), failing)
         ran = ", ".join(
             f"{n} ran {p.selected} (missed {len(p.missed)})" for n, p in result.picks.items()
