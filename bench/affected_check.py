@@ -429,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     where = Path(args.reuse or tempfile.mkdtemp(prefix="affected-check-"))
     try:
         copy = Copy(where)
-        if not args.reuse:
+        if args.reuse:
+            copy.git("checkout", "-q", "--", ".")  # what a stopped run left changed
+        else:
             copy.make()
             copy.baseline(testmon)
         results = [copy.check(change, testmon) for change in changes]
