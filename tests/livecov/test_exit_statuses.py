@@ -188,8 +188,13 @@ def test_a_second_signal_while_the_server_stops_in_process(
 ) -> None:
     # The server ignores the SIGTERM that stops it and says so; the moment livecov shows
     # that line, livecov itself gets SIGTERM: it is then waiting for the server to stop.
+    # Once only: the server says it again when livecov, stopping, closes its lifeline, and
+    # a signal then would land anywhere in livecov's cleanup.
+    signalled = []
+
     def show(line: str) -> None:
-        if line == "ignoring SIGTERM":
+        if line == "ignoring SIGTERM" and not signalled:
+            signalled.append(line)
             os.kill(os.getpid(), signal.SIGTERM)
 
     monkeypatch.setattr(runner, "_show", show)
@@ -198,6 +203,38 @@ def test_a_second_signal_while_the_server_stops_in_process(
     assert status == 143
     assert guarded_signals == []
     assert "livecov: interrupted (SIGTERM)" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(("sig", "status"), [("INT", 130), ("TERM", 143)])
+def test_a_stop_signal_as_the_command_starts_still_stops_it_in_process(
+    project: Path, capfd, guarded_signals, monkeypatch, sig: str, status: int
+) -> None:
+    # The signal arrives at the worst moment: the command's process exists, but livecov has
+    # not yet reached the code that stops it. raise_signal runs the handler right here.
+    started = []
+    start_command = runner._start_command
+
+    def start_then_signal(command: list[str], env: dict[str, str]):
+        process = start_command(command, env)
+        started.append(process)
+        signal.raise_signal(getattr(signal, f"SIG{sig}"))
+        return process
+
+    monkeypatch.setattr(runner, "_start_command", start_then_signal)
+    try:
+        result = main(["run", "--no-html", "--app", "branchy:app", "--stop-timeout", "10",
+                       "--", "sleep", "300"])  # fmt: skip
+        assert result == status
+        assert guarded_signals == []
+        assert f"livecov: interrupted (SIG{sig})" in capfd.readouterr().err
+        (command,) = started
+        assert command.returncode == -getattr(signal, f"SIG{sig}")  # stopped by livecov
+        assert not pid_alive(command.pid)
+    finally:
+        for process in started:  # pragma: no cover - only when livecov left it running
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=60)
 
 
 def test_what_the_command_leaves_running_is_stopped_in_process(project: Path, capfd) -> None:

@@ -83,8 +83,7 @@ def wait_until_gone(pgid: int, timeout: float) -> bool:
     while group_members(pgid):
         if time.monotonic() >= deadline:
             return False
-        # Whether a stopped group is already gone at the first look is timing's choice.
-        time.sleep(_POLL_SECONDS)  # pragma: no cover
+        time.sleep(_POLL_SECONDS)
     return True
 
 

@@ -125,17 +125,12 @@ def run(settings: Settings, command: list[str], out: TextIO | None = None) -> Ru
     result = RunResult()
     # Set explicitly: started in the background by a non-interactive shell, this process
     # would inherit SIGINT as ignored.
-    previous = {
-        sig: signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else _stopped)
-        for sig in _STOP_SIGNALS
-    }
+    previous = {sig: signal.signal(sig, _signals.handler) for sig in _STOP_SIGNALS}
     try:
         _run(settings, command, out, result)
     except LivecovError as exc:
         result.fail(exc.outcome, str(exc))
-    # A second signal while stopping: tested (test_exit_statuses.py), but whether it lands
-    # here or in _run's own handler depends on timing, so coverage cannot count on it.
-    except (KeyboardInterrupt, Stopped) as exc:  # pragma: no cover
+    except (KeyboardInterrupt, Stopped) as exc:  # a second signal, while the server stops
         _interrupted(result, exc)
     finally:
         for sig, handler in previous.items():
@@ -204,18 +199,18 @@ def _start(server: LiveServer, settings: Settings, out: TextIO, result: RunResul
 def _run_command(command: list[str], url: str, token: str, settings: Settings) -> int:
     env = {**os.environ, URL_ENV: url, TOKEN_ENV: token}
     grace = settings.stop_timeout
+    # A stop signal arriving while the command starts would otherwise be raised before
+    # there is a process to stop (inside Popen, or before the try below): the command and
+    # its children would run on, unowned. It is held until the try can stop them.
+    _signals.hold()
     try:
-        # A group of its own: whatever it starts is stopped with it. Not the terminal's
-        # foreground group, so it must not read the terminal (it would be stopped).
-        process = subprocess.Popen(command, env=env, process_group=0, stdin=_stdin_for_command())
-    except FileNotFoundError:
-        raise CommandNotFoundError(f"the test command {command[0]!r} was not found") from None
-    except PermissionError:
-        raise CommandNotExecutableError(
-            f"the test command {command[0]!r} is not executable"
-        ) from None
+        process = _start_command(command, env)
+    except BaseException:
+        _signals.release()  # a signal held meanwhile wins over a command that did not start
+        raise
     stopped_by: int | None = signal.SIGTERM  # unless it ends by itself
     try:
+        _signals.release()
         status = process.wait(timeout=settings.timeout)
         stopped_by = None
     except subprocess.TimeoutExpired:
@@ -235,6 +230,19 @@ def _run_command(command: list[str], url: str, token: str, settings: Settings) -
         else:
             stop_group(process, stopped_by, grace)
     return status
+
+
+def _start_command(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    try:
+        # A group of its own: whatever it starts is stopped with it. Not the terminal's
+        # foreground group, so it must not read the terminal (it would be stopped).
+        return subprocess.Popen(command, env=env, process_group=0, stdin=_stdin_for_command())
+    except FileNotFoundError:
+        raise CommandNotFoundError(f"the test command {command[0]!r} was not found") from None
+    except PermissionError:
+        raise CommandNotExecutableError(
+            f"the test command {command[0]!r} is not executable"
+        ) from None
 
 
 def _stdin_for_command() -> int | None:
@@ -309,8 +317,39 @@ def _html_directory(settings: Settings, cov: Any) -> str | None:
     return settings.html or cov.config.html_dir
 
 
-def _stopped(signum: int, frame: Any) -> None:
+class _SignalHold:
+    """livecov's handler for its stop signals, which can hold them back for a moment.
+
+    A signal raises Stopped (KeyboardInterrupt for SIGINT) in the main thread; while held,
+    it is only noted, and raised by :meth:`release` at a point where it can be handled.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[int] | None = None  # None: not holding
+
+    def handler(self, signum: int, frame: Any) -> None:
+        if self._held is not None:
+            self._held.append(signum)
+            return
+        _raise_for(signum)
+
+    def hold(self) -> None:
+        self._held = []
+
+    def release(self) -> None:
+        """Stop holding; raise for the first signal that arrived meanwhile."""
+        held, self._held = self._held, None
+        if held:
+            _raise_for(held[0])
+
+
+def _raise_for(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Stopped(signum)
+
+
+_signals = _SignalHold()
 
 
 def _describe_status(status: int) -> str:
