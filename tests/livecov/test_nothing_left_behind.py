@@ -253,6 +253,36 @@ def test_a_grandchild_ignoring_sigterm_is_killed_after_the_grace(project: Path) 
         assert not pid_alive(grandchild)
 
 
+def test_a_folder_left_by_a_livecov_killed_by_sigkill_goes_with_the_next_run(
+    project: Path,
+) -> None:
+    # SIGKILL: livecov runs nothing more. Its server stops by itself (its lifeline), but
+    # the folder stays until the next livecov on this machine sees that none of its
+    # processes runs any more. (The command, in a group of its own, runs on: see README.)
+    command = ["sh", "-c", "echo READY $$; read line"]
+    with livecov_run(project, "--app", "branchy:app", command=command) as run:
+        shell = os.pidfd_open(run.ready())
+        (server,) = [pid for pid in processes_of(run.marker) if b"livecov.server" in
+                     Path(f"/proc/{pid}/cmdline").read_bytes()]  # fmt: skip
+        server_exit = os.pidfd_open(server)
+        (folder,) = run.tmpdir.iterdir()
+        run.process.kill()
+        run.process.wait(timeout=WAIT)
+        run.process.stdin.close()  # the command reads the end of its input: it ends too
+        for process in (server_exit, shell):
+            assert select.select([process], [], [], WAIT)[0], "a process of the run went on"
+            os.close(process)
+        assert (folder / "data").is_dir()  # left behind, with what the server saved
+        next_run = subprocess.run(
+            [sys.executable, "-m", "livecov", "run", "--no-html", "--app", "branchy:app",
+             "--", "true"],
+            cwd=project, env={**os.environ, "TMPDIR": str(run.tmpdir)},
+            capture_output=True, text=True, timeout=WAIT,
+        )  # fmt: skip
+        assert next_run.returncode == 0, next_run.stderr
+    # livecov_run's own checks: no process of either run, and the TMPDIR empty
+
+
 # Counts the SIGINTs it gets in a file, ignores them (so only SIGKILL ends it), and starts a
 # grandchild; once both run, READY.
 COUNTS_SIGINT = """\

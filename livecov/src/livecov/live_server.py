@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from livecov.measure import SERVER_DATA_BASENAME
 from livecov.output import Listener, ServerOutput
 from livecov.processes import kill_group
 from livecov.protocol import TOKEN_HEADER
+from livecov.run_folders import make_run_folder, record_processes
 
 # auto: werkzeug for a WSGI app, uvicorn for an ASGI app (the server process tells them apart).
 SERVERS = ("auto", "werkzeug", "waitress", "gunicorn", "uvicorn")
@@ -201,7 +201,7 @@ class LiveServer:
         )
         self.token = secrets.token_urlsafe(32)
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="livecov-"))
+        self.workdir = Path(workdir) if workdir else make_run_folder()
         if self._own_workdir:
             _running.add(self)  # removed at exit if the caller never cleans up
         self.data_dir = self.workdir / "data"
@@ -249,6 +249,8 @@ class LiveServer:
                 os.close(write_fd)  # only the server writes: EOF means it is gone
                 os.close(lifeline_fd)
                 os.close(output_write_fd)
+            if self._own_workdir:  # the folder is abandoned only once the server is gone too
+                record_processes(self.workdir, [os.getpid(), self.process.pid])
             listeners = [self.on_output] if self.on_output else []
             self.server_output = ServerOutput(output_fd, self.log_path, listeners)
             _running.add(self)
