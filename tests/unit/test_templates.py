@@ -227,3 +227,10 @@ def test_every_page_links_the_stylesheet_it_is_served_with(client):
     stylesheet = client.get("/static/style.css")
     assert stylesheet.status_code == 200
     assert stylesheet.mimetype == "text/css"
+
+
+def test_every_page_names_an_empty_icon_so_browsers_ask_for_no_favicon(client):
+    # Without it a browser fetches /favicon.ico after each page, a 404 that renders the error
+    # page at a moment of its own: a browser test's coverage would depend on that timing.
+    for path in ("/", "/auth/login", "/no-such-page"):
+        assert '<link rel="icon" href="data:,">' in client.get(path).get_data(as_text=True)
