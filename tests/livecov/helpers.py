@@ -66,6 +66,24 @@ def rcfile(plugins: str = "") -> str:
 RCFILE = rcfile()
 
 
+@contextmanager
+def reaped(process: subprocess.Popen, group: bool = False) -> Iterator[subprocess.Popen]:
+    """``process`` for the block; after it, killed if still running (its whole process group
+    with ``group``), waited for, and its pipes closed: nothing outlives a failing test."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:  # pragma: no cover - only when a test fails
+            if group:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
+        process.wait(timeout=60)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
 def unmeasured_command(*arguments: str) -> list[str]:
     """A Python command that the suite's own measurement leaves alone: without ``site``,
     coverage.py's ``patch = subprocess`` never starts in it. For the commands a test kills:

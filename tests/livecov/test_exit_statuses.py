@@ -16,7 +16,7 @@ import pytest
 
 from livecov import errors, runner
 from livecov.cli import main
-from tests.livecov.helpers import REPO, pid_alive, unmeasured_command
+from tests.livecov.helpers import REPO, pid_alive, reaped, unmeasured_command
 
 # Requests a route that raises, and passes (the client only prints the error page's status).
 CLIENT_OF_RAISE = (
@@ -85,17 +85,11 @@ def test_livecov_stopped_by_a_signal_exits_128_plus_n_with_its_result_file(proje
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )  # fmt: skip
-    try:
+    with reaped(process):
         assert process.stdout.readline().startswith("livecov: serving")
         assert process.stdout.readline() == "started\n"
         process.send_signal(signal.SIGHUP)
         assert process.wait(timeout=60) == 129
-    finally:
-        if process.poll() is None:  # pragma: no cover - only when the test fails
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
     result = result_file(project)
     assert (result["exit_status"], result["outcome"]) == (129, "interrupted")
     assert result["failures"][0]["message"] == "interrupted (SIGHUP)"

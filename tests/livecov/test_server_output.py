@@ -16,7 +16,7 @@ import pytest
 
 from livecov.cli import main
 from livecov.output import LineBuffer, ServerOutput, first_exception
-from tests.livecov.helpers import APPS
+from tests.livecov.helpers import APPS, reaped
 
 BACKENDS = ["werkzeug", "waitress", "gunicorn"]
 
@@ -48,7 +48,7 @@ def test_lines_reach_the_user_as_they_come_marked_as_the_servers(project: Path) 
         text=True,
     )  # fmt: skip
     seen: list[str] = []
-    try:
+    with reaped(process):
         for line in process.stderr:
             seen.append(line)
             if line == "[live-server] and on stderr while-running\n":
@@ -56,12 +56,6 @@ def test_lines_reach_the_user_as_they_come_marked_as_the_servers(project: Path) 
                 process.stdin.flush()
                 break
         assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:  # pragma: no cover - only when the test fails
-            process.kill()
-            process.wait()
-        process.stdin.close()
-        process.stderr.close()
     assert "[live-server] the app says while-running\n" in seen  # stdout and stderr alike
 
 

@@ -19,7 +19,7 @@ import coverage
 import pytest
 
 from livecov.measure import merge_into_running
-from tests.livecov.helpers import group_alive, port_closed, unmeasured_command
+from tests.livecov.helpers import group_alive, port_closed, reaped, unmeasured_command
 
 # Makes one request under its own context, prints READY with the URL, then waits forever.
 CLIENT = """\
@@ -43,12 +43,8 @@ def livecov_process(project: Path, context: str, **popen) -> Iterator[subprocess
     process = subprocess.Popen(
         command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
     )
-    try:
+    with reaped(process, group=True):
         yield process
-    finally:
-        if process.poll() is None:  # pragma: no cover - only when a test fails
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def wait_ready(process: subprocess.Popen[str]) -> str:
