@@ -7,46 +7,55 @@ whose lines are attributed to the test whose request ran them, committed in git.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from livecov.affected import read_record
-from tests.livecov.test_pytest_plugin import plugin_project  # noqa: F401 - a fixture
+from tests.livecov.helpers import APPS
+from tests.livecov.test_pytest_plugin import PYPROJECT, PYTEST_TIMEOUT, TESTS_HELLO, TESTS_SQUARE
 
 SQUARE_LINE = "body = str(number * number)"
 
 
-@pytest.fixture
-def outer_coverage() -> dict[str, str]:
-    """This suite's subprocess measurement, before plugin_project turns it off."""
-    return {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_PROCESS")}
-
-
-@pytest.fixture
-def measured(
-    outer_coverage: dict[str, str],
-    pytester: pytest.Pytester,
-    plugin_project: Path,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> Path:
+@pytest.fixture(scope="module")
+def measured_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project in git, measured with per-test contexts by pytest-cov (which records).
 
-    The runs after this one use ``-p no:cov`` and no Coverage of their own: this suite's
-    measurement is turned back on for them, so it sees the plugin at work.
+    Measured once for the module (a pytest run with a live server is the slow part) with
+    ``relative_files``, so that each test's copy of it reads the same data as its own.
+    This suite's measurement stays off for that run; the runs in the tests are measured.
     """
-    (plugin_project / ".gitignore").write_text(
-        ".coverage*\n__pycache__/\nrunpytest-*\nstdout\nstderr\n"
+    project = tmp_path_factory.mktemp("measured")
+    shutil.copy(APPS / "branchy.py", project)
+    (project / "pyproject.toml").write_text(PYPROJECT + "relative_files = true\n")
+    (project / "test_hello.py").write_text(TESTS_HELLO)
+    (project / "test_square.py").write_text(TESTS_SQUARE)
+    (project / ".gitignore").write_text(
+        ".coverage*\n__pycache__/\n.pytest_cache/\nrunpytest-*\nstdout\nstderr\n"
     )
-    git(plugin_project, "init", "-q")
-    git(plugin_project, "add", "-A")
-    git(plugin_project, "commit", "-qm", "project")
-    result = pytester.runpytest_subprocess("--cov", "--cov-context=test", "--cov-report=")
-    result.assert_outcomes(passed=3)
-    for name, value in outer_coverage.items():
-        monkeypatch.setenv(name, value)
-    return plugin_project
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "project")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "PYTEST_"))}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
+         "--cov", "--cov-context=test", "--cov-report=", "-q"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 passed" in run.stdout, run.stdout
+    return project
+
+
+@pytest.fixture
+def measured(measured_once: Path, pytester: pytest.Pytester) -> Path:
+    """This test's own copy of the measured project, in pytester's folder."""
+    shutil.copytree(measured_once, pytester.path, dirs_exist_ok=True)
+    return pytester.path
 
 
 def git(where: Path, *args: str) -> None:
