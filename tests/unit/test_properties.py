@@ -3,7 +3,7 @@
 Arbitrary form data (missing, extra, long, odd Unicode fields) is posted to every form;
 every answer must be below 500. Hypothesis profiles are registered in conftest.py:
 
-- ``default``: 50 examples per test (what ``make test`` runs);
+- ``default``: 20 examples per test (what ``make test`` runs);
 - ``thorough``: 10 000 examples per test::
 
       HYPOTHESIS_PROFILE=thorough .venv/bin/python -m pytest tests/unit/test_properties.py
@@ -13,9 +13,11 @@ examples of a test), so the app here is module-scoped and every example makes it
 client and, where it needs one, its own post.
 """
 
+import os
+
 import markupsafe
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.security import generate_password_hash
 
@@ -115,3 +117,11 @@ def test_valid_posts_round_trip(app, title, body):
     page = client.get("/").get_data(as_text=True)
     assert f"<h2>{markupsafe.escape(title.strip())}</h2>" in page
     assert f'<p class="body">{markupsafe.escape(post["body"])}</p>' in page
+
+
+def test_the_profile_named_by_hypothesis_profile_is_the_one_in_force():
+    assert settings.get_profile("default").max_examples == 20
+    assert settings.get_profile("thorough").max_examples == 10_000
+    chosen = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+    assert settings().max_examples == chosen.max_examples
+    assert settings().deadline is None
