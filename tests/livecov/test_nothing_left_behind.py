@@ -191,7 +191,8 @@ FAULTS = {
     "livecov SIGINT": ([], 130, True),
     "livecov SIGTERM": ([], 143, True),
     "livecov SIGHUP": ([], 129, True),
-    "--timeout": (["--timeout", "5"], 124, True),  # from the command's start: time to make its request
+    # --timeout counts from the command's start: 5 s is its time to make one request.
+    "--timeout": (["--timeout", "5"], 124, True),
     "command not found": ([], 127, False),
     "app import error": ([], 3, False),
     "start-up timeout": (["--startup-timeout", "1"], 3, False),
