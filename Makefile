@@ -53,7 +53,7 @@ test: lint browser
 ifeq ($(SHARD),)
 	$(PYTEST_RUN) $(PYTEST_ARGS)
 	@$(BIN)/coverage combine -q
-	@$(MAKE) --no-print-directory report
+	$(REPORT)
 else
 	$(PYTEST_RUN) --splits $(shard_count) --group $(shard_index) $(PYTEST_ARGS)
 	@$(BIN)/coverage combine -q
@@ -66,9 +66,11 @@ combine: $(VENV)/.synced
 	@test -n "$(DATA)" || { echo 'usage: make combine DATA="DIR_OR_FILE ..."' >&2; exit 2; }
 	@rm -rf htmlcov .coverage
 	$(BIN)/coverage combine --keep -q $(DATA)
-	@$(MAKE) --no-print-directory report
+	$(REPORT)
 
-report: $(VENV)/.synced
+# The report of .coverage, as a recipe of its own (not a sub-make: a sub-make would check
+# the venv again, and `make -o` does not reach it).
+define REPORT
 	@$(BIN)/python -m livecov.jinja .coverage >/dev/null
 	@$(BIN)/livecov record || true  # for livecov affected; needs a git checkout
 	@$(BIN)/coverage html -q
@@ -76,6 +78,10 @@ report: $(VENV)/.synced
 	$(BIN)/livecov contexts --include 'flaskr/src/flaskr/*'; \
 	echo "HTML report: htmlcov/index.html; screenshots: test-artifacts/screenshots/"; \
 	exit $$status
+endef
+
+report: $(VENV)/.synced
+	$(REPORT)
 
 durations: $(VENV)/.synced
 	$(BIN)/pytest -n $(JOBS) -q --store-durations --durations-path .test_durations
