@@ -176,10 +176,20 @@ def test_other_browsers_are_left_alone(page_test) -> None:
     assert "livecov:" not in result.stdout.str()
 
 
+WAITS_FOR_THREE_WORKERS = """\
+import urllib.request
+
+
+def test_uses_server(live_server):
+    with urllib.request.urlopen(live_server.url + "/loaded?3") as response:
+        assert response.read() == b"3"  # the session lasts till every worker has loaded
+"""
+
+
 def test_backend_and_workers_options_reach_the_server(inline) -> None:
     shutil.copy(APPS / "options_app.py", inline.path)
     result = run(
-        inline, "options_app:app", USES_SERVER, "-rP",
+        inline, "options_app:app", WAITS_FOR_THREE_WORKERS, "-rP",
         "--live-server-backend", "gunicorn", "--live-server-workers", "3",
     )  # fmt: skip
     result.assert_outcomes(passed=1)

@@ -40,9 +40,11 @@ def run(project: Path, *arguments: str, requests: tuple[str, ...] = ()) -> int:
 @pytest.mark.parametrize("workers", [1, 3])
 def test_server_and_workers_reach_gunicorn(project: Path, capfd, workers: int) -> None:
     status = run(project, "--app", "options_app:app", "--server", "gunicorn",
-                 "--workers", str(workers))  # fmt: skip
-    err = capfd.readouterr().err
+                 "--workers", str(workers), requests=(f"/loaded?{workers}",))  # fmt: skip
+    captured = capfd.readouterr()
+    err = captured.err
     assert status == 0, err
+    assert f"/loaded?{workers} = {workers}\n" in captured.out  # the run lasted till then
     loaded = set(re.findall(r"\[live-server\] options_app loaded in process (\d+)", err))
     assert len(loaded) == workers  # each worker loads the app; the master does not
 
