@@ -20,6 +20,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -184,26 +185,34 @@ def run_timed(
     timeout: float = 600,
     check: bool = True,
 ) -> Timed:
-    """Run a command (a string goes through the shell); its wall time, status and output."""
+    """Run a command (a string goes through the shell); its wall time, status and output.
+
+    It runs in a session of its own; at the timeout that whole process group is killed (a
+    plain ``subprocess.run`` timeout would kill only the shell and leave the rest running).
+    """
     began = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            cmd,
-            shell=isinstance(cmd, str),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=timeout,
-            start_new_session=True,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else ""
-        raise CommandFailed(cmd, -1, out + f"\n(timed out after {timeout:g} s)") from None
+    with subprocess.Popen(
+        cmd,
+        shell=isinstance(cmd, str),
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ) as proc:
+        try:
+            stdout, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            try:  # what it printed, unless something outside the group still holds the pipe
+                out = proc.communicate(timeout=30)[0].decode(errors="replace")
+            except subprocess.TimeoutExpired:
+                out = ""
+            raise CommandFailed(cmd, -1, out + f"\n(timed out after {timeout:g} s)") from None
     seconds = time.perf_counter() - began
-    output = proc.stdout.decode(errors="replace")
+    output = stdout.decode(errors="replace")
     if check and proc.returncode != 0:
         raise CommandFailed(cmd, proc.returncode, output)
     return Timed(seconds, proc.returncode, output)
