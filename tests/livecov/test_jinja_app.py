@@ -4,6 +4,7 @@ holds each template with exactly the lines that rendered and the contexts that d
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import coverage
 import pytest
 
 from livecov.cli import main
+from livecov.contexts import format_ranges
+from livecov.jinja import repair_data
 from tests.livecov.helpers import context_client, copy_project, json_report
 
 APP = Path(__file__).parent / "jinja_app"
@@ -31,6 +34,8 @@ EXPECTED = {
 def shelf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy_project(APP, tmp_path, monkeypatch, "livecov.jinja", CLIENT)
     monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m.partition(".")[0] == "bookshelf"]:
+        monkeypatch.delitem(sys.modules, name)  # this test's copy is imported, not the last
     return tmp_path
 
 
@@ -95,3 +100,28 @@ def test_templates_in_terminal_json_and_html_reports(shelf: Path, capfd) -> None
     assert f"{TEMPLATES}_nav.html: 3" in only_e2e
     assert f"{TEMPLATES}book.html: 1-2, 4-5, 8" in only_e2e
     assert only_unit.splitlines()[1:2] == [f"  {TEMPLATES}books.html: 9"]
+
+
+def test_contexts_of_data_not_yet_repaired_name_only_template_lines(shelf: Path, capfd) -> None:
+    # The data as pytest-cov or `coverage combine` leaves it: a resumed template has
+    # recorded Python line numbers, which only repair_data() turns into template lines.
+    run_unit_test()
+    before = Path(".coverage").read_bytes()
+    shutil.copyfile(".coverage", "repaired")
+    assert repair_data("repaired") > 0  # there was something to repair
+    repaired = coverage.CoverageData("repaired")
+    repaired.read()
+
+    assert main(["contexts", "--include", TEMPLATES + "*"]) == 0
+    out = capfd.readouterr().out
+
+    assert Path(".coverage").read_bytes() == before  # the user's data is left as it was
+    only_unit = dict(
+        line.strip().split(": ") for line in out.split("Lines only unit tests run")[1].splitlines()
+        if TEMPLATES in line
+    )  # fmt: skip
+    expected = {
+        TEMPLATES + name: format_ranges(repaired.lines(str(shelf / TEMPLATES / name)) or [])
+        for name in EXPECTED
+    }
+    assert only_unit == {name: lines for name, lines in expected.items() if lines}

@@ -7,16 +7,21 @@ replaces that rule with explicit patterns.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
+import shutil
 import sys
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from coverage import CoverageData
 
 from livecov.errors import ConfigError
+from livecov.jinja import PLUGIN_NAME as JINJA_PLUGIN
+from livecov.jinja import repair_data
 from livecov.measure import open_coverage
 
 PYTEST_COV_PHASES = ("|setup", "|run", "|teardown")
@@ -110,5 +115,27 @@ def contexts_report(
             f"{cov.config.data_file} has no contexts: measure with livecov (and "
             "pytest --cov-context=test for the unit tests)"
         )
-    print_split(split_by_layer(data, patterns, include), out or sys.stdout)
+    with _templates_repaired(data) as data:
+        print_split(split_by_layer(data, patterns, include), out or sys.stdout)
     return 0
+
+
+@contextlib.contextmanager
+def _templates_repaired(data: CoverageData) -> Iterator[CoverageData]:
+    """``data``, or, when it holds livecov.jinja templates' arcs, a repaired copy of it.
+
+    Data straight from pytest-cov or ``coverage combine`` still has the Python line
+    numbers a resumed template records (see ``livecov.jinja.repair_data``); the user's
+    file is left as it is, and the copy goes with the report.
+    """
+    traced = any(data.file_tracer(name) == JINJA_PLUGIN for name in data.measured_files())
+    if not (traced and data.has_arcs()):
+        yield data
+        return
+    with tempfile.TemporaryDirectory(prefix="livecov-contexts-") as folder:
+        copy = os.path.join(folder, "data")
+        shutil.copyfile(data.data_filename(), copy)
+        repair_data(copy)
+        repaired = CoverageData(copy)
+        repaired.read()
+        yield repaired
