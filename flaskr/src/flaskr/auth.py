@@ -68,46 +68,56 @@ def _registration_error(username: str, password: str) -> str | None:
     return None
 
 
-@bp.route("/register", methods=("GET", "POST"))
+# Each form's URL has two views: GET (and HEAD) shows the form, POST submits it. The router
+# picks the view by method, and answers 405 with an Allow header for any other method.
+@bp.get("/register")
 def register() -> ResponseReturnValue:
-    if request.method == "POST":
-        username, password = _credentials()
-        error = _registration_error(username, password)
-        if error is None:
-            db = get_db()
-            password_hash = generate_password_hash(
-                password, method=current_app.config["PASSWORD_HASH_METHOD"]
-            )
-            try:
-                db.execute(
-                    "INSERT INTO user (username, password) VALUES (?, ?)",
-                    (username, password_hash),
-                )
-                db.commit()
-            except db.IntegrityError:
-                error = f"User {username} is already registered."
-            else:
-                flash("Registration complete. Please log in.", "success")
-                return redirect(url_for("auth.login"))
-        flash(error, "error")
     return render_template("auth/register.html")
 
 
-@bp.route("/login", methods=("GET", "POST"))
-def login() -> ResponseReturnValue:
-    if request.method == "POST":
-        username, password = _credentials()
-        user = get_db().execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone()
-        if user is None:
-            error = "Incorrect username."
-        elif not check_password_hash(user["password"], password):
-            error = "Incorrect password."
+@bp.post("/register")
+def register_submit() -> ResponseReturnValue:
+    username, password = _credentials()
+    error = _registration_error(username, password)
+    if error is None:
+        db = get_db()
+        password_hash = generate_password_hash(
+            password, method=current_app.config["PASSWORD_HASH_METHOD"]
+        )
+        try:
+            db.execute(
+                "INSERT INTO user (username, password) VALUES (?, ?)",
+                (username, password_hash),
+            )
+            db.commit()
+        except db.IntegrityError:
+            error = f"User {username} is already registered."
         else:
-            session.clear()
-            session["user_id"] = user["id"]
-            return redirect(url_for("index"))
-        flash(error, "error")
+            flash("Registration complete. Please log in.", "success")
+            return redirect(url_for("auth.login"))
+    flash(error, "error")
+    return register()
+
+
+@bp.get("/login")
+def login() -> ResponseReturnValue:
     return render_template("auth/login.html")
+
+
+@bp.post("/login")
+def login_submit() -> ResponseReturnValue:
+    username, password = _credentials()
+    user = get_db().execute("SELECT * FROM user WHERE username = ?", (username,)).fetchone()
+    if user is None:
+        error = "Incorrect username."
+    elif not check_password_hash(user["password"], password):
+        error = "Incorrect password."
+    else:
+        session.clear()
+        session["user_id"] = user["id"]
+        return redirect(url_for("index"))
+    flash(error, "error")
+    return login()
 
 
 @bp.route("/logout")

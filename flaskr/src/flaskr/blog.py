@@ -99,37 +99,48 @@ def _post_error(title: str, body: str) -> str | None:
     return None
 
 
-@bp.route("/create", methods=("GET", "POST"))
+# As in auth: GET (and HEAD) shows a form, POST submits it, the router picks by method.
+@bp.get("/create")
 @login_required
 def create() -> ResponseReturnValue:
-    if request.method == "POST":
-        title, body = _post_form()
-        error = _post_error(title, body)
-        if error is None:
-            db = get_db()
-            db.execute(
-                "INSERT INTO post (title, body, author_id) VALUES (?, ?, ?)",
-                (title, body, g.user["id"]),
-            )
-            db.commit()
-            return redirect(url_for("blog.index"))
-        flash(error, "error")
     return render_template("blog/create.html")
 
 
-@bp.route("/<int:id>/update", methods=("GET", "POST"))
+@bp.post("/create")
+@login_required
+def create_submit() -> ResponseReturnValue:
+    title, body = _post_form()
+    error = _post_error(title, body)
+    if error is None:
+        db = get_db()
+        db.execute(
+            "INSERT INTO post (title, body, author_id) VALUES (?, ?, ?)",
+            (title, body, g.user["id"]),
+        )
+        db.commit()
+        return redirect(url_for("blog.index"))
+    flash(error, "error")
+    return create()
+
+
+@bp.get("/<int:id>/update")
 @login_required
 def update(id: int) -> ResponseReturnValue:
+    return render_template("blog/update.html", post=get_post(id))
+
+
+@bp.post("/<int:id>/update")
+@login_required
+def update_submit(id: int) -> ResponseReturnValue:
     post = get_post(id)
-    if request.method == "POST":
-        title, body = _post_form()
-        error = _post_error(title, body)
-        if error is None:
-            db = get_db()
-            db.execute("UPDATE post SET title = ?, body = ? WHERE id = ?", (title, body, id))
-            db.commit()
-            return redirect(url_for("blog.index"))
-        flash(error, "error")
+    title, body = _post_form()
+    error = _post_error(title, body)
+    if error is None:
+        db = get_db()
+        db.execute("UPDATE post SET title = ?, body = ? WHERE id = ?", (title, body, id))
+        db.commit()
+        return redirect(url_for("blog.index"))
+    flash(error, "error")
     return render_template("blog/update.html", post=post)
 
 
