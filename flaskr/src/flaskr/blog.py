@@ -32,6 +32,9 @@ INDEX_QUERY = (
     " ORDER BY created DESC, p.id DESC"
     " LIMIT ? OFFSET ?"
 )
+# Whether there is a post past the first N (every post has an author, so the join above
+# drops none): an older page exists when there is one past this page's last post.
+POST_AFTER_QUERY = "SELECT EXISTS (SELECT 1 FROM post LIMIT 1 OFFSET ?)"
 
 bp = Blueprint("blog", __name__)
 
@@ -43,13 +46,12 @@ def index() -> ResponseReturnValue:
     offset = (page - 1) * per_page
     if offset > SQLITE_MAX_INT:
         abort(404, f"There is no page {page}.")
-    # One row more than a page tells whether there is an older page.
-    posts = get_db().execute(INDEX_QUERY, (per_page + 1, offset)).fetchall()
+    db = get_db()
+    posts = db.execute(INDEX_QUERY, (per_page, offset)).fetchall()
     if page > 1 and not posts:
         abort(404, f"There is no page {page}.")
-    return render_template(
-        "blog/index.html", posts=posts[:per_page], page=page, has_older=len(posts) > per_page
-    )
+    (has_older,) = db.execute(POST_AFTER_QUERY, (offset + per_page,)).fetchone()
+    return render_template("blog/index.html", posts=posts, page=page, has_older=has_older)
 
 
 def _page_number() -> int:
