@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -12,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import coverage
@@ -23,9 +26,11 @@ from livecov.errors import ServerStartError
 from livecov.live_server import _kill_leftover_servers
 from tests.livecov.helpers import (
     ALL_BACKENDS,
+    APPS,
     DEFAULT_BACKENDS,
     GUNICORN,
     MULTI_WORKER_BACKENDS,
+    RCFILE,
     UVICORN,
     WAITRESS,
     WERKZEUG,
@@ -42,6 +47,27 @@ from tests.livecov.helpers import (
 
 def project_config():
     return coverage.Coverage().config  # the sample project's .coveragerc (cwd)
+
+
+@pytest.fixture(scope="module", params=DEFAULT_BACKENDS, ids=str)
+def shared_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server per backend for the tests that only talk to it: what they check is its
+    answers, not what it saves nor how it starts or stops. Seeded by branchy's hook."""
+    backend: Backend = request.param
+    folder = tmp_path_factory.mktemp("shared-project")
+    for app in APPS.glob("*.py"):
+        shutil.copy(app, folder)
+    (folder / ".coveragerc").write_text(RCFILE)
+    with contextlib.ExitStack() as stack:
+        cwd = stack.enter_context(pytest.MonkeyPatch.context())
+        cwd.chdir(folder)  # where the server imports the sample apps from, at its start
+        server = stack.enter_context(
+            suite_server(app=backend.app(), server=backend.server, setup=backend.app("seed"))
+        )
+        cwd.undo()
+        yield server
 
 
 @pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
@@ -341,45 +367,41 @@ def test_a_given_workdir_is_the_callers_to_keep(project: Path, tmp_path: Path) -
     assert (workdir / "server.log").exists()
 
 
-@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
-def test_requests_of_one_context_run_side_by_side(project: Path, backend: Backend) -> None:
+def test_requests_of_one_context_run_side_by_side(shared_server: LiveServer) -> None:
     # Each /together request waits at a barrier until the other one is inside the app
     # too: both complete only if the same context's requests really run at once. (A name
     # longer than one character: equal, but never the same str object in both requests.)
     context = "same-context"
-    with suite_server(app=backend.app()) as server:
-        results: list[str] = []
-        threads = [
-            threading.Thread(target=lambda: results.append(get(server.url + "/together", context)))
-            for _ in range(2)
-        ]
-        for thread in threads:
-            thread.start()
-        join_all(threads)
+    url = shared_server.url + "/together"
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(get(url, context))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    join_all(threads)
     assert sorted(results) == ["0", "1"]  # the barrier's arrival indexes
 
 
-@pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
 def test_reset_runs_while_requests_of_several_contexts_come_and_go(
-    project: Path, backend: Backend
+    shared_server: LiveServer,
 ) -> None:
-    with suite_server(app=backend.app(), setup=backend.app("seed")) as server:
-        errors: list[BaseException] = []
+    server = shared_server
+    errors: list[BaseException] = []
 
-        def hammer(context: str) -> None:
-            try:
-                for _ in range(10):
-                    get(server.url + "/hello", context)
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
+    def hammer(context: str) -> None:
+        try:
+            for _ in range(10):
+                get(server.url + "/hello", context)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
 
-        threads = [threading.Thread(target=hammer, args=(f"c{n}",)) for n in range(3)]
-        for thread in threads:
-            thread.start()
-        for _ in range(3):
-            server.reset()
-        join_all(threads)
-        assert get(server.url + "/seeded") == "seeded 4"  # set-up, then three resets
+    seeded = int(get(server.url + "/seeded").split()[1])  # set-up, and any earlier reset
+    threads = [threading.Thread(target=hammer, args=(f"c{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for _ in range(3):
+        server.reset()
+    join_all(threads)
+    assert get(server.url + "/seeded") == f"seeded {seeded + 3}"  # each reset ran once
     assert errors == []
 
 
