@@ -190,3 +190,16 @@ def test_a_diff_ending_past_the_last_newline_still_applies(tree: Path) -> None:
         " def g():\n-    return 2\n+    return 3\n \n"
     )
     assert run.diff_mismatch(diff, tree) is None
+
+
+def test_every_session_names_modules_and_tests_that_exist() -> None:
+    # A test file renamed or merged away stops its session at the baseline, an hour into
+    # `make mutation`; this says so at once.
+    _, sessions = run.load_config()
+    missing = [
+        f"{s.name}: {pattern}"
+        for s in sessions
+        for pattern in s.modules + s.tests
+        if not any(REPO.glob(pattern))
+    ]
+    assert missing == []
