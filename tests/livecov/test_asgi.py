@@ -80,6 +80,27 @@ def test_a_fastapi_app_of_the_usual_shape_is_measured_per_request(
     assert contexts["interleave-left"] == set()  # never requested: no context at all
 
 
+def test_gunicorns_uvicorn_workers_stop_without_an_error_in_the_servers_output(
+    project: Path,
+) -> None:
+    # Each worker ends normally once uvicorn has shut it down; a worker that exited with a
+    # failure status would make gunicorn's master log an error at every stop.
+    server = LiveServer(
+        ServerOptions(app=f"{FASTAPI}:app", server="gunicorn", workers=2),
+        coverage.Coverage().config,
+    )
+    try:
+        server.start()
+        assert get(server.url + "/items/1", "t-items").startswith("item 1")
+        server.stop()
+        output = server.output(lines=10_000)
+    finally:
+        server.cleanup()
+    assert server.process.returncode == 0
+    assert "exited with code" not in output
+    assert "[ERROR]" not in output
+
+
 def interleave(url: str, route: str, context: str, rounds: int, errors: list) -> None:
     try:
         for _ in range(rounds):

@@ -415,6 +415,29 @@ def test_without_contexts_the_lifespan_runs_as_it_is() -> None:
     assert switches == []
 
 
+def test_without_contexts_a_reset_after_the_lifespan_start_up_still_runs() -> None:
+    # The lifespan took no place in the gate, so it gives none back: the reset, which waits
+    # for the gate to be empty, still gets in.
+    done: list[str] = []
+    layer = middleware(app=lifespan_app, contexts=False, reset=lambda: done.append("reset"))
+
+    async def scenario() -> None:
+        lifespan_exchange = Exchange({"type": "lifespan.startup"})
+        lifespan = asyncio.create_task(
+            layer({"type": "lifespan"}, lifespan_exchange.receive, lifespan_exchange.send)
+        )
+        await settle()
+        assert lifespan_exchange.sent == [{"type": "lifespan.startup.complete"}]
+        exchange = Exchange()
+        reset = http("/__livecov__/reset", "POST", {"Livecov-Token": "the-token"})
+        await asyncio.wait_for(layer(reset, exchange.receive, exchange.send), timeout=5)
+        assert (exchange.status, done) == (200, ["reset"])
+        lifespan_exchange.incoming.put_nowait({"type": "lifespan.shutdown"})
+        await lifespan
+
+    run(scenario)
+
+
 def test_lifespan_reports_start_up_and_shut_down_waits_for_requests_inside() -> None:
     switches: list[str] = []
     layer = middleware(app=lifespan_app, switches=switches)
