@@ -200,6 +200,28 @@ def test_a_second_signal_while_the_server_stops_in_process(
 
 
 @pytest.mark.parametrize(("sig", "status"), [("INT", 130), ("TERM", 143)])
+def test_a_stop_signal_before_anything_started_is_an_interruption_in_process(
+    project: Path, capfd, guarded_signals, monkeypatch, sig: str, status: int
+) -> None:
+    # The signal arrives before the server exists (while the settings become its options):
+    # it leaves the whole pipeline, not one of its steps. (The test above reaches that
+    # handler too, but only when the signal lands at the right moment of a loaded machine.)
+    server_options = runner.server_options
+
+    def options_then_signal(settings):
+        options = server_options(settings)
+        signal.raise_signal(getattr(signal, f"SIG{sig}"))
+        return options
+
+    monkeypatch.setattr(runner, "server_options", options_then_signal)
+    assert main(["run", "--no-html", "--app", "branchy:app", "--", "true"]) == status
+    assert guarded_signals == []
+    err = capfd.readouterr().err
+    assert f"livecov: interrupted (SIG{sig})" in err
+    assert "serving" not in err  # no server was started
+
+
+@pytest.mark.parametrize(("sig", "status"), [("INT", 130), ("TERM", 143)])
 def test_a_stop_signal_as_the_command_starts_still_stops_it_in_process(
     project: Path, capfd, guarded_signals, monkeypatch, sig: str, status: int
 ) -> None:

@@ -130,7 +130,7 @@ def run(settings: Settings, command: list[str], out: TextIO | None = None) -> Ru
         _run(settings, command, out, result)
     except LivecovError as exc:
         result.fail(exc.outcome, str(exc))
-    except (KeyboardInterrupt, Stopped) as exc:  # a second signal, while the server stops
+    except (KeyboardInterrupt, Stopped) as exc:  # outside the steps: before them, or while stopping
         _interrupted(result, exc)
     finally:
         for sig, handler in previous.items():
