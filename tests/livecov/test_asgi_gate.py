@@ -438,6 +438,20 @@ def test_without_contexts_a_reset_after_the_lifespan_start_up_still_runs() -> No
     run(scenario)
 
 
+def test_a_lifespan_that_starts_and_shuts_down_reports_one_start_and_no_failure() -> None:
+    reports: list[str] = []
+    layer = middleware(app=lifespan_app)
+    layer.started = lambda: reports.append("started")
+    layer.startup_failed = lambda message: reports.append(f"failed: {message}")
+
+    async def scenario() -> None:
+        exchange = Exchange({"type": "lifespan.startup"}, {"type": "lifespan.shutdown"})
+        await layer({"type": "lifespan"}, exchange.receive, exchange.send)
+
+    run(scenario)
+    assert reports == ["started"]  # the shut-down's answer is no start-up failure
+
+
 def test_lifespan_reports_start_up_and_shut_down_waits_for_requests_inside() -> None:
     switches: list[str] = []
     layer = middleware(app=lifespan_app, switches=switches)
