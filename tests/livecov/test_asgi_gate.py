@@ -309,6 +309,19 @@ def test_requests_pass_straight_through_without_contexts_and_other_scopes_always
     assert switches == []
 
 
+def test_the_asgi_layer_records_contexts_by_default() -> None:
+    switches: list[str] = []
+    layer = LivecovAsgiMiddleware(hello, "the-token", {})  # contexts left to the default
+    layer.gate = AsyncContextGate("live-server", switch=switches.append)
+
+    async def scenario() -> None:
+        exchange = Exchange()
+        await layer(http("/", headers={"Livecov-Context": "t-1"}), exchange.receive, exchange.send)
+
+    run(scenario)
+    assert switches == ["t-1"]
+
+
 @pytest.mark.parametrize(
     ("headers", "context"),
     [({"Accept": "*/*", "Livecov-Context": "t-1"}, "t-1"), ({"Accept": "*/*"}, None)],
