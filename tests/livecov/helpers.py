@@ -201,6 +201,14 @@ def _measured_like_this_run(options: dict) -> tuple[LiveServer, bool]:
     return LiveServer(ServerOptions(**options), config), running is not None
 
 
+def sample_project(folder: Path) -> Path:
+    """Fill ``folder`` with the sample apps and a coverage config; return it."""
+    for app in APPS.glob("*.py"):
+        shutil.copy(app, folder)
+    (folder / ".coveragerc").write_text(RCFILE)
+    return folder
+
+
 @contextmanager
 def suite_server(**options) -> Iterator[LiveServer]:
     """A LiveServer measured like this test run is, its data merged into the run's.

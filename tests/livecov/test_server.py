@@ -6,7 +6,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -26,11 +25,9 @@ from livecov.errors import ServerStartError
 from livecov.live_server import _kill_leftover_servers
 from tests.livecov.helpers import (
     ALL_BACKENDS,
-    APPS,
     DEFAULT_BACKENDS,
     GUNICORN,
     MULTI_WORKER_BACKENDS,
-    RCFILE,
     UVICORN,
     WAITRESS,
     WERKZEUG,
@@ -39,6 +36,7 @@ from tests.livecov.helpers import (
     group_alive,
     port_closed,
     read_data,
+    sample_project,
     sighup_default,
     suite_server,
     tagged_lines,
@@ -56,10 +54,7 @@ def shared_server(
     """One server per backend for the tests that only talk to it: what they check is its
     answers, not what it saves nor how it starts or stops. Seeded by branchy's hook."""
     backend: Backend = request.param
-    folder = tmp_path_factory.mktemp("shared-project")
-    for app in APPS.glob("*.py"):
-        shutil.copy(app, folder)
-    (folder / ".coveragerc").write_text(RCFILE)
+    folder = sample_project(tmp_path_factory.mktemp("shared-project"))
     with contextlib.ExitStack() as stack:
         cwd = stack.enter_context(pytest.MonkeyPatch.context())
         cwd.chdir(folder)  # where the server imports the sample apps from, at its start
