@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from livecov.affected import read_record
-from tests.livecov.helpers import APPS
-from tests.livecov.test_pytest_plugin import PYPROJECT, PYTEST_TIMEOUT, TESTS_HELLO, TESTS_SQUARE
+from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, write_plugin_project
 
 SQUARE_LINE = "body = str(number * number)"
 
@@ -29,11 +28,9 @@ def measured_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``relative_files``, so that each test's copy of it reads the same data as its own.
     This suite's measurement stays off for that run; the runs in the tests are measured.
     """
-    project = tmp_path_factory.mktemp("measured")
-    shutil.copy(APPS / "branchy.py", project)
-    (project / "pyproject.toml").write_text(PYPROJECT + "relative_files = true\n")
-    (project / "test_hello.py").write_text(TESTS_HELLO)
-    (project / "test_square.py").write_text(TESTS_SQUARE)
+    project = write_plugin_project(
+        tmp_path_factory.mktemp("measured"), coverage_run="relative_files = true\n"
+    )
     (project / ".gitignore").write_text(
         ".coverage*\n__pycache__/\n.pytest_cache/\nrunpytest-*\nstdout\nstderr\n"
     )

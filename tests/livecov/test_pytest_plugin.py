@@ -66,17 +66,23 @@ def plugin_project(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Path:
     """A project serving ``branchy`` (WSGI), or its ASGI twin when parametrized so."""
-    app_module = getattr(request, "param", "branchy")
     # The throw-away project is measured by its own settings, not this suite's.
     monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
     monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
+    return write_plugin_project(pytester.path, getattr(request, "param", "branchy"))
+
+
+def write_plugin_project(folder: Path, app_module: str = "branchy", coverage_run: str = "") -> Path:
+    """The plugin tests' project in ``folder``: the app, pyproject.toml (``coverage_run``:
+    more lines for its ``[tool.coverage.run]``) and two test files; return ``folder``."""
     for module in {"branchy", app_module}:  # the set-up hook is branchy:seed for both
-        shutil.copy(APPS / f"{module}.py", pytester.path)
+        shutil.copy(APPS / f"{module}.py", folder)
     # For the ASGI app, that one line is all that changes.
     pyproject = PYPROJECT.replace('app = "branchy:app"', f'app = "{app_module}:app"')
-    pytester.makefile(".toml", pyproject=pyproject)
-    pytester.makepyfile(test_hello=TESTS_HELLO, test_square=TESTS_SQUARE)
-    return pytester.path
+    (folder / "pyproject.toml").write_text(pyproject + coverage_run)
+    (folder / "test_hello.py").write_text(TESTS_HELLO)
+    (folder / "test_square.py").write_text(TESTS_SQUARE)
+    return folder
 
 
 def server_lines(project: Path, module: str = "branchy") -> dict[int, set[str]]:
