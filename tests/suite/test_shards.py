@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,27 @@ def checkout(destination: Path) -> Path:
     return destination
 
 
+# The Makefile's own variables: an outer `make test SHARD=2/2` exports them to the
+# environment (and MAKEFLAGS), where the inner make would take them for its own.
+MAKEFILE_VARIABLES = {"SHARD", "JOBS", "PYTEST_ARGS", "DATA", "VENV", "PYTHON", "UV"}
+
+
+def clean_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without what an outer make or test run hands down to its children."""
+    return {
+        k: v
+        for k, v in environ.items()
+        if k not in MAKEFILE_VARIABLES
+        and not k.startswith(("COVERAGE_", "MAKE", "MFLAGS", "PYTEST_"))
+    }
+
+
 def make(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``make`` in the checkout ``where``, with this venv, importing that checkout's code.
 
     Lint is taken as done: the copies' files are this checkout's, which make test lints.
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("COVERAGE_", "MAKE", "MFLAGS", "PYTEST_"))
-    }
+    env = clean_environment(os.environ)
     env["PYTHONPATH"] = f"{where / 'flaskr/src'}:{where / 'livecov/src'}"
     return subprocess.run(
         [
@@ -140,3 +152,14 @@ def test_shards_from_two_checkouts_combine_into_the_serial_report(tmp_path: Path
     contexts = {c for f in expected["files"].values() for cs in f["contexts"].values() for c in cs}
     assert "tests/unit/test_config.py::test_hello|run" in contexts
     assert any(c.startswith("tests/e2e/test_pagination.py::") for c in contexts)
+
+
+def test_the_inner_make_ignores_the_outer_makes_shard(monkeypatch) -> None:
+    """Run inside `make test SHARD=2/2`, the inner serial make runs every test given."""
+    monkeypatch.setenv("SHARD", "2/2")
+    monkeypatch.setenv("MAKEFLAGS", " -- SHARD=2/2")
+    monkeypatch.setenv("MAKELEVEL", "1")
+    dry_run = make(REPO, "-n", "test", "JOBS=0", f"PYTEST_ARGS={TESTS}")
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert TESTS in dry_run.stdout
+    assert "--splits" not in dry_run.stdout
