@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import livecov
 from livecov.cli import main
 from livecov.errors import ConfigError
 from tests.livecov.helpers import suite_server_failure
@@ -83,8 +84,11 @@ def test_a_backend_that_is_not_installed_names_the_extra(
     )  # fmt: skip
 
     assert status == 4
+    # This venv has livecov from its folder, editable (as uv sync installs it): the hint
+    # installs the extra from there, not from a package index that may not have livecov.
+    folder = Path(livecov.__file__).parents[2]
     assert livecov_lines(capfd.readouterr().err) == [
-        f"livecov: the {backend} server is not installed: pip install 'livecov[{backend}]' "
+        f"livecov: the {backend} server is not installed: pip install -e '{folder}[{backend}]' "
         "(or choose another --server)"
     ]
 

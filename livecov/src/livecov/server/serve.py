@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.metadata
 import importlib.util
 import json
 import logging
@@ -24,6 +25,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,13 +43,8 @@ from livecov.server.wsgi import (
 
 SPEC_ENV = "LIVECOV_SPEC"
 
-# The module each backend needs, and what to install when it is missing.
-BACKEND_PACKAGES = {
-    "werkzeug": ("werkzeug", "'livecov[werkzeug]'"),
-    "waitress": ("waitress", "'livecov[waitress]'"),
-    "gunicorn": ("gunicorn", "'livecov[gunicorn]'"),
-    "uvicorn": ("uvicorn", "'livecov[uvicorn]'"),
-}
+# The module each backend needs; the extra of livecov that brings it has its name too.
+BACKEND_MODULES = {name: name for name in ("werkzeug", "waitress", "gunicorn", "uvicorn")}
 
 
 @dataclass
@@ -149,12 +146,43 @@ def _tell_parent(spec: ServeSpec, message: dict[str, Any]) -> None:
 
 def require_backend(server: str) -> None:
     """Raise ConfigError, naming what to install, when the backend's package is missing."""
-    module, install = BACKEND_PACKAGES[server]
-    if importlib.util.find_spec(module) is None:
+    if importlib.util.find_spec(BACKEND_MODULES[server]) is None:
         raise ConfigError(
-            f"the {server} server is not installed: pip install {install} "
+            f"the {server} server is not installed: {install_command(server)} "
             "(or choose another --server)"
         )
+
+
+def install_command(extra: str) -> str:
+    """The pip command adding livecov's ``extra`` from where this livecov was installed."""
+    return install_command_for(extra, _direct_url_of("livecov"))
+
+
+def install_command_for(extra: str, direct_url: str | None) -> str:
+    """The pip command adding ``extra`` to a livecov installed as ``direct_url`` says.
+
+    ``direct_url`` is the distribution's ``direct_url.json`` (PEP 610): a folder (the
+    README's way), editable or not, is named by its path, a VCS or archive URL by that
+    URL, and a package index (no such file: None) by the name alone.
+    """
+    origin = json.loads(direct_url or "{}")
+    url = origin.get("url", "")
+    if url.startswith("file://") and "dir_info" in origin:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+        editable = "-e " if origin["dir_info"].get("editable") else ""
+        return f"pip install {editable}'{path}[{extra}]'"
+    if "vcs_info" in origin:
+        url = f"{origin['vcs_info']['vcs']}+{url}"
+    if url:
+        return f"pip install 'livecov[{extra}] @ {url}'"
+    return f"pip install 'livecov[{extra}]'"
+
+
+def _direct_url_of(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.distribution(distribution).read_text("direct_url.json")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree (PYTHONPATH)
+        return None
 
 
 def _stop_this_process() -> None:
