@@ -26,6 +26,10 @@ NODE = shutil.which("node")
 needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed")
 
 
+def livecov_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("livecov:")]
+
+
 def run(*args: str) -> int:
     return main(["run", "--no-html", *args])
 
@@ -182,9 +186,50 @@ def test_command_timeout_stops_it_and_fails(project: Path, capfd) -> None:
     assert "did not finish within 1 s (--timeout)" in capfd.readouterr().err
 
 
-def test_statement_data_does_not_combine_with_branch_data(project: Path, capfd) -> None:
+def test_statement_data_is_refused_before_a_branch_run_starts(project: Path, capfd) -> None:
     measure_like_unit_tests(project, "import hang\n", branch=False)
+    status = run("--app", "branchy:app", "--", "sh", "-c", "echo ran")
+
+    out, err = capfd.readouterr()
+    assert status == 4
+    assert "ran" not in out  # refused before the server or the command started
+    assert livecov_lines(err) == [
+        "livecov: .coverage holds statement coverage but the server would measure branches "
+        "([tool.coverage.run] branch = true): measure both with the same [tool.coverage.run], "
+        "or start afresh with --erase"
+    ]
+
+
+def test_branch_data_is_refused_before_a_statement_run_starts(project: Path, capfd) -> None:
+    measure_like_unit_tests(project, "import hang\n", branch=True)
+    (project / "statements.rc").write_text("[run]\nsource = .\n")
+    status = run("--app", "branchy:app", "--rcfile", "statements.rc", "--", "true")
+
+    assert status == 4
+    assert livecov_lines(capfd.readouterr().err) == [
+        "livecov: .coverage holds branch coverage (measured with --branch) but the server "
+        "would measure statements only: set branch = true in [tool.coverage.run] for both, "
+        "or start afresh with --erase"
+    ]
+
+
+def test_unreadable_data_is_refused_in_one_line(project: Path, capfd) -> None:
+    (project / ".coverage").write_text("not a database")
     status = run("--app", "branchy:app", "--", "true")
+
+    err = capfd.readouterr().err
+    assert status == 4
+    assert livecov_lines(err)[0].startswith("livecov: cannot read the coverage data .coverage: ")
+    assert livecov_lines(err)[0].endswith("; start afresh with --erase")
+    assert len(livecov_lines(err)) == 1
+
+
+def test_data_made_unlike_during_the_run_does_not_combine(project: Path, capfd) -> None:
+    # The command itself measures statements into the data file the run combines into.
+    (project / "unit_run.py").write_text("import hang\n")
+    (project / "unit.rc").write_text("[run]\nbranch = false\nsource = .\nomit = unit_run.py\n")
+    measure = f"{sys.executable} -m coverage run --rcfile=unit.rc unit_run.py"
+    status = run("--app", "branchy:app", "--", "sh", "-c", measure)
 
     err = capfd.readouterr().err
     assert status == 5  # the server's data is there, but unusable: coverage lost

@@ -31,6 +31,35 @@ def open_coverage(
         raise ConfigError(f"coverage configuration: {exc}") from None
 
 
+def check_measured_alike(cov: coverage.Coverage) -> None:
+    """Refuse, before anything runs, data the server's would not combine with.
+
+    The server measures as ``cov`` is configured; data measured with branches (``--branch``,
+    or ``--cov-branch``) and without never combine. Raises ConfigError saying the way out.
+    """
+    data = coverage.CoverageData(cov.config.data_file)
+    try:
+        data.read()
+    except DataError as exc:
+        raise ConfigError(
+            f"cannot read the coverage data {cov.config.data_file}: {exc}; "
+            "start afresh with --erase"
+        ) from None
+    if not data.measured_files() or data.has_arcs() == bool(cov.config.branch):
+        return
+    if data.has_arcs():
+        raise ConfigError(
+            f"{cov.config.data_file} holds branch coverage (measured with --branch) but the "
+            "server would measure statements only: set branch = true in [tool.coverage.run] "
+            "for both, or start afresh with --erase"
+        )
+    raise ConfigError(
+        f"{cov.config.data_file} holds statement coverage but the server would measure "
+        "branches ([tool.coverage.run] branch = true): measure both with the same "
+        "[tool.coverage.run], or start afresh with --erase"
+    )
+
+
 def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: bool = True) -> None:
     """Combine ``files`` into the data file of ``cov`` (keeping what it had when ``append``)."""
     paths = [str(f) for f in files]

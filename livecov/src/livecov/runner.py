@@ -31,7 +31,13 @@ from livecov.errors import (
     ServerStartError,
 )
 from livecov.live_server import LiveServer, ServerOptions
-from livecov.measure import ReportOptions, combine_into_file, open_coverage, write_reports
+from livecov.measure import (
+    ReportOptions,
+    check_measured_alike,
+    combine_into_file,
+    open_coverage,
+    write_reports,
+)
 from livecov.output import app_errors
 from livecov.processes import stop_group, stop_leftovers
 from livecov.settings import Settings
@@ -149,6 +155,8 @@ def _run(settings: Settings, command: list[str], out: TextIO, result: RunResult)
         )
     options = server_options(settings)
     cov = open_coverage(settings.rcfile or True, settings.data_file, settings.source)
+    if not settings.erase:
+        check_measured_alike(cov)
     server = LiveServer(options, cov.config, on_output=_show if settings.server_output else None)
     completed = False
     try:
