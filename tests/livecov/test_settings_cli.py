@@ -53,6 +53,8 @@ def test_missing_file_or_table_gives_defaults(tmp_path: Path) -> None:
         ('timeout = "10"', "[tool.livecov] timeout must be float, not str"),
         ('source = "src"', "[tool.livecov] source must be list, not str"),
         ("source = [1]", "[tool.livecov] source must be a list of strings"),
+        ("pythonpath = [1]", "[tool.livecov] pythonpath must be a list of strings"),
+        ('pythonpath = "src"', "[tool.livecov] pythonpath must be list, not str"),
         ("workers = true", "[tool.livecov] workers must be int, not bool"),
         ("workers = 0", "pyproject.toml: [tool.livecov] workers must be at least 1, not 0"),
         ("threads = -2", "[tool.livecov] threads must be at least 1, not -2"),

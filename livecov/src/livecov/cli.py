@@ -6,6 +6,7 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from livecov import __version__
@@ -157,6 +158,12 @@ def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="set in the server's environment; {tmpdir} is its fresh temporary directory",
     )
     group.add_argument(
+        "--pythonpath",
+        metavar="DIR",
+        action="append",
+        help="put DIR first on the server's PYTHONPATH (a src layout: --pythonpath src)",
+    )
+    group.add_argument(
         "--no-contexts",
         dest="contexts",
         action="store_false",
@@ -209,6 +216,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         values["env"] = {**settings.env, **_parse_env(args.env)}
     if args.source:
         values["source"] = [s for s in args.source.split(",") if s]
+    if args.pythonpath:
+        values["pythonpath"] = [str(Path(folder).absolute()) for folder in args.pythonpath]
     return settings.updated(values)
 
 

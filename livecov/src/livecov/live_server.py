@@ -113,6 +113,8 @@ class ServerOptions:
     setup: str | None = None
     reset: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Folders put first on the server's PYTHONPATH (a src layout: ["src"]).
+    pythonpath: list[str] = field(default_factory=list)
     contexts: bool = True
     startup_timeout: float = 30.0
     stop_timeout: float = 15.0
@@ -269,6 +271,9 @@ class LiveServer:
         env = {k: v for k, v in os.environ.items() if k not in _COVERAGE_AUTOSTART_VARS}
         env["LIVECOV_TMPDIR"] = str(self.tmpdir)
         env.update({k: v.format(tmpdir=self.tmpdir) for k, v in opts.env.items()})
+        if opts.pythonpath:
+            inherited = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
+            env["PYTHONPATH"] = os.pathsep.join([*opts.pythonpath, *inherited])
         env["PYTHONUNBUFFERED"] = "1"
         spec = {
             "app": opts.app,

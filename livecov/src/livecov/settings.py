@@ -27,6 +27,7 @@ class Settings:
     setup: str | None = ServerOptions.setup
     reset: str | None = ServerOptions.reset
     env: dict[str, str] = field(default_factory=dict)
+    pythonpath: list[str] = field(default_factory=list)
     contexts: bool = ServerOptions.contexts
     startup_timeout: float = ServerOptions.startup_timeout
     stop_timeout: float = ServerOptions.stop_timeout
@@ -69,8 +70,14 @@ class Settings:
 
 
 def load_settings(path: str | Path = "pyproject.toml") -> Settings:
-    """Read ``[tool.livecov]``; a missing file or table gives the defaults."""
-    return settings_from_table(read_livecov_table(path), str(path))
+    """Read ``[tool.livecov]``; a missing file or table gives the defaults.
+
+    ``pythonpath`` folders are relative to the file's folder, as pytest's are to its rootdir.
+    """
+    settings = settings_from_table(read_livecov_table(path), str(path))
+    folder = Path(path).parent.absolute()
+    settings.pythonpath = [str(folder / entry) for entry in settings.pythonpath]
+    return settings
 
 
 def setting_types() -> dict[str, type]:
@@ -104,8 +111,9 @@ def settings_from_table(table: dict[str, Any], where: str) -> Settings:
         values[key] = value
     if not all(isinstance(v, str) for v in values.get("env", {}).values()):
         raise ConfigError(f"{where}: [tool.livecov.env] values must be strings")
-    if not all(isinstance(v, str) for v in values.get("source", [])):
-        raise ConfigError(f"{where}: [tool.livecov] source must be a list of strings")
+    for name in ("source", "pythonpath"):
+        if not all(isinstance(v, str) for v in values.get(name, [])):
+            raise ConfigError(f"{where}: [tool.livecov] {name} must be a list of strings")
     try:
         return Settings().updated(values)
     except ConfigError as exc:
