@@ -30,6 +30,7 @@ browser: $(VENV)/.synced
 lint: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # One measured run over unit, livecov and browser tests (coverage run, not pytest --cov:
 # pytest imports plugins such as livecov's before pytest-cov could start measuring), then

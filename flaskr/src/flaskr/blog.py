@@ -68,7 +68,7 @@ def get_post(id: int) -> sqlite3.Row:
     """Return the post with its author's name; 404 if missing, 403 if not the user's own."""
     if id > SQLITE_MAX_INT:
         abort(404, f"Post id {id} doesn't exist.")
-    post = (
+    post: sqlite3.Row | None = (
         get_db()
         .execute(
             "SELECT p.id, title, body, created, author_id, username"

@@ -27,7 +27,8 @@ def get_db() -> sqlite3.Connection:
     """Return this app context's connection, opening it on first use."""
     if "db" not in g:
         g.db = connect(current_app.config["DATABASE"])
-    return g.db
+    connection: sqlite3.Connection = g.db
+    return connection
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -49,8 +50,8 @@ def close_db(e: BaseException | None = None) -> None:
 def init_db() -> None:
     """Drop all tables and create them anew."""
     db = get_db()
-    with current_app.open_resource("schema.sql") as f:
-        db.executescript(f.read().decode("utf8"))
+    with current_app.open_resource("schema.sql", "r", encoding="utf-8") as f:
+        db.executescript(f.read())
 
 
 @click.command("init-db")

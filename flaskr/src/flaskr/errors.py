@@ -1,5 +1,7 @@
 """Error pages that fit the site, for the errors a visitor can run into."""
 
+from typing import cast
+
 from flask import Flask, render_template
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
@@ -9,7 +11,8 @@ ERROR_CODES = (400, 403, 404, 405, 413, 500)
 
 def render_error(error: HTTPException) -> ResponseReturnValue:
     # Keep the exception's own headers, e.g. Allow on a 405.
-    return render_template("error.html", error=error), error.code, error.get_headers()
+    status = cast(int, error.code)  # registered for ERROR_CODES only: never None
+    return render_template("error.html", error=error), status, error.get_headers()
 
 
 def init_app(app: Flask) -> None:

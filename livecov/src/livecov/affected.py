@@ -439,8 +439,11 @@ def _uses(tree: ast.Module, names: set[str]) -> Iterator[tuple[_Scope | None, in
             return
         if isinstance(node, ast.ClassDef):
             prefix = f"{prefix}{node.name}."
-        passed_on = isinstance(node, ast.Import | ast.ImportFrom) and scope is None
-        if passed_on and all(a.asname in (None, a.name) for a in node.names):
+        if (
+            isinstance(node, ast.Import | ast.ImportFrom)
+            and scope is None
+            and all(a.asname in (None, a.name) for a in node.names)
+        ):
             return
         used = (
             node.id

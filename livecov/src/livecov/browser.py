@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 BROWSER_ENV = "LIVECOV_BROWSER"
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -49,7 +50,7 @@ def find_chromium(explicit: str | None = None, bundled: str | None = None) -> st
     )
 
 
-def launch_args(executable: str | None) -> dict[str, object]:
+def launch_args(executable: str | None) -> dict[str, Any]:
     """Playwright launch options for ``executable`` (None: Playwright's own Chromium)."""
     if executable is None:
         return {}

@@ -92,7 +92,7 @@ def _mapping_generator(base: type) -> type:
     # inside coverage.py's tracer, where nothing is measured.
     from jinja2 import nodes
 
-    class MappingCodeGenerator(base):  # type: ignore[misc, valid-type]
+    class MappingCodeGenerator(base):  # type: ignore[misc]
         """The environment's code generator, writing the same code, noting template lines."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -137,7 +137,7 @@ def _mapping_generator(base: type) -> type:
             self._livecov_next = None
 
         def _output_child_to_const(self, node: Any, frame: Any, finalize: Any) -> str:
-            const = super()._output_child_to_const(node, frame, finalize)
+            const: str = super()._output_child_to_const(node, frame, finalize)
             self._livecov_consts.append(node)
             return const
 
@@ -151,11 +151,12 @@ def _mapping_generator(base: type) -> type:
                     lines |= _text_lines(node.lineno, node.data) - self.livecov_raw_only
                 else:
                     lines.add(node.lineno)  # a constant {{ }}, folded into the text
-            lines.discard(None)  # type: ignore[arg-type]  # a node the compiler made
+            lines.discard(None)  # a node the compiler made
             last = taken[-1]
             blank_end = last.lineno + str(getattr(last, "data", "")).count("\n")
             self._livecov_next = (lines, "TemplateData" if lines else _marker(blank_end))
-            return super()._output_const_repr(group)
+            code: str = super()._output_const_repr(group)
+            return code
 
     return MappingCodeGenerator
 
@@ -258,8 +259,10 @@ def _branches(
                 ways = flow.first(stmt.body, rest) | flow.first(stmt.orelse, rest)
                 found[recorded[stmt.lineno]] = ways
             if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                line = flow.at(stmt)
-                loop = rest if line is None else functools.partial(set, [line])
+                head = flow.at(stmt)
+                loop: Callable[[], set[int]] = (
+                    rest if head is None else functools.partial(set, [head])
+                )
                 if kind == "For" and isinstance(stmt, ast.For) and not _pauses(stmt.iter):
                     found[recorded[stmt.lineno]] = flow.first(stmt.body, loop) | rest()
                 visit(stmt.body, loop)

@@ -328,7 +328,8 @@ class LiveServer:
                 raise self._refused(failure["error"], failure["status"])
         first = json.loads(buffer.splitlines()[0])
         self.backend = first["server"]
-        return first["url"]
+        url: str = first["url"]
+        return url
 
     def _refused(self, message: str, status: int) -> ServerStartError:
         """The server said why it cannot serve (a setting, or the app's own code failing)."""
@@ -360,7 +361,8 @@ class LiveServer:
             headers={TOKEN_HEADER: self.token},
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.load(response)
+            answer: dict[str, str] = json.load(response)
+            return answer
 
     def reset(self) -> None:
         """Run the app's reset hook (fresh data between tests)."""

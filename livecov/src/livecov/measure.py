@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import coverage
 from coverage.exceptions import CoverageException, DataError, NoDataError
@@ -24,7 +24,7 @@ def open_coverage(
 ) -> coverage.Coverage:
     """A Coverage object with the project's configuration (as ``coverage run`` reads it)."""
     # data_file=None would mean "keep the data in memory": only pass it when given.
-    location = {"data_file": data_file} if data_file else {}
+    location: dict[str, Any] = {"data_file": data_file} if data_file else {}
     try:
         return coverage.Coverage(config_file=rcfile, source=source, **location)
     except CoverageException as exc:

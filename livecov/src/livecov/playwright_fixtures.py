@@ -26,7 +26,8 @@ def base_url(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> str
     explicit = pytestconfig.getoption("--base-url", None) or pytestconfig.getini("base_url")
     if explicit or not plugin_settings(pytestconfig).app:
         return explicit or None
-    return request.getfixturevalue("live_server").url
+    url: str = request.getfixturevalue("live_server").url
+    return url
 
 
 @pytest.fixture(scope="session")

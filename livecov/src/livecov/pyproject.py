@@ -18,4 +18,5 @@ def read_livecov_table(path: str | Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return document.get("tool", {}).get("livecov", {})
+    table: dict[str, Any] = document.get("tool", {}).get("livecov", {})
+    return table

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import coverage
 import pytest
@@ -185,8 +185,8 @@ def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
     except LivecovError as exc:  # one line, not a traceback through this fixture
         raise pytest.fail.Exception(f"livecov: {exc}", pytrace=False) from None
     running = coverage.Coverage.current()
-    sections: ServerOutputSections = pytestconfig.pluginmanager.get_plugin(
-        ServerOutputSections.NAME
+    sections = cast(
+        ServerOutputSections, pytestconfig.pluginmanager.get_plugin(ServerOutputSections.NAME)
     )
     listener = sections.lines.add if settings.server_output else None
     server = LiveServer(options, getattr(running, "config", None), on_output=listener)

@@ -227,7 +227,7 @@ def _run_command(command: list[str], url: str, token: str, settings: Settings) -
             "it was stopped"
         ) from None
     except Stopped as exc:
-        stopped_by = _STOP_SIGNALS[exc.signum]
+        stopped_by = _STOP_SIGNALS[signal.Signals(exc.signum)]
         raise
     except KeyboardInterrupt:
         stopped_by = signal.SIGINT

@@ -76,7 +76,8 @@ def load_app(spec: str) -> Callable[..., Any]:
             f"the app {spec!r} is a {type(target).__name__!r}, not a WSGI or ASGI app; "
             "name the app or its factory (MODULE:NAME)"
         )
-    return target
+    app: Callable[..., Any] = target
+    return app
 
 
 def is_asgi(app: Any) -> bool:
@@ -89,7 +90,7 @@ def is_asgi(app: Any) -> bool:
     """
     if inspect.isclass(app):  # calling it builds an object: ASGI 2, which livecov does not serve
         return False
-    call = app if inspect.isroutine(app) else getattr(app, "__call__", None)  # noqa: B004
+    call: Any = app if inspect.isroutine(app) else getattr(app, "__call__", None)  # noqa: B004
     if inspect.iscoroutinefunction(call):
         return True
     try:

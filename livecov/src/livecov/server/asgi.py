@@ -241,7 +241,8 @@ def _header(scope: Scope, name: str) -> str | None:
     wanted = name.lower().encode()
     for key, value in scope.get("headers", ()):
         if key.lower() == wanted:
-            return value.decode("latin-1")
+            text: str = value.decode("latin-1")
+            return text
     return None
 
 

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from livecov.errors import ConfigError, LivecovError
+from livecov.protocol import DEFAULT_CONTEXT
 from livecov.server.app_errors import AppErrorLog, user_traceback
 from livecov.server.apps import call_hook, is_asgi, load_app
 from livecov.server.wsgi import (
-    DEFAULT_CONTEXT,
     LivecovMiddleware,
     WSGIApp,
     switch_coverage_context,
@@ -201,10 +201,10 @@ def serve_werkzeug(spec: ServeSpec, app: WSGIApp) -> None:
 
 
 def serve_waitress(spec: ServeSpec, app: WSGIApp) -> None:
-    import waitress
+    from waitress.server import create_server
 
-    server = waitress.create_server(app, host=spec.host, port=spec.port, threads=spec.threads)
-    report_ready(spec, http_url(spec.host, server.effective_port), "waitress")
+    server = create_server(app, host=spec.host, port=spec.port, threads=spec.threads)
+    report_ready(spec, http_url(spec.host, server.effective_port), "waitress")  # type: ignore[union-attr]
     _close_ready_pipe(spec)
     server.run()  # returns after KeyboardInterrupt, once its threads have finished
 

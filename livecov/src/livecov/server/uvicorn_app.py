@@ -25,7 +25,7 @@ from livecov.server.asgi import LivecovAsgiMiddleware
 from livecov.server.serve import ServeSpec, http_url, report_failure, report_ready
 
 # How long requests still running at a stop may take; then uvicorn cancels them.
-GRACEFUL_SHUTDOWN_SECONDS = 5.0
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def uvicorn_config(app: LivecovAsgiMiddleware) -> uvicorn.Config:

@@ -53,7 +53,9 @@ def switch_coverage_context(context: str) -> None:
     """
     import coverage  # only a measured server switches contexts: no import cost otherwise
 
-    coverage.Coverage.current().switch_context(context)
+    measuring = coverage.Coverage.current()
+    assert measuring is not None
+    measuring.switch_context(context)
 
 
 class LivecovMiddleware:
