@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,8 @@ import coverage
 import pytest
 
 from livecov.cli import main
+from livecov.errors import ConfigError
+from livecov.measure import check_not_measured_into, open_coverage
 from tests.livecov.helpers import (
     expected_executed,
     json_report,
@@ -385,3 +388,35 @@ def test_run_report_lists_the_missing_lines(project: Path, capfd) -> None:
     assert header.split()[-1] == "Missing"
     branchy = next(line for line in out.splitlines() if line.startswith("branchy.py"))
     assert re.search(r"\d+-\d+", branchy.split("%", 1)[1])  # e.g. "15-33, 37": no request ran
+
+
+def test_under_coverage_run_into_the_same_data_it_refuses(project: Path) -> None:
+    """`coverage run --source=X -m livecov run`: the outer measurement would overwrite the
+    server's data at exit, and its --source never reaches the server: one line, nothing run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    outer = subprocess.run(
+        [sys.executable, "-m", "coverage", "run", "--source=branchy", "-m", "livecov", "run",
+         "--app", "branchy:app", "--", "sh", "-c", "echo ran"],
+        cwd=project, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+
+    assert outer.returncode == 4
+    assert "ran" not in outer.stdout
+    assert livecov_lines(outer.stderr) == [
+        "livecov: livecov run is measured by coverage run into .coverage, which would "
+        "overwrite the server's data at exit (and its --source is not the server's): run "
+        "livecov run without coverage run; --source, --rcfile and [tool.coverage.run] say "
+        "what it measures"
+    ]
+
+
+def test_a_measurement_into_its_own_file_is_no_concern(project: Path) -> None:
+    # This test runs measured (make test), or not: either way into another data file.
+    check_not_measured_into(open_coverage(True))
+    running = coverage.Coverage.current()
+    if running is not None:  # measured: the same file as the running one is refused
+        same = Path(running.get_data().data_filename())
+        with pytest.raises(ConfigError, match="livecov run is measured by coverage run"):
+            check_not_measured_into(open_coverage(True, str(same)))
+        with pytest.raises(ConfigError, match="livecov run is measured by coverage run"):
+            check_not_measured_into(open_coverage(True, str(same.with_name(".coverage"))))

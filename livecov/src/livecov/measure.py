@@ -31,6 +31,33 @@ def open_coverage(
         raise ConfigError(f"coverage configuration: {exc}") from None
 
 
+def check_not_measured_into(cov: coverage.Coverage) -> None:
+    """Refuse to run under a measurement (``coverage run -m livecov run``) saving into the
+    data file of ``cov``: it would overwrite the server's data when it exits, and its
+    ``--source`` is not the server's. A measurement of livecov into a file of its own (a
+    test suite's ``patch = subprocess``) is no concern of the run."""
+    ours = Path(cov.config.data_file).absolute()
+    if any(_same_data(running, ours) for running in _running_data_files()):
+        raise ConfigError(
+            f"livecov run is measured by coverage run into {cov.config.data_file}, which "
+            "would overwrite the server's data at exit (and its --source is not the "
+            "server's): run livecov run without coverage run; --source, --rcfile and "
+            "[tool.coverage.run] say what it measures"
+        )
+
+
+def _running_data_files() -> list[Path]:
+    """The data file of the measurement running in this process (none when unmeasured)."""
+    running = coverage.Coverage.current()
+    return [Path(running.get_data().data_filename())] if running else []
+
+
+def _same_data(running_file: Path, data_file: Path) -> bool:
+    """Whether ``running_file`` is ``data_file``, or one of its parallel files."""
+    parallel = running_file.name.startswith(data_file.name + ".")  # <data file>.<suffix>
+    return running_file == data_file or (running_file.parent == data_file.parent and parallel)
+
+
 def check_measured_alike(cov: coverage.Coverage) -> None:
     """Refuse, before anything runs, data the server's would not combine with.
 

@@ -34,6 +34,7 @@ from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import (
     ReportOptions,
     check_measured_alike,
+    check_not_measured_into,
     combine_into_file,
     open_coverage,
     write_reports,
@@ -155,6 +156,7 @@ def _run(settings: Settings, command: list[str], out: TextIO, result: RunResult)
         )
     options = server_options(settings)
     cov = open_coverage(settings.rcfile or True, settings.data_file, settings.source)
+    check_not_measured_into(cov)
     if not settings.erase:
         check_measured_alike(cov)
     server = LiveServer(options, cov.config, on_output=_show if settings.server_output else None)
