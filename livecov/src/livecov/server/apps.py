@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import traceback
@@ -121,21 +122,29 @@ def _default_app(module: Any, spec: str) -> Any:
 
 
 def call_hook(spec: str, app: Any) -> None:
-    """Call a setup/reset hook ``module:function``.
+    """Call a setup/reset hook ``module:function`` (the README's "Setup and reset hooks").
 
-    The hook receives the app if it takes an argument. For a Flask app it runs inside
-    an application context, so a hook such as ``flaskr.db:init_db`` works as it is.
+    The hook receives the app (as the factory returned it) if it takes an argument. For a
+    Flask app it runs inside an application context, so a hook such as
+    ``flaskr.db:init_db`` works as it is. An app whose ``app_context()`` is asynchronous
+    (Quart's) gets no context: the hook is a plain function, called outside any event loop's
+    task.
     """
     hook = load_object(spec, "the hook")
     if not callable(hook):
         raise ConfigError(f"the hook {spec!r} is not callable; name a function (MODULE:NAME)")
     args = (app,) if inspect.signature(hook).parameters else ()
-    app_context = getattr(app, "app_context", None)
     try:
-        if app_context is None:
-            hook(*args)
-            return
-        with app_context():
+        with _app_context(app):
             hook(*args)
     except Exception as exc:
         raise AppLoadError(f"the hook {spec!r} raised {_one_line(exc)}") from exc
+
+
+def _app_context(app: Any) -> contextlib.AbstractContextManager[Any]:
+    """Flask's application context for ``app``, or no context at all."""
+    app_context = getattr(app, "app_context", None)
+    context: Any = app_context() if app_context is not None else None
+    if isinstance(context, contextlib.AbstractContextManager):
+        return context
+    return contextlib.nullcontext()
