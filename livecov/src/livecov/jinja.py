@@ -450,6 +450,7 @@ class JinjaFileReporter(coverage.FileReporter):
         super().__init__(filename)
         self._plugin = plugin
         self._map: TemplateMap | None = None
+        self._checked = False  # whether the data was checked for a repair
 
     @property
     def template_map(self) -> TemplateMap:
@@ -487,7 +488,26 @@ class JinjaFileReporter(coverage.FileReporter):
         return counts
 
     def translate_arcs(self, arcs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+        arcs = list(arcs)
+        if not self._checked:  # the first call has the data's own arcs, the later ones not
+            self._checked = True
+            self._warn_if_unrepaired(arcs)
         return {(start, decode(end)) for start, end in arcs}
+
+    def _warn_if_unrepaired(self, arcs: list[tuple[int, int]]) -> None:
+        """Say so when the data still holds Python line numbers (see ``repair_data``).
+
+        In repaired data every arc starts at an entry or at a line some arc ends on; the
+        Python line of a resumed ``yield`` is, as a rule, neither.
+        """
+        ends = {end for _start, end in arcs}
+        if any(start > 0 and start not in ends for start, _end in arcs):
+            _warn(
+                f"{self.filename}: the data holds Python line numbers of the compiled"
+                " template, so its lines and their tests are wrong in this report; run"
+                " `python -m livecov.jinja DATA_FILE` on the data first (livecov's pytest"
+                " plugin and `livecov run` do it themselves)"
+            )
 
     def missing_arc_description(
         self, start: int, end: int, executed_arcs: Iterable[tuple[int, int]] | None = None
@@ -539,6 +559,17 @@ def repair_data(data_file: str) -> int:
             ).rowcount
     finally:
         connection.close()
+
+
+def repair_running_data(cov: coverage.Coverage | None) -> int:
+    """Repair what the running measurement ``cov`` recorded so far; count the arcs repaired.
+
+    livecov's pytest plugin calls it when the tests have run, before pytest-cov (or
+    ``coverage run``) combines and reports: templates' data is right wherever it is read.
+    """
+    if cov is None or not cov.config.branch or "livecov.jinja" not in cov.config.plugins:
+        return 0
+    return repair_data(cov.get_data().data_filename())  # get_data() writes what it holds
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -131,12 +131,15 @@ def merge_into_running(files: Iterable[Path]) -> None:
         )
     # The data file's absolute name: coverage anchors it where measurement started,
     # whatever the current directory is now.
+    from livecov.jinja import repair_data  # not at import: `python -m livecov.jinja`
+
     running_file = Path(cov.get_data().data_filename())
     basename = Path(cov.config.data_file).name
     # In parallel mode the running file is ``<data file>.<suffix>``. A measurement whose
     # data lives elsewhere (pytest-testmon's is an in-memory database) takes the data too.
     parallel = running_file.name.startswith(basename + ".")
     for path in files:
+        repair_data(str(path))  # templates' arcs, before they join the tests' data
         if parallel:
             # Parallel mode. Not data.update(): coverage names parallel files by a hash
             # of what its tracer recorded, and combine drops files whose hashes are equal.

@@ -15,6 +15,7 @@ import pytest
 
 from livecov import pytest_affected
 from livecov.errors import ConfigError, LivecovError
+from livecov.jinja import repair_running_data
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
 from livecov.output import AppErrors, LineBuffer, app_errors
@@ -236,3 +237,16 @@ def _livecov_auto_reset(request: pytest.FixtureRequest) -> None:
     server: LiveServer = request.getfixturevalue("live_server")
     if server.options.reset or server.options.setup:
         server.reset()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    """When the tests have run, repair the templates' data (docs/jinja.md).
+
+    The innermost wrapper: it runs before pytest-cov combines and reports, and before
+    ``coverage run`` saves, so coverage.py's own reports read the templates right.
+    """
+    try:
+        return (yield)
+    finally:
+        repair_running_data(coverage.Coverage.current())
