@@ -11,7 +11,14 @@ import coverage
 import pytest
 
 from livecov.cli import main
-from tests.livecov.helpers import context_client, copy_project, json_report
+from tests.livecov.helpers import (
+    context_client,
+    copy_project,
+    get,
+    json_report,
+    suite_server,
+    suite_server_failure,
+)
 
 pytest.importorskip("django")
 pytest.importorskip("django_coverage_plugin")
@@ -65,6 +72,12 @@ def test_django_views_and_templates_in_one_report_whichever_backend(site: Path, 
         assert views["missing_lines"] == []
         assert views["contexts"]["6"] == ["index"]
         assert views["contexts"]["10"] == ["items-two"]
+        # The URLconf and the views it imports were loaded before the server listened, under
+        # live-server, not by the first request (items-two), whose test did not run them.
+        for line in ("1", "2", "5", "9"):
+            assert views["contexts"][line] == ["live-server"], (backend, line)
+        urls = files["mysite/urls.py"]["contexts"]
+        assert set(map(tuple, urls.values())) == {("live-server",)}, backend
         executed[backend] = {name: f["executed_lines"] for name, f in files.items()}
     assert executed["werkzeug"] == executed["gunicorn"]
     # asgi.py and wsgi.py each run only under their own server; everything else the same.
@@ -73,6 +86,34 @@ def test_django_views_and_templates_in_one_report_whichever_backend(site: Path, 
     assert wsgi_only.keys() - {"mysite/wsgi.py"} == asgi_only.keys() - {"mysite/asgi.py"}
     for name in wsgi_only.keys() - {"mysite/wsgi.py"}:
         assert wsgi_only[name] == asgi_only[name], name
+
+
+DJANGO_ENV = {"DJANGO_SETTINGS_MODULE": "mysite.settings"}
+# Appended to urls.py: its import leaves a mark in the server's temporary folder.
+MARK_IMPORT = (
+    "\nimport os, pathlib\npathlib.Path(os.environ['LIVECOV_TMPDIR'], 'urls-loaded').touch()\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["werkzeug", "gunicorn"])
+def test_the_urlconf_is_loaded_before_the_server_listens(site: Path, backend: str) -> None:
+    with (site / "mysite/urls.py").open("a") as urls:
+        urls.write(MARK_IMPORT)
+    options = {"server": backend, "workers": 2, "env": DJANGO_ENV}
+    with suite_server(app="mysite.wsgi:application", **options) as server:
+        assert (Path(server.tmpdir) / "urls-loaded").exists()  # no request was made yet
+        assert get(server.url + "/") == "Django says hello"
+
+
+def test_a_urlconf_that_fails_to_load_stops_the_server_in_one_line(site: Path) -> None:
+    (site / "mysite/urls.py").write_text("from mysite import missing_views\n")
+    refused = suite_server_failure(app="mysite.wsgi:application", env=DJANGO_ENV)
+
+    assert str(refused) == (  # the app's own code failed (exit status 3), before it listened
+        "loading Django's URLconf raised ImportError: cannot import name "
+        f"'missing_views' from 'mysite' ({site / 'mysite/__init__.py'})"
+    )
+    assert f'File "{site / "mysite/urls.py"}", line 1' in refused.output  # the user's traceback
 
 
 PLUGIN_PYPROJECT = """\

@@ -152,6 +152,12 @@ def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--setup", metavar="MODULE:FUNC", help="hook run once before serving")
     group.add_argument("--reset", metavar="MODULE:FUNC", help="hook run by POST /__livecov__/reset")
     group.add_argument(
+        "--warmup",
+        metavar="MODULE:FUNC",
+        help="hook run in each server process before it listens, to load what the first "
+        "request would (its lines count for live-server)",
+    )
+    group.add_argument(
         "--env",
         metavar="KEY=VALUE",
         action="append",

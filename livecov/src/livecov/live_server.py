@@ -112,6 +112,9 @@ class ServerOptions:
     port: int = 0
     setup: str | None = None
     reset: str | None = None
+    # A hook run in every server process before it listens, under live-server: it loads
+    # what the app would load on its first request (Django's URLconf is loaded anyway).
+    warmup: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     # Folders put first on the server's PYTHONPATH (a src layout: ["src"]).
     pythonpath: list[str] = field(default_factory=list)
@@ -288,6 +291,7 @@ class LiveServer:
             "threads": opts.threads,
             "setup": opts.setup,
             "reset": opts.reset,
+            "warmup": opts.warmup,
             # Contexts are coverage's: without a measurement there is nothing to label.
             "contexts": opts.contexts and self.coverage_config is not None,
             "orphan_grace": opts.orphan_grace,

@@ -26,6 +26,7 @@ class Settings:
     threads: int = ServerOptions.threads
     setup: str | None = ServerOptions.setup
     reset: str | None = ServerOptions.reset
+    warmup: str | None = ServerOptions.warmup
     env: dict[str, str] = field(default_factory=dict)
     pythonpath: list[str] = field(default_factory=list)
     contexts: bool = ServerOptions.contexts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -148,3 +149,17 @@ def _app_context(app: Any) -> contextlib.AbstractContextManager[Any]:
     if isinstance(context, contextlib.AbstractContextManager):
         return context
     return contextlib.nullcontext()
+
+
+def warm_up_django() -> None:
+    """Load a configured Django project's URLconf, and the views it names, as ``runserver``'s
+    checks do (Django loads them on the first request otherwise)."""
+    django_conf = sys.modules.get("django.conf")
+    if django_conf is None or not django_conf.settings.configured:
+        return  # not a Django app
+    from django.core.checks.urls import check_url_config
+
+    try:
+        check_url_config(None)
+    except Exception as exc:
+        raise AppLoadError(f"loading Django's URLconf raised {_one_line(exc)}") from exc

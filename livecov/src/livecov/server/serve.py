@@ -34,7 +34,7 @@ from typing import Any
 from livecov.errors import ConfigError, LivecovError
 from livecov.protocol import DEFAULT_CONTEXT
 from livecov.server.app_errors import AppErrorLog, user_traceback
-from livecov.server.apps import call_hook, is_asgi, load_app
+from livecov.server.apps import call_hook, is_asgi, load_app, warm_up_django
 from livecov.server.wsgi import (
     LivecovMiddleware,
     WSGIApp,
@@ -64,6 +64,7 @@ class ServeSpec:
     threads: int
     setup: str | None
     reset: str | None
+    warmup: str | None
     contexts: bool
     orphan_grace: float
     app_errors_file: str
@@ -77,6 +78,7 @@ def build_app(spec: ServeSpec, stop: Callable[[], None]) -> Any:
     app = load_app(spec.app)
     asgi = is_asgi(app)
     check_server(spec, asgi)
+    warm_up(spec, app)
     if spec.setup:
         _run_setup_once(spec, app)
     actions: dict[str, Callable[[], None]] = {"shutdown": stop}
@@ -89,6 +91,15 @@ def build_app(spec: ServeSpec, stop: Callable[[], None]) -> Any:
         return LivecovAsgiMiddleware(app, spec.token, actions, contexts=spec.contexts)
     errors = AppErrorLog(spec.app_errors_file)
     return LivecovMiddleware(app, spec.token, actions, contexts=spec.contexts, errors=errors)
+
+
+def warm_up(spec: ServeSpec, app: Any) -> None:
+    """Load, before the first request, what the app would load lazily on it, so that its
+    import-time lines count for ``live-server``, not for whichever test came first: Django's
+    URLconf and views, then what the ``warmup`` hook loads."""
+    warm_up_django()
+    if spec.warmup:
+        call_hook(spec.warmup, app)
 
 
 def check_server(spec: ServeSpec, asgi: bool) -> None:
