@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -483,6 +484,7 @@ def test_a_commit_less_repository_needs_a_base(tmp_path: Path) -> None:
     [
         ("no data", "no coverage data in"),
         ("bad revision", "'no-such-branch' is not a commit of this repository \\(--base\\)"),
+        ("commit gone", "was measured at 0123456789ab, which is not a commit of this repository"),
         ("not git", "is not in a git repository"),
         ("no git", "git is not installed"),
     ],
@@ -496,6 +498,14 @@ def test_clear_errors(
         project.data.unlink()
     elif setup == "bad revision":
         base = "no-such-branch"
+    elif setup == "commit gone":  # the data's commit, rebased away and collected
+        with sqlite3.connect(project.data) as db:
+            (raw,) = db.execute("SELECT value FROM meta WHERE key = 'livecov.affected'").fetchone()
+            record = json.loads(raw) | {"commit": "0123456789abcdef0123456789abcdef01234567"}
+            db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'livecov.affected'", [json.dumps(record)]
+            )
+        db.close()
     elif setup == "not git":
         where = tmp_path.parent
     else:

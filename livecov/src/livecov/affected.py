@@ -302,6 +302,7 @@ def select(
     data = _open_data(data_file)
     measured_record = read_record(data_file)
     settings = settings or load_affected_settings(root / "pyproject.toml")
+    given = base
     if base is None:
         if measured_record is None or measured_record.commit is None:
             raise ConfigError(
@@ -312,6 +313,11 @@ def select(
     try:
         commit = git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}").strip()
     except GitError:
+        if given is None:
+            raise ConfigError(
+                f"{data_file} was measured at {base[:12]}, which is not a commit of this "
+                "repository (rebased away?): measure again, or give --base REV"
+            ) from None
         raise ConfigError(f"{base!r} is not a commit of this repository (--base)") from None
     selection = Selection(base=commit)
     index = _DataIndex(data, root, commit, measured_record)
