@@ -1,5 +1,6 @@
 # make run   - serve the blog on http://127.0.0.1:5000 (sets everything up on first use)
 # make test  - the whole test suite (unit, livecov, browser) with one coverage report
+# make test-affected - only the tests your changes can break, from the last make test's data
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 # VENV=.venv-3.13 PYTHON=python3.13: another Python in its own venv, beside the default one.
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 INSTANCE := $(CURDIR)/instance
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test combine report durations lint e2e browser bench mutation affected-check clean
+.PHONY: run test test-affected combine report durations lint e2e browser bench mutation affected-check clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -62,6 +63,24 @@ else
 	@echo "Coverage data of shard $(SHARD): .coverage.shard-$(shard_index)-of-$(shard_count);" \
 		'the report: make combine DATA="<every shard'"'"'s data>"'
 endif
+
+# The daily loop: only the tests the working tree's changes can break (livecov affected),
+# from the data the last full `make test` left in .coverage (it records its commit), against
+# that commit; says how many tests it deselected and why. Nothing is measured and .coverage
+# is left as it was. When that data is missing or cannot answer (no record, its commit gone)
+# it says so in one line and runs every test. CI always runs everything (make test).
+AFFECTED_DATA ?= .coverage
+PYTEST_AFFECTED = $(BIN)/pytest -n $(JOBS)
+
+test-affected: browser
+	@if why=$$($(BIN)/livecov affected --data-file $(AFFECTED_DATA) 2>&1 >/dev/null); then \
+		echo "$$why"; \
+		$(PYTEST_AFFECTED) --livecov-affected-data=$(AFFECTED_DATA) --livecov-affected= \
+			$(PYTEST_ARGS) || test $$? -eq 5; \
+	else \
+		echo "test-affected: $$(echo "$$why" | tail -n 1 | sed 's/^livecov: //'); running every test"; \
+		$(PYTEST_AFFECTED) $(PYTEST_ARGS); \
+	fi
 
 combine: $(VENV)/.synced
 	@test -n "$(DATA)" || { echo 'usage: make combine DATA="DIR_OR_FILE ..."' >&2; exit 2; }
