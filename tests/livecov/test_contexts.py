@@ -4,31 +4,105 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import coverage
+import pytest
 
 from livecov.cli import main
-from livecov.contexts import contexts_report, format_ranges, is_e2e_context, split_by_layer
+from livecov.contexts import (
+    contexts_report,
+    e2e_rule,
+    format_ranges,
+    server_contexts,
+    split_by_layer,
+)
+from livecov.measure import SERVER_CONTEXT_MARK, prepare_server_file
 from tests.livecov.helpers import measure_like_unit_tests
 
 
-def make_data(path: Path, lines_by_context: dict[str, dict[str, list[int]]]) -> None:
+def make_data(
+    path: Path, lines_by_context: dict[str, dict[str, list[int]]], server: Iterable[str] = ()
+) -> None:
+    """Data as livecov leaves it: the contexts named in ``server`` recorded by the live
+    server, in a data file of its own that livecov prepares and combines in."""
+    server = set(server)
+    served = {c: files for c, files in lines_by_context.items() if c in server}
+    unit = {c: files for c, files in lines_by_context.items() if c not in server}
+    data = write_data(path, unit)
+    if served:
+        server_file = path.with_name(path.name + ".server")
+        write_data(server_file, served)
+        prepare_server_file(server_file)
+        server_data = coverage.CoverageData(str(server_file))
+        server_data.read()
+        data.update(server_data)
+
+
+def write_data(path: Path, lines_by_context: dict[str, dict[str, list[int]]]):
     data = coverage.CoverageData(str(path))
     for context, files in lines_by_context.items():
         data.set_context(context)
         data.add_lines({name: dict.fromkeys(lines) for name, lines in files.items()})
     data.write()
+    return data
 
 
-def test_classifies_contexts() -> None:
-    assert is_e2e_context("tests/e2e/test_x.py::test_y[chromium]")
-    assert is_e2e_context("live-server")
-    assert not is_e2e_context("tests/unit/test_x.py::test_y|run")
-    assert not is_e2e_context("tests/unit/test_x.py::test_y|setup")
-    assert not is_e2e_context("")
-    assert is_e2e_context("browser-1", ["browser-*"])
-    assert not is_e2e_context("live-server", ["browser-*"])
+def read(path: Path) -> coverage.CoverageData:
+    data = coverage.CoverageData(str(path))
+    data.read()
+    return data
+
+
+def test_a_context_is_end_to_end_when_the_server_recorded_it_whatever_its_name(
+    tmp_path: Path,
+) -> None:
+    views = "/app/views.py"
+    make_data(
+        tmp_path / "d",
+        {
+            "unit": {views: [1]},  # coverage run --context=unit
+            "tests.test_views.ViewTests.test_index": {views: [2]},  # Django's test_function
+            "tests/test_x.py::test_y|run": {views: [3]},  # pytest-cov
+            "live-server": {views: [4]},
+            "tests/e2e/test_x.py::test_y[chromium]": {views: [5]},
+            "c": {views: [6]},  # a client's own name
+        },
+        server={"live-server", "tests/e2e/test_x.py::test_y[chromium]", "c"},
+    )
+    data = read(tmp_path / "d")
+    assert server_contexts(data) == {"live-server", "tests/e2e/test_x.py::test_y[chromium]", "c"}
+    split = split_by_layer(data, e2e_rule(data))
+    assert split.only_unit == {views: [1, 2, 3]}
+    assert split.only_e2e == {views: [4, 5, 6]}
+    # The markers hold no lines: no report shows them, no test is named after them.
+    assert set(data.contexts_by_lineno(views)) == {1, 2, 3, 4, 5, 6}
+    assert all("::" not in c for c in data.measured_contexts() - {"", *split_names(data)})
+
+
+def split_names(data: coverage.CoverageData) -> set[str]:
+    return {c for c in data.measured_contexts() if not c.startswith(SERVER_CONTEXT_MARK)}
+
+
+def test_the_server_marks_survive_coverage_combine(tmp_path: Path) -> None:
+    views = str(tmp_path / "views.py")
+    write_data(tmp_path / ".coverage.unit", {"unit": {views: [1, 2]}})
+    write_data(tmp_path / ".coverage.server", {"live-server": {views: [2, 3]}})
+    prepare_server_file(tmp_path / ".coverage.server")
+    cov = coverage.Coverage(data_file=str(tmp_path / ".coverage"), config_file=False)
+    cov.combine([str(tmp_path / ".coverage.unit"), str(tmp_path / ".coverage.server")])
+    cov.save()
+
+    assert server_contexts(read(tmp_path / ".coverage")) == {"live-server"}
+
+
+def test_patterns_replace_the_rule(tmp_path: Path) -> None:
+    make_data(tmp_path / "d", {"browser-1": {"/v.py": [1]}, "live-server": {"/v.py": [2]}})
+    data = read(tmp_path / "d")
+    is_e2e = e2e_rule(data, ["browser-*"])
+    assert is_e2e("browser-1")
+    assert not is_e2e("live-server")
 
 
 def test_splits_lines_by_layer(tmp_path: Path) -> None:
@@ -39,13 +113,69 @@ def test_splits_lines_by_layer(tmp_path: Path) -> None:
             "t/unit.py::a|run": {"/app/views.py": [1, 2, 3], "/app/db.py": [1]},
             "t/e2e.py::b[chromium]": {"/app/views.py": [3, 4, 5, 7]},
         },
+        server={"t/e2e.py::b[chromium]"},
     )
-    data = coverage.CoverageData(str(path))
-    data.read()
-    split = split_by_layer(data)
+    data = read(path)
+    split = split_by_layer(data, e2e_rule(data))
     assert split.only_unit == {"/app/views.py": [1, 2], "/app/db.py": [1]}
     assert split.only_e2e == {"/app/views.py": [4, 5, 7]}
     assert split.both == 1
+
+
+VIEWS = """def index():  # line 1
+    # a comment
+    return "index"
+"""
+
+
+def test_only_statements_count(tmp_path: Path, monkeypatch, capsys) -> None:
+    # An async app's data can hold numbers no statement has (lines 637-2755 of a 38-line
+    # module); coverage report ignores them, and so does livecov contexts.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "views.py").write_text(VIEWS)
+    views = str(tmp_path / "views.py")
+    make_data(
+        tmp_path / "d",
+        {"unit": {views: [1, 2, 637]}, "live-server": {views: [1, 3, 2755]}},
+        server={"live-server"},
+    )
+    assert main(["contexts", "--data-file", "d"]) == 0
+    out = capsys.readouterr().out
+    assert "  views.py: 3\n" in out
+    assert "1 lines run by both, 1 only end-to-end, 0 only unit." in out
+
+
+def test_a_file_coverage_cannot_read_is_left_out_in_one_line(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "views.py").write_text(VIEWS)
+    make_data(
+        tmp_path / "d",
+        {"live-server": {str(tmp_path / "views.py"): [3], str(tmp_path / "gone.py"): [1]}},
+        server={"live-server"},
+    )
+    assert main(["contexts", "--data-file", "d"]) == 0
+    captured = capsys.readouterr()
+    assert "  views.py: 3\n" in captured.out
+    assert "gone.py" not in captured.out
+    [line] = captured.err.splitlines()
+    assert line.startswith("livecov contexts: gone.py left out: No source for code")
+
+
+def test_data_with_no_server_context_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "views.py").write_text(VIEWS)
+    views = str(tmp_path / "views.py")
+    make_data(tmp_path / "d", {"unit": {views: [1]}, "live-server": {views: [3]}})
+    assert main(["contexts", "--data-file", "d"]) == 4
+    [line] = capsys.readouterr().err.splitlines()
+    assert "holds no lines livecov's live server recorded" in line
+    assert "--e2e GLOB" in line
+    assert main(["contexts", "--data-file", "d", "--e2e", "live-*"]) == 0  # the way out
+    assert "views.py: 3" in capsys.readouterr().out
 
 
 def test_format_ranges() -> None:
@@ -53,14 +183,20 @@ def test_format_ranges() -> None:
     assert format_ranges([]) == ""
 
 
+def module(path: Path, lines: int) -> str:
+    """A module of ``lines`` statements, one a line; its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"x{n} = {n}\n" for n in range(1, lines + 1)))
+    return str(path)
+
+
 def test_cli_report(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
+    views = module(tmp_path / "views.py", 9)
     make_data(
         tmp_path / "data",
-        {
-            "t/unit.py::a|run": {str(tmp_path / "views.py"): [1, 2]},
-            "live-server": {str(tmp_path / "views.py"): [2, 8, 9]},
-        },
+        {"t/unit.py::a|run": {views: [1, 2]}, "live-server": {views: [2, 8, 9]}},
+        server={"live-server"},
     )
     assert main(["contexts", "--data-file", "data"]) == 0
     out = capsys.readouterr().out
@@ -80,8 +216,8 @@ def test_cli_report_without_data_or_contexts(tmp_path: Path, monkeypatch, capsys
 
 def test_include_limits_the_files(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    views, other = str(tmp_path / "app" / "views.py"), str(tmp_path / "lib" / "x.py")
-    make_data(tmp_path / "d", {"live-server": {views: [1], other: [5]}})
+    views, other = module(tmp_path / "app" / "views.py", 1), module(tmp_path / "lib" / "x.py", 5)
+    make_data(tmp_path / "d", {"live-server": {views: [1], other: [5]}}, server={"live-server"})
     assert main(["contexts", "--data-file", "d", "--include", "app/*"]) == 0
     out = capsys.readouterr().out
     assert "app/views.py: 1" in out
@@ -90,7 +226,7 @@ def test_include_limits_the_files(tmp_path: Path, monkeypatch, capsys) -> None:
 
 def test_none_sections_print_none(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    make_data(tmp_path / "d", {"live-server": {str(tmp_path / "v.py"): [1]}})
+    make_data(tmp_path / "d", {"live-server": {module(tmp_path / "v.py", 1): [1]}})
     assert main(["contexts", "--data-file", "d", "--e2e", "live-*"]) == 0
     assert "(none)" in capsys.readouterr().out
 
@@ -156,3 +292,67 @@ def test_contexts_with_unlabelled_unit_data_and_server_contexts(project: Path, c
     out = capfd.readouterr().out
     assert "Lines only end-to-end tests run" in out
     assert "branchy.py:" in out
+
+
+APP = """\
+import flask
+
+app = flask.Flask(__name__)
+
+
+@app.route("/unit")
+def unit_only():
+    return "unit"
+
+
+@app.route("/e2e")
+def e2e_only():
+    return "e2e"
+"""
+UNIT_ONLY_LINE, E2E_ONLY_LINE = 8, 13
+
+TEST_UNIT = """\
+from app import app
+
+
+def test_unit():
+    assert app.test_client().get("/unit").data == b"unit"
+"""
+
+TEST_LIVE = """\
+import urllib.request
+
+
+def test_live(live_server, request):
+    headers = {"Livecov-Context": request.node.nodeid}
+    req = urllib.request.Request(live_server.url + "/e2e", headers=headers)
+    with urllib.request.urlopen(req) as response:
+        assert response.read() == b"e2e"
+"""
+
+
+def test_unit_tests_in_a_context_of_their_own_name_are_unit_tests(
+    pytester: pytest.Pytester,
+) -> None:
+    # coverage run --context=unit: the test process's lines are all under "unit", which
+    # has no pytest-cov phase; the server's come in through the pytest plugin.
+    pytester.makepyfile(app=APP, test_unit=TEST_UNIT, test_live=TEST_LIVE)
+    pytester.makepyprojecttoml(
+        '[tool.livecov]\napp = "app:app"\n\n'
+        '[tool.coverage.run]\nsource = ["."]\nomit = ["test_*.py"]\n'
+    )
+    result = pytester.run(
+        sys.executable, "-m", "coverage", "run", "--context=unit", "-m", "pytest",
+        "-p", "no:randomly", "-p", "no:cov",
+    )  # fmt: skip
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+
+    out = io.StringIO()
+    assert contexts_report(out=out) == 0
+    assert out.getvalue() == (
+        "Lines only end-to-end tests run (no unit test does):\n"
+        f"  app.py: {E2E_ONLY_LINE}\n"
+        "Lines only unit tests run (no end-to-end test does):\n"
+        f"  app.py: {UNIT_ONLY_LINE}\n"
+        "6 lines run by both, 1 only end-to-end, 1 only unit.\n"
+    )

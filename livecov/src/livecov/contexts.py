@@ -1,36 +1,54 @@
 """``livecov contexts``: which lines only end-to-end tests run, and which only unit tests.
 
-A context is *end-to-end* when the live server recorded it: its name has no pytest-cov
-phase suffix (``|setup``, ``|run``, ``|teardown``) and is not empty. ``--e2e GLOB``
-replaces that rule with explicit patterns.
+A context is *end-to-end* when livecov's live server recorded it, whatever its name: when
+livecov folds the server's data in with the tests' (the pytest plugin, ``livecov run``), it
+adds, for each of the server's contexts, a marker context that holds no lines
+(``livecov.measure.server_context_marker``); ``coverage combine`` keeps it. ``--e2e GLOB``
+replaces that rule with explicit patterns. Only lines that are statements of their file
+(coverage.py's analysis, as ``coverage report`` counts them) are counted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from coverage import CoverageData
+from coverage import Coverage, CoverageData
+from coverage.exceptions import CoverageException
 
 from livecov.errors import ConfigError
 from livecov.jinja import PLUGIN_NAME as JINJA_PLUGIN
 from livecov.jinja import repair_data
-from livecov.measure import open_coverage
-
-PYTEST_COV_PHASES = ("|setup", "|run", "|teardown")
+from livecov.measure import open_coverage, server_context_marker
 
 
-def is_e2e_context(name: str, patterns: Sequence[str] | None = None) -> bool:
+def server_contexts(data: CoverageData) -> set[str]:
+    """The contexts livecov's live server recorded (those it marked, see the docstring)."""
+    contexts = data.measured_contexts()
+    return {name for name in contexts if server_context_marker(name) in contexts}
+
+
+def e2e_rule(data: CoverageData, patterns: Sequence[str] | None = None) -> Callable[[str], bool]:
+    """Whether a context is end-to-end: it matches ``patterns``, or else the server
+    recorded it. Data holding no server context (and no patterns) is refused."""
     if patterns:
-        return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-    return bool(name) and not name.endswith(PYTEST_COV_PHASES)
+        return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    server = server_contexts(data)
+    if not server:
+        raise ConfigError(
+            f"{data.data_filename()} holds no lines livecov's live server recorded: measure"
+            " the end-to-end tests with livecov (its pytest plugin or livecov run), or name"
+            " their contexts with --e2e GLOB"
+        )
+    return server.__contains__
 
 
 @dataclass
@@ -44,19 +62,29 @@ class LayerSplit:
 
 def split_by_layer(
     data: CoverageData,
-    patterns: Sequence[str] | None = None,
+    is_e2e: Callable[[str], bool],
     include: Sequence[str] | None = None,
+    statements: Callable[[str], set[int] | None] | None = None,
 ) -> LayerSplit:
-    """Split covered lines by layer; ``include`` globs (relative paths) limit the files."""
+    """Split covered lines by layer; ``include`` globs (relative paths) limit the files.
+
+    ``statements(filename)`` gives the lines that count in a file (None: leave it out);
+    without it every recorded line counts.
+    """
     split = LayerSplit()
     for filename in sorted(data.measured_files()):
         relative = os.path.relpath(filename)
         if include and not any(fnmatch.fnmatchcase(relative, glob) for glob in include):
             continue
+        counted = statements(filename) if statements else None
+        if statements and counted is None:
+            continue
         e2e: list[int] = []
         unit: list[int] = []
         for line, contexts in sorted(data.contexts_by_lineno(filename).items()):
-            kinds = {is_e2e_context(c, patterns) for c in contexts}
+            if counted is not None and line not in counted:
+                continue  # no statement: a number coverage.py's reports ignore too
+            kinds = {is_e2e(c) for c in contexts}
             if kinds == {True}:
                 e2e.append(line)
             elif kinds == {False}:
@@ -115,9 +143,21 @@ def contexts_report(
             f"{cov.config.data_file} has no contexts: measure with livecov (and "
             "pytest --cov-context=test for the unit tests)"
         )
+    is_e2e = e2e_rule(data, patterns)
     with _templates_repaired(data) as data:
-        print_split(split_by_layer(data, patterns, include), out or sys.stdout)
+        split = split_by_layer(data, is_e2e, include, functools.partial(_statements, cov))
+        print_split(split, out or sys.stdout)
     return 0
+
+
+def _statements(cov: Coverage, filename: str) -> set[int] | None:
+    """The file's statements as coverage.py's reports count them; None (and a line on
+    stderr) when coverage.py cannot analyse it (its source is gone, it is no Python)."""
+    try:
+        return set(cov.analysis2(filename)[1])
+    except CoverageException as exc:
+        print(f"livecov contexts: {os.path.relpath(filename)} left out: {exc}", file=sys.stderr)
+        return None
 
 
 @contextlib.contextmanager

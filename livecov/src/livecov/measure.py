@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import sqlite3
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +19,35 @@ from livecov.affected import record_if_in_git
 from livecov.errors import ConfigError, CoverageLostError
 
 SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory
+SERVER_CONTEXT_MARK = "livecov-server:"
+
+
+def server_context_marker(context: str) -> str:
+    """The name of the context that says the live server recorded ``context``.
+
+    It holds no lines, so no report shows it, and ``coverage combine`` copies every context
+    of every file it combines, so it survives. A digest, not the name: it must not read as
+    a test of its own (``livecov affected`` takes a context with ``::`` for a test).
+    """
+    return SERVER_CONTEXT_MARK + hashlib.sha256(context.encode()).hexdigest()[:32]
+
+
+def prepare_server_file(path: Path) -> None:
+    """Make the server's data file ready to join the tests': mark its contexts as the
+    server's (``livecov contexts`` tells layers apart by them), repair its templates."""
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            contexts = [row[0] for row in connection.execute("select context from context")]
+            connection.executemany(
+                "insert or ignore into context (context) values (?)",
+                [(server_context_marker(context),) for context in contexts],
+            )
+    finally:
+        connection.close()
+    from livecov.jinja import repair_data  # not at import: `python -m livecov.jinja`
+
+    repair_data(str(path))
 
 
 def open_coverage(
@@ -88,8 +119,10 @@ def check_measured_alike(cov: coverage.Coverage) -> None:
 
 
 def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: bool = True) -> None:
-    """Combine ``files`` into the data file of ``cov`` (keeping what it had when ``append``)."""
+    """Combine the server's data ``files`` into that of ``cov`` (keeping it when ``append``)."""
     paths = [str(f) for f in files]
+    for path in paths:
+        prepare_server_file(Path(path))
     try:
         if append:
             cov.load()
@@ -131,15 +164,13 @@ def merge_into_running(files: Iterable[Path]) -> None:
         )
     # The data file's absolute name: coverage anchors it where measurement started,
     # whatever the current directory is now.
-    from livecov.jinja import repair_data  # not at import: `python -m livecov.jinja`
-
     running_file = Path(cov.get_data().data_filename())
     basename = Path(cov.config.data_file).name
     # In parallel mode the running file is ``<data file>.<suffix>``. A measurement whose
     # data lives elsewhere (pytest-testmon's is an in-memory database) takes the data too.
     parallel = running_file.name.startswith(basename + ".")
     for path in files:
-        repair_data(str(path))  # templates' arcs, before they join the tests' data
+        prepare_server_file(path)
         if parallel:
             # Parallel mode. Not data.update(): coverage names parallel files by a hash
             # of what its tracer recorded, and combine drops files whose hashes are equal.
