@@ -8,7 +8,7 @@ import coverage
 import pytest
 
 from livecov.errors import LivecovError
-from livecov.measure import merge_into_running
+from livecov.measure import merge_into_running, server_context_marker
 
 
 def server_file(folder: Path, name: str = ".coverage.vm.pid1.Xabc") -> Path:
@@ -57,7 +57,8 @@ def test_single_data_file_gets_the_data_added(tmp_path) -> None:
 
     data = cov.get_data()
     assert data.arcs("/app/views.py") == [(-1, 1), (1, 2), (2, -1)]
-    assert data.measured_contexts() == {"live-server"}
+    # ... and the mark that says the server recorded that context (livecov contexts)
+    assert data.measured_contexts() == {"live-server", server_context_marker("live-server")}
     assert not served.exists()
 
 
