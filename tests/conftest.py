@@ -10,6 +10,9 @@ import pytest
 from tests.measurement import keep_process_measurement_saving
 
 BROWSER_TESTS = "tests/e2e/"
+# The "ways users run it" matrix: each module's cells share a venv built once per worker,
+# so a module's cells all go to one worker.
+WAYS_TESTS = "tests/ways/"
 
 
 @pytest.fixture(autouse=True)
@@ -25,13 +28,18 @@ def _keep_this_process_measured() -> Iterator[None]:
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: -p no:xdist must still work
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist, the browser tests all go to one worker (one Chromium, one live
-    server to start), the others to any. Unlike ``--dist loadgroup``, this leaves the
+    server to start), each module of tests/ways/ to one worker (one venv to build), the
+    others to any. Unlike ``--dist loadgroup``, this leaves the
     tests' node ids, hence the coverage contexts named after them, as a serial run has them.
     """
     from xdist.scheduler import LoadScopeScheduling
 
     class OneBrowser(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return BROWSER_TESTS if nodeid.startswith(BROWSER_TESTS) else nodeid
+            if nodeid.startswith(BROWSER_TESTS):
+                return BROWSER_TESTS
+            if nodeid.startswith(WAYS_TESTS):
+                return nodeid.partition("::")[0]
+            return nodeid
 
     return OneBrowser(config, log)

@@ -1,0 +1,7 @@
+import pytest
+from blog import create_app
+
+
+@pytest.fixture
+def app():
+    return create_app()
