@@ -50,7 +50,7 @@ def build_venv(where: Path, requirements: list[str]) -> Venv:
     subprocess.run([*uv, "venv", "--python", sys.executable, str(where)], env=env, check=True)
     python = str(where / "bin" / "python")
     subprocess.run(
-        [*uv, "pip", "install", "--python", python, *requirements],
+        [*uv, "pip", "install", "--refresh-package", "livecov", "--python", python, *requirements],
         env=env,
         check=True,
         timeout=TIMEOUT,

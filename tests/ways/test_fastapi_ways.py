@@ -17,6 +17,7 @@ RESET_LINE = 35  # ITEMS.clear()
 TEMPLATE = "shop/templates/item.html"
 NAME_HEADING = 4  # <h1>{{ name }}</h1>, inside {% if name %}
 MISSING_HEADING = 6  # <h1>No such item</h1>, in the {% else %}
+TEMPLATE_STATEMENTS = {1, 2, 3, 4, 6}
 UNIT_MISSING = "tests/test_main.py::test_missing_item|run"
 E2E_ADD = "tests/e2e/test_api.py::test_add_then_show"
 E2E_EMPTY = "tests/e2e/test_api.py::test_empty_store"
@@ -50,6 +51,7 @@ def assert_every_test_measured(result: Result) -> None:
     assert result.tests_on(MAIN, ITEM_VIEW_LINE) == {UNIT_MISSING, E2E_ADD, E2E_EMPTY}
     assert result.tests_on(TEMPLATE, NAME_HEADING) == {E2E_ADD}
     assert result.tests_on(TEMPLATE, MISSING_HEADING) == {UNIT_MISSING, E2E_EMPTY}
+    assert result.lines_with_tests(TEMPLATE) == TEMPLATE_STATEMENTS  # no compiled lines
     assert result.tests_on(MAIN, IMPORT_LINE) == {"", "live-server"}
     assert result.total == "97"  # all but /about
     assert result.layers == EVERY_TEST_LAYERS

@@ -42,7 +42,6 @@ EVERY_TEST_LAYERS = Layers(
 )
 ITEM_2 = "issue 20 item 2: pytest-flask's live_server wins over livecov's (ScopeMismatch)"
 ITEM_3 = "issue 20 item 3: no reset before a page-only test"
-ITEM_4 = "issue 20 item 4: template lines wrong in pytest-cov's data"
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +72,7 @@ def assert_every_test_measured(result: Result) -> None:
     assert result.layers == EVERY_TEST_LAYERS
 
 
-@pytest.mark.xfail(strict=True, reason=f"{ITEM_2}; {ITEM_3}; {ITEM_4}")
+@pytest.mark.xfail(strict=True, reason=f"{ITEM_2}; {ITEM_3}")
 def test_pytest_cov(cell: Cell) -> None:
     """README: ``pytest --cov --cov-context=test``."""
     assert_every_test_measured(cell.measured((*PYTEST, "--cov", "--cov-context=test")))
