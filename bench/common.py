@@ -303,7 +303,7 @@ _WRK_CYCLE = """\
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format(nil, nil, {["%s"] = "%s" .. (i %% %d)})
+  return wrk.format(nil, nil, {["%s"] = "%s" .. (math.floor(i / %d) %% %d)})
 end
 """
 
@@ -314,10 +314,12 @@ def load(
     connections: int = 4,
     headers: dict[str, str] | None = None,
     cycle: tuple[str, str, int] | None = None,
+    every: int = 1,
 ) -> Load:
     """Bounded load on ``url``: wrk (-t1) when available, else a small Python generator.
 
-    ``cycle=(header, prefix, n)`` gives request i the header ``header: prefix<i % n>``.
+    ``cycle=(header, prefix, n)`` gives request i the header ``header: prefix<i // every % n>``
+    (``every=20``: a new name every 20 requests, as a test suite switches tests).
     """
     _check_loopback(url)
     wrk = None if os.environ.get("BENCH_NO_WRK") else ensure_tool("wrk")
@@ -327,7 +329,8 @@ def load(
             cmd += ["-H", f"{k}: {v}"]
         with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
             if cycle:
-                script.write(_WRK_CYCLE % cycle)
+                header, prefix, count = cycle
+                script.write(_WRK_CYCLE % (header, prefix, every, count))
                 script.flush()
                 cmd += ["-s", script.name]
             out = subprocess.run(
@@ -351,7 +354,7 @@ def load(
             errors,
             "wrk",
         )
-    return python_load(url, seconds, connections, headers, cycle=cycle)
+    return python_load(url, seconds, connections, headers, cycle=cycle, every=every)
 
 
 def python_load(
@@ -361,6 +364,7 @@ def python_load(
     headers: dict[str, str] | None = None,
     max_requests: int = 200_000,
     cycle: tuple[str, str, int] | None = None,
+    every: int = 1,
 ) -> Load:
     """A bounded keep-alive load generator in Python threads (the fallback for wrk).
 
@@ -386,7 +390,7 @@ def python_load(
                 number = count[0]
             sent = dict(headers or {})
             if cycle:
-                sent[cycle[0]] = f"{cycle[1]}{number % cycle[2]}"
+                sent[cycle[0]] = f"{cycle[1]}{number // every % cycle[2]}"
             t0 = time.perf_counter()
             try:
                 conn.request("GET", path, headers=sent)

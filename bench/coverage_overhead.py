@@ -24,7 +24,11 @@ coverage.py's options do. A variant is a base and "+"-flags:
                  with branch only from 3.14, so use +sysmon+nobranch+noctx before that)
                  +ctrace    core = ctrace (the C tracer, whatever livecov would choose)
                  +thread    concurrency = thread (the default, spelled out)
+                 +noplugins no [run] plugins (the project's livecov.jinja needs ctrace)
   any:           +t1        1 waitress thread (livecov's default is 4)
+                 +switch    requests alternate two contexts: a switch per request
+                 +suite     a new context every 20 requests, as a browser suite's tests
+                            switch (what per-request contexts cost in practice)
                  +alt       the server imports livecov and the app from --alt-src DIR:
                             a change to the server side tried on a copy, in the same run
 
@@ -33,6 +37,15 @@ coverage.py's options do. A variant is a base and "+"-flags:
         nocov,cov,cov+noctx,cov+nobranch,cov+allfiles,cov+pytrace,coverage-run
     python bench/coverage_overhead.py --alt-src /tmp/benchcopy/livecov/src \
         --variants nocov,cov,cov+alt
+
+Per-request contexts on sys.monitoring (line coverage, Python 3.12+: livecov chooses sysmon
+and re-arms it at each switch) against the C tracer with contexts, sysmon without contexts
+and no coverage, every backend, in one run (docs/benchmarks.md 3d):
+
+    BENCH_NO_REEXEC=1 .venv-3.13/bin/python bench/coverage_overhead.py \
+        --servers werkzeug,waitress,gunicorn,uvicorn --runs 3 --variants \
+        nocov+suite,cov+nobranch+noplugins+suite,cov+nobranch+noplugins+ctrace+suite,\
+        cov+nobranch+noplugins+noctx,cov+suite
 
 livecov's fast path (``--no-contexts``, line coverage: livecov chooses sysmon on 3.12+)
 against the C tracer and against no coverage, on another Python, in one run:
@@ -61,8 +74,9 @@ from common import Figure, Stats, ratios
 NAME = "coverage_overhead"
 TITLE = "3. Coverage overhead on a live server (requests/s of flaskr's index)"
 BASES = ("nocov", "cov", "coverage-run")
-COV_FLAGS = ("nobranch", "noctx", "allfiles", "pytrace", "sysmon", "ctrace", "thread")
+COV_FLAGS = ("nobranch", "noctx", "noplugins", "allfiles", "pytrace", "sysmon", "ctrace", "thread")
 FAST_PATH = "cov+nobranch+noctx"  # what livecov measures with sysmon on Python 3.12+
+SYSMON_CONTEXTS = "cov+nobranch+noplugins+suite"  # sysmon re-armed per context, Python 3.12+
 # uvicorn serves flaskr through a2wsgi; the factory creates the database itself.
 ASGI_APP = {"app": "bench.flaskr_asgi:create_app", "setup": None}
 
@@ -76,6 +90,8 @@ def variant_settings(base: str, flags: list[str]) -> tuple[Any, bool]:
         changes["branch"] = False
     if "allfiles" in flags:
         changes["source"] = None
+    if "noplugins" in flags:
+        changes["plugins"] = []
     if "pytrace" in flags:
         changes["core"] = "pytrace"
     if "sysmon" in flags:
@@ -94,8 +110,7 @@ def check_variant(variant: str) -> str:
         return f"unknown base {base!r} (one of {', '.join(BASES)})"
     for flag in flags:
         known = (
-            flag == "switch"
-            or flag in ("alt", "t1")
+            flag in ("switch", "suite", "alt", "t1")
             or (flag[:1] == "t" and flag[1:].isdigit())
             or (base == "cov" and flag in COV_FLAGS)
         )
@@ -217,8 +232,13 @@ def one_run(
         common.seed_posts(db_path, args.posts)
         common.sequential_latencies(url + "/", 20)  # templates compiled, connections warm
         cpu0 = common.process_cpu_seconds(pid)
-        cycle = ("Livecov-Context", "bench-test-", 2) if "switch" in variant.split("+") else None
-        result = common.load(url + "/", args.seconds, args.connections, cycle=cycle)
+        flags = variant.split("+")
+        cycle, every = None, 1
+        if "switch" in flags:
+            cycle = ("Livecov-Context", "bench-test-", 2)
+        if "suite" in flags:
+            cycle, every = ("Livecov-Context", "bench-test-", 10**9), 20
+        result = common.load(url + "/", args.seconds, args.connections, cycle=cycle, every=every)
         cpu1 = common.process_cpu_seconds(pid)
         if result.errors:
             raise RuntimeError(f"{result.errors} failed requests under load")
@@ -308,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         for v in variants[1:]:
             cost = ratios(rps[base], rps[v])
-            target = {"cov": "<= 1.5", FAST_PATH: "<= 1.1"}.get(v, "")
+            target = {"cov": "<= 1.5", FAST_PATH: "<= 1.1", SYSMON_CONTEXTS: "<= 1.15"}.get(v, "")
             figures.append(
                 Figure.from_stats(
                     f"3.{server}.{v}.cost",

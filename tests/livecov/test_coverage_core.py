@@ -1,9 +1,10 @@
 """Which coverage.py core measures the live server: the one that records what is asked.
 
-Per-request contexts and plugins need the C tracer; coverage.py's sys.monitoring core
-(the default from Python 3.14) records neither. The choice is logic (tested in-process
-for every Python); the tests below it start real servers, and those that need
-sys.monitoring itself run on Python 3.12+ only (CI runs the suite on 3.13 too).
+Plugins need the C tracer; coverage.py's sys.monitoring core (the default from Python
+3.14) runs none, and records per-request contexts only because livecov re-arms it at each
+switch (line coverage; test_sysmon_contexts.py proves it exact). The choice is logic
+(tested in-process for every Python); the tests below it start real servers, and those
+that need sys.monitoring itself run on Python 3.12+ only (CI runs the suite on 3.13 too).
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from coverage.config import CoverageConfig
 
 from livecov import LiveServer, ServerOptions
 from livecov.cli import main
-from livecov.cores import CTRACE, SYSMON, CoreChoice, CoreWarning, choose_core
+from livecov.cores import (
+    CTRACE,
+    SYSMON,
+    CoreChoice,
+    CoreWarning,
+    choose_core,
+    events_rearm,
+    sysmon_contexts_refusal,
+)
 from tests.livecov.helpers import APPS, REPO, get, read_data, tagged_lines
 
 PY311, PY312, PY313, PY314 = (3, 11), (3, 12), (3, 13), (3, 14)
@@ -37,11 +46,65 @@ def config(**values) -> CoverageConfig:
 # -- the choice ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("python", [PY311, PY313, PY314])
 @pytest.mark.parametrize("branch", [False, True])
-def test_contexts_and_no_core_chosen_measure_with_ctrace_silently(python, branch) -> None:
-    chosen = choose_core(config(branch=branch), contexts=True, python=python)
+def test_contexts_and_no_core_chosen_measure_with_ctrace_silently_before_312(branch) -> None:
+    chosen = choose_core(config(branch=branch), contexts=True, python=PY311)
     assert chosen == CoreChoice(CTRACE)
+
+
+@pytest.mark.parametrize("python", [PY312, PY313, PY314])
+def test_line_coverage_with_contexts_is_sysmon_rearmed_and_says_so(python) -> None:
+    chosen = choose_core(config(), contexts=True, python=python)
+    assert chosen.core == SYSMON
+    assert not chosen.warning
+    assert chosen.line() == (
+        "livecov: the server is measured with sys.monitoring (coverage core sysmon): "
+        "line coverage with per-request contexts, at almost no cost"
+    )
+
+
+@pytest.mark.parametrize(
+    ("python", "values", "reason"),
+    [
+        (
+            PY313,
+            {"branch": True},
+            "branch coverage with per-request contexts needs it "
+            "(sys.monitoring is used for line coverage)",
+        ),
+        (PY314, {"branch": True}, "branch coverage with per-request contexts needs it"),
+        (
+            PY313,
+            {"concurrency": ["thread", "gevent"]},
+            "sys.monitoring cannot follow gevent's green threads",
+        ),
+    ],
+)
+def test_contexts_sysmon_cannot_record_are_measured_with_ctrace_silently(
+    python, values, reason
+) -> None:
+    # ctrace is what coverage.py would use anyway: nothing lost, nothing said.
+    assert choose_core(config(**values), contexts=True, python=python) == CoreChoice(CTRACE)
+    assert sysmon_contexts_refusal(config(**values), python).startswith(reason)
+
+
+def test_sysmon_contexts_are_pinned_to_coverage_7() -> None:
+    assert sysmon_contexts_refusal(config(), PY313, (7, 10, 0)) == ""
+    assert sysmon_contexts_refusal(config(), PY313, (8, 0, 1, "final", 0)) == (
+        "livecov re-arms sys.monitoring for coverage.py 7.x, not 8.0.1"
+    )
+    assert sysmon_contexts_refusal(config(), PY311) == "sys.monitoring is Python 3.12+"
+    assert sysmon_contexts_refusal(config(), PY313) == ""  # this coverage.py: 7.x
+
+
+def test_the_rearm_after_a_switch_does_nothing_under_other_cores() -> None:
+    # On 3.12+ sysmon's is sys.monitoring.restart_events (test_sysmon_contexts.py); before
+    # 3.12 coverage.py measures a configured sysmon with ctrace: nothing to re-arm.
+    for core in (CTRACE, "pytrace", None):
+        assert events_rearm(core) is tuple
+    expected = sys.monitoring.restart_events if sys.version_info >= PY312 else tuple
+    assert events_rearm(SYSMON) is expected
+    events_rearm(SYSMON)()  # callable on every Python
 
 
 @pytest.mark.parametrize("python", [PY311, PY313, PY314])
@@ -80,7 +143,7 @@ def test_sysmon_forced_by_the_environment_is_overruled_for_contexts_in_one_line(
     monkeypatch,
 ) -> None:
     monkeypatch.setenv("COVERAGE_CORE", "sysmon")
-    chosen = choose_core(config(core="sysmon"), contexts=True, python=PY313)
+    chosen = choose_core(config(core="sysmon", branch=True), contexts=True, python=PY314)
     assert chosen.core == CTRACE
     assert chosen.warning
     assert chosen.line() == (
@@ -92,7 +155,7 @@ def test_sysmon_forced_by_the_environment_is_overruled_for_contexts_in_one_line(
 
 def test_sysmon_set_in_the_config_is_overruled_for_contexts_and_plugins(monkeypatch) -> None:
     monkeypatch.delenv("COVERAGE_CORE", raising=False)
-    forced = config(core="sysmon", plugins=["livecov.jinja", "django_coverage_plugin"])
+    forced = config(core="sysmon", branch=True, plugins=["livecov.jinja", "django_coverage_plugin"])
     chosen = choose_core(forced, contexts=True, python=PY314)
     assert chosen.core == CTRACE
     assert chosen.message == (
@@ -117,6 +180,7 @@ def test_pytrace_records_contexts_but_not_plugins() -> None:
         (PY313, {"core": "sysmon", "branch": True}, True),  # the same: no branches before 3.14
         (PY313, {"core": "nonsense"}, True),  # coverage.py's to refuse, in the server's output
         (PY313, {"core": "sysmon"}, False),  # nothing needs a tracer
+        (PY313, {"core": "sysmon"}, True),  # line coverage: livecov re-arms it per context
     ],
 )
 def test_a_chosen_core_stands_when_it_can_do_the_job(python, values, contexts) -> None:
@@ -182,11 +246,13 @@ def hello_contexts(project: Path, data: coverage.CoverageData, module: str = "br
 def test_sysmon_forced_still_gets_each_requests_context(
     project: Path, monkeypatch, module: str, server: str
 ) -> None:
-    # What Python 3.14 does by default, forced on 3.12/3.13: line coverage under sysmon.
+    # What Python 3.14 does by default, forced on 3.12/3.13: line coverage under sysmon,
+    # which livecov keeps (re-armed at each switch), with no word and no coverage.py warning.
     line_coverage_project(project)
     monkeypatch.setenv("COVERAGE_CORE", "sysmon")
-    live, data, _ = serve_hello(project, f"{module}:app", server=server, workers=1)
-    assert live.core_choice.warning
+    live, data, log = serve_hello(project, f"{module}:app", server=server, workers=1)
+    assert live.core_choice == CoreChoice()
+    assert "no-sysmon-context" not in log
     assert hello_contexts(project, data, module) == {"t-one", "t-two"}
 
 
@@ -298,9 +364,9 @@ def test_sysmon_forced_browser_tests_contexts_are_on_server_and_template_lines(
 ) -> None:
     # Python 3.14's default core, forced on 3.12/3.13 for the whole run. Two browser tests
     # open the same page: under sysmon only the first would be named on its lines (a line
-    # reports once). Without plugins the test process keeps sysmon and the live server is
-    # measured with ctrace (livecov's one warning); with livecov.jinja, its configurer takes
-    # ctrace in every process (its own one line) and the templates are measured too.
+    # reports once). Without plugins every process keeps sysmon, the live server's re-armed
+    # at each switch (no word, no warning); with livecov.jinja, its configurer takes ctrace
+    # in every process (its own one line) and the templates are measured too.
     for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COVERAGE_CORE", "sysmon")
@@ -315,7 +381,8 @@ def test_sysmon_forced_browser_tests_contexts_are_on_server_and_template_lines(
     assert result.ret == 0, output
     overruled = "coverage core sysmon (COVERAGE_CORE=sysmon) cannot record per-request contexts"
     templates_overruled = "livecov.jinja: coverage core sysmon runs no plugins"
-    assert output.count(overruled if not plugins else templates_overruled) == 1
+    assert overruled not in output
+    assert output.count(templates_overruled) == (1 if plugins else 0)
     data = coverage.CoverageData(str(pytester.path / ".coverage"))
     data.read()
     index_body = _line_containing(flaskr / "blog.py", 'per_page = current_app.config["POSTS')

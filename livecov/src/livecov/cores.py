@@ -11,15 +11,25 @@ core     dynamic contexts             file-tracer plugins    branches
 =======  ===========================  =====================  ======================
 ctrace   yes                          yes                    yes
 pytrace  yes                          no                     yes
-sysmon   no                           no                     from Python 3.14
+sysmon   no (livecov: line coverage)  no                     from Python 3.14
 =======  ===========================  =====================  ======================
 
 livecov records the test behind each request with ``Coverage.switch_context()``, a dynamic
 context; a project's plugins (``django_coverage_plugin``, ``livecov.jinja``) need the C
-tracer. coverage.py leaves its sysmon default only for ``[run] dynamic_context``, not for
-callers of ``switch_context()``, and it disables plugins under sysmon: so livecov chooses,
-and tells the user when it overrules them. sysmon costs almost nothing where it can do the
-job (line coverage, no contexts, no plugins), so livecov chooses it there.
+tracer. sysmon records a line once: its callback returns ``sys.monitoring.DISABLE`` after
+the first hit, so a second context never sees the line. coverage.py's own switch still
+hands what was recorded to the context it was recorded under (``Collector.flush_data``);
+what it lacks is the re-arm. livecov owns the server process, so there it calls
+``sys.monitoring.restart_events()`` after each switch (:func:`events_rearm`): every line a
+context runs is recorded under it once, and runs again at no cost. That makes sysmon the
+server's core for line coverage with per-request contexts on Python 3.12+ (the gate lets
+only one context's requests run at a time, so no line is recorded under another). Where
+that cannot be complete, the C tracer measures (:func:`sysmon_contexts_refusal` says
+why): plugins (coverage.py runs none under sysmon), green threads (sys.monitoring cannot
+follow them), branch coverage (none before Python 3.14; with contexts verified on ctrace
+only), a coverage.py other than the 7.x this is pinned to. With no core chosen that is
+what coverage.py would use anyway, so nothing is said; a user's own sysmon is overruled on
+the same grounds, in one line.
 """
 
 from __future__ import annotations
@@ -27,8 +37,10 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import coverage
 from coverage.config import CoverageConfig
 
 CTRACE, SYSMON, PYTRACE = "ctrace", "sysmon", "pytrace"
@@ -36,6 +48,10 @@ CORE_ENV = "COVERAGE_CORE"
 # Concurrency libraries that sys.monitoring cannot follow (coverage.py then uses ctrace).
 _GREEN_THREADS = ("greenlet", "eventlet", "gevent")
 _CONTEXTS = "per-request contexts"
+# The coverage.py whose sysmon internals the re-arm relies on (flush_data at each switch,
+# the per-file sets cleared in place, DISABLE per code location): major version 7, from
+# 7.10 (livecov's own minimum), checked by tests/livecov/test_sysmon_contexts.py.
+SYSMON_CONTEXTS_COVERAGE = 7
 
 
 class CoreWarning(UserWarning):
@@ -78,15 +94,7 @@ def choose_core(
         [f"plugins ({', '.join(config.plugins)})"] if config.plugins else []
     )
     if requested is None:
-        if needs:
-            return CoreChoice(CTRACE)
-        if sysmon_measures(config, python):
-            return CoreChoice(
-                SYSMON,
-                "the server is measured with sys.monitoring (coverage core sysmon): "
-                "line coverage without contexts, at almost no cost",
-            )
-        return CoreChoice()
+        return _default_core(config, needs, python)
     lacking = [need for need in needs if not _records(requested, need, config, python)]
     if not lacking:
         return CoreChoice()
@@ -99,6 +107,29 @@ def choose_core(
     )
 
 
+def _default_core(config: CoverageConfig, needs: list[str], python: tuple[int, int]) -> CoreChoice:
+    """No core chosen: sysmon where it records everything needed, else ctrace.
+
+    ctrace is then what coverage.py would have used: nothing is lost, nothing is said (why
+    not sysmon: :func:`sysmon_contexts_refusal`, and the README's table).
+    """
+    if needs == [_CONTEXTS] and not sysmon_contexts_refusal(config, python):
+        return CoreChoice(
+            SYSMON,
+            "the server is measured with sys.monitoring (coverage core sysmon): "
+            "line coverage with per-request contexts, at almost no cost",
+        )
+    if needs:
+        return CoreChoice(CTRACE)
+    if sysmon_measures(config, python):
+        return CoreChoice(
+            SYSMON,
+            "the server is measured with sys.monitoring (coverage core sysmon): "
+            "line coverage without contexts, at almost no cost",
+        )
+    return CoreChoice()
+
+
 def sysmon_measures(config: CoverageConfig, python: tuple[int, int]) -> bool:
     """Whether coverage.py really measures with sysmon when asked to, under ``config``."""
     if python < (3, 12) or any(lib in config.concurrency for lib in _GREEN_THREADS):
@@ -106,9 +137,58 @@ def sysmon_measures(config: CoverageConfig, python: tuple[int, int]) -> bool:
     return not config.branch or python >= (3, 14)
 
 
+def sysmon_contexts_refusal(
+    config: CoverageConfig, python: tuple[int, int], version: tuple[int, ...] | None = None
+) -> str:
+    """Why sysmon, re-armed at each switch, cannot record per-request contexts ("": it can).
+
+    ``version``: coverage.py's (this one's by default).
+    """
+    version = version or coverage.version_info
+    if python < (3, 12):
+        return "sys.monitoring is Python 3.12+"
+    green = [lib for lib in _GREEN_THREADS if lib in config.concurrency]
+    if green:
+        return f"sys.monitoring cannot follow {green[0]}'s green threads"
+    if config.branch:
+        return (
+            "branch coverage with per-request contexts needs it "
+            "(sys.monitoring is used for line coverage)"
+        )
+    if version[0] != SYSMON_CONTEXTS_COVERAGE:
+        return (
+            f"livecov re-arms sys.monitoring for coverage.py {SYSMON_CONTEXTS_COVERAGE}.x, "
+            f"not {'.'.join(map(str, version[:3]))}"
+        )
+    return ""
+
+
+def events_rearm(core: str | None) -> Callable[[], object]:
+    """What to call after each context switch in a process measured with ``core``.
+
+    sysmon: ``sys.monitoring.restart_events``, which re-arms every event a callback
+    disabled, so the new context records each line it runs (the call is global: it re-arms
+    other tools' events too, which in livecov's server process are none). Any other core
+    records every line anyway: ``tuple``, a call that does nothing (also where
+    ``sys.monitoring`` is missing: coverage.py then measures with ctrace).
+    """
+    monitoring = getattr(sys, "monitoring", None) if core == SYSMON else None
+    return getattr(monitoring, "restart_events", tuple)
+
+
+def measuring_core(cov: coverage.Coverage) -> str | None:
+    """The core ``cov`` really measures with (None: not started), as coverage.py reports
+    it (``coverage debug sys``): its configured core may have been replaced (Python 3.14
+    chooses sysmon by default, sysmon without sys.monitoring falls back to ctrace)."""
+    tracer = dict(cov.sys_info()).get("core")
+    return {"SysMonitor": SYSMON, "CTracer": CTRACE, "PyTracer": PYTRACE}.get(tracer)
+
+
 def _records(core: str, need: str, config: CoverageConfig, python: tuple[int, int]) -> bool:
     if core == SYSMON:
-        return not sysmon_measures(config, python)  # coverage.py uses ctrace instead
+        if not sysmon_measures(config, python):
+            return True  # coverage.py measures with ctrace instead
+        return need == _CONTEXTS and not sysmon_contexts_refusal(config, python)
     if core == PYTRACE:
         return need == _CONTEXTS
     return True  # ctrace; a name coverage.py does not know is coverage.py's to refuse

@@ -93,7 +93,14 @@ BACKEND_MODULES = {
 
 # Inherited variables that would make coverage start a second time in the server.
 _COVERAGE_AUTOSTART_VARS = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
-_QUIET_WARNINGS = ("no-data-collected", "module-not-imported", "module-not-measured")
+# no-sysmon-context: coverage.py's warning that sysmon alone would lose contexts; in the
+# server livecov re-arms sys.monitoring at each switch (livecov.cores.events_rearm).
+_QUIET_WARNINGS = (
+    "no-data-collected",
+    "module-not-imported",
+    "module-not-measured",
+    "no-sysmon-context",
+)
 _LOG_TAIL_LINES = 60
 APP_ERRORS_BASENAME = "app-errors.jsonl"
 # Servers whose process may run or whose temporary folder may exist: atexit ends both.

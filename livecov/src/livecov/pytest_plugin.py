@@ -14,6 +14,7 @@ import coverage
 import pytest
 
 from livecov import pytest_affected
+from livecov.cores import events_rearm, measuring_core
 from livecov.errors import ConfigError, LivecovError
 from livecov.jinja import repair_running_data
 from livecov.live_server import SERVERS, LiveServer
@@ -75,12 +76,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class TestContexts:
-    """Name the coverage context after the running test: ``<node id>|<phase>``."""
+    """Name the coverage context after the running test: ``<node id>|<phase>``.
+
+    Under sys.monitoring (coverage.py's sysmon core, forced or Python 3.14's default) a
+    line reports once; the events are re-armed after each switch, as in the live server,
+    so every test that runs a line is named on it (:func:`livecov.cores.events_rearm`).
+    The re-arm is global: another sys.monitoring tool in this process (a debugger, a
+    profiler) gets the events it had disabled again, as it does whenever any tool calls
+    ``restart_events`` (coverage.py does at each start). coverage.py's own warning
+    ``no-sysmon-context`` still shows: the user's process, the user's warnings.
+    """
 
     __test__ = False  # not a test class, whatever its name
 
     def __init__(self, cov: coverage.Coverage) -> None:
         self.cov = cov  # the run's measurement, even if a test starts one of its own
+        self.rearm = events_rearm(measuring_core(cov))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
@@ -96,10 +107,12 @@ class TestContexts:
 
     def _within(self, item: pytest.Item, phase: str) -> Iterator[None]:
         self.cov.switch_context(f"{item.nodeid}|{phase}")
+        self.rearm()
         try:
             return (yield)
         finally:
             self.cov.switch_context("")
+            self.rearm()
 
 
 class ServerOutputSections:

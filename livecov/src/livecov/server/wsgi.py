@@ -49,13 +49,20 @@ def switch_coverage_context(context: str) -> None:
     """Record what runs from now on under ``context``.
 
     Contexts are only switched on when the server is measured, so there is always a
-    current measurement (a gunicorn worker's own, after the fork).
+    current measurement (a gunicorn worker's own, after the fork). coverage.py hands what
+    was recorded so far to the previous context; under sys.monitoring the events are then
+    re-armed, so the new context records every line it runs (:func:`events_rearm`).
+    coverage.py flushes only after some activity, which under sysmon means a function
+    started since the last re-arm: this function and ``switch_context`` are such.
     """
     import coverage  # only a measured server switches contexts: no import cost otherwise
+
+    from livecov.cores import events_rearm
 
     measuring = coverage.Coverage.current()
     assert measuring is not None
     measuring.switch_context(context)
+    events_rearm(measuring.config.core)()
 
 
 class LivecovMiddleware:
