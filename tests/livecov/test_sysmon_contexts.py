@@ -23,6 +23,7 @@ import pytest
 from livecov import LiveServer, ServerOptions
 from livecov.cores import CTRACE, SYSMON
 from tests.livecov.helpers import read_data
+from tests.livecov.soak import soak
 
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is Python 3.12+")
 
@@ -172,3 +173,20 @@ def test_the_test_process_names_every_test_on_its_lines_under_sysmon(
     for test in ("test_one", "test_two"):
         context = f"test_library.py::{test}|run"
         assert {("library.py", context, line) for line in range(2, 6)} <= fast
+
+
+# -- the soak, short: bench/soak_contexts.py runs it for minutes ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("app", "server"), [("exact:app", "werkzeug"), ("exact_asgi:app", "uvicorn")]
+)
+def test_a_short_soak_keeps_every_contexts_lines_and_fails_no_request(
+    project: Path, monkeypatch: pytest.MonkeyPatch, app: str, server: str
+) -> None:
+    monkeypatch.delenv("COVERAGE_CORE", raising=False)
+    result = soak(project, app, server, clients=6, contexts=20, rounds=2, seconds=1.5)
+    assert result.failures == []
+    assert result.requests > 40
+    assert len(result.expected) == 20  # every context ran, and each differs from some other
+    assert result.wrong_contexts == []
