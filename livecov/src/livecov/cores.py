@@ -138,13 +138,14 @@ def sysmon_measures(config: CoverageConfig, python: tuple[int, int]) -> bool:
 
 
 def sysmon_contexts_refusal(
-    config: CoverageConfig, python: tuple[int, int], version: tuple[int, ...] | None = None
+    config: CoverageConfig,
+    python: tuple[int, int],
+    version: tuple[int | str, ...] = coverage.version_info,
 ) -> str:
     """Why sysmon, re-armed at each switch, cannot record per-request contexts ("": it can).
 
     ``version``: coverage.py's (this one's by default).
     """
-    version = version or coverage.version_info
     if python < (3, 12):
         return "sys.monitoring is Python 3.12+"
     green = [lib for lib in _GREEN_THREADS if lib in config.concurrency]
@@ -180,7 +181,7 @@ def measuring_core(cov: coverage.Coverage) -> str | None:
     """The core ``cov`` really measures with (None: not started), as coverage.py reports
     it (``coverage debug sys``): its configured core may have been replaced (Python 3.14
     chooses sysmon by default, sysmon without sys.monitoring falls back to ctrace)."""
-    tracer = dict(cov.sys_info()).get("core")
+    tracer = str(dict(cov.sys_info()).get("core"))
     return {"SysMonitor": SYSMON, "CTracer": CTRACE, "PyTracer": PYTRACE}.get(tracer)
 
 
