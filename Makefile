@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 INSTANCE := $(CURDIR)/instance
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test test-affected combine report durations lint e2e browser bench mutation affected-check clean
+.PHONY: run test test-affected combine report durations lint e2e browser bench mutation affected-check affected-proof clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -69,17 +69,23 @@ endif
 # that commit; says how many tests it deselected and why. Nothing is measured and .coverage
 # is left as it was. When that data is missing or cannot answer (no record, its commit gone)
 # it says so in one line and runs every test. CI always runs everything (make test).
+# Fewer than AFFECTED_SERIAL_BELOW tests run in one process: starting pytest-xdist's
+# workers costs more than they save on a few tests (60 s serially against 79 s on -n 2 for
+# 22 tests, at a load of 17); more run on JOBS processes.
 AFFECTED_DATA ?= .coverage
-PYTEST_AFFECTED = $(BIN)/pytest -n $(JOBS)
+AFFECTED_SERIAL_BELOW ?= 100
 
 test-affected: browser
-	@if why=$$($(BIN)/livecov affected --data-file $(AFFECTED_DATA) 2>&1 >/dev/null); then \
-		echo "$$why"; \
-		$(PYTEST_AFFECTED) --livecov-affected-data=$(AFFECTED_DATA) --livecov-affected= \
+	@why=$$(mktemp); trap 'rm -f "$$why"' EXIT; \
+	if selected=$$($(BIN)/livecov affected --data-file $(AFFECTED_DATA) 2>"$$why"); then \
+		cat "$$why"; \
+		jobs=$(JOBS); \
+		test "$$(echo "$$selected" | grep -c .)" -lt $(AFFECTED_SERIAL_BELOW) && jobs=0; \
+		$(BIN)/pytest -n $$jobs --livecov-affected-data=$(AFFECTED_DATA) --livecov-affected= \
 			$(PYTEST_ARGS) || test $$? -eq 5; \
 	else \
-		echo "test-affected: $$(echo "$$why" | tail -n 1 | sed 's/^livecov: //'); running every test"; \
-		$(PYTEST_AFFECTED) $(PYTEST_ARGS); \
+		echo "test-affected: $$(tail -n 1 "$$why" | sed 's/^livecov: //'); running every test"; \
+		$(BIN)/pytest -n $(JOBS) $(PYTEST_ARGS); \
 	fi
 
 combine: $(VENV)/.synced
@@ -115,6 +121,13 @@ bench: $(VENV)/.synced
 # Not part of `make test`. Results and method: docs/benchmarks.md. AFFECTED_ARGS="--only sql".
 affected-check: browser
 	$(BIN)/python bench/affected_check.py $(AFFECTED_ARGS)
+
+# The same question on every mutant of flaskr (cosmic-ray's and mutation/templates.py's), in a
+# throw-away copy: does the selection catch each mutant the full suite kills? Hours for all;
+# resumable (bench/results/affected_proof.jsonl); PROOF_ARGS="--sessions flaskr-templates
+# --limit 20". Method and results: docs/benchmarks.md.
+affected-proof: browser
+	UV=$(UV) nice -n 10 $(BIN)/python bench/affected_proof.py $(PROOF_ARGS)
 
 # Mutation testing with cosmic-ray, in a temporary copy (the tree is never mutated): score and
 # surviving mutants per package. Hours for everything; not part of `make test`; see docs/testing.md.

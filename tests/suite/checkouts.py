@@ -32,7 +32,8 @@ def checkout(destination: Path) -> Path:
 # The Makefile's own variables: an outer `make test SHARD=2/2` exports them to the
 # environment (and MAKEFLAGS), where the inner make would take them for its own.
 MAKEFILE_VARIABLES = {
-    "SHARD", "JOBS", "PYTEST_ARGS", "DATA", "AFFECTED_DATA", "VENV", "PYTHON", "UV",
+    "SHARD", "JOBS", "PYTEST_ARGS", "DATA", "AFFECTED_DATA", "AFFECTED_SERIAL_BELOW", "VENV",
+    "PYTHON", "UV",
 }  # fmt: skip
 
 

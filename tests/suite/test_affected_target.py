@@ -39,10 +39,11 @@ def test_a_one_line_view_change_runs_only_the_test_that_ran_the_view(tmp_path: P
     view = repo / VIEW
     view.write_text(view.read_text().replace('"Hello, World!"', '"Hello!"', 1))
 
-    run = make(repo, "test-affected", "JOBS=0", f"PYTEST_ARGS={TESTS}")
+    run = make(repo, "test-affected", f"PYTEST_ARGS={TESTS}")
 
     output = run.stdout + run.stderr
     assert run.returncode != 0, output  # the view's test fails: it ran
+    assert "workers" not in output  # one test: in one process, whatever JOBS says
     assert f"FAILED {HELLO}" in output
     assert f"1 of {suite} tests affected by 1 changed file(s)" in output
     assert f"livecov affected: 1 selected, {suite - 1} deselected (not affected" in output
