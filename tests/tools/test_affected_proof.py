@@ -1,0 +1,236 @@
+"""bench/affected_proof.py: how a mutant is judged, what a resumed run skips, the summary.
+
+The harness's runs take hours; these pin its decisions: a mutant the selected tests fail
+on is caught; one only the rest of the suite fails on is a miss, kept with the selector's
+explanation; results of another source are not taken as done.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from livecov.affected import affected_report
+from tests.livecov.affected_project import Project
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load_proof() -> Any:
+    """The script as a module, without its imports' side effects on this process."""
+    saved_path, saved_env = list(sys.path), dict(os.environ)
+    os.environ["BENCH_KEEP_ENV"] = "1"  # bench/common.py would drop PYTHONDONTWRITEBYTECODE
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_affected_proof", REPO / "bench" / "affected_proof.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path[:] = saved_path
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+proof = _load_proof()
+Run = proof.affected_check.Run
+Timed = proof.common.Timed
+
+
+def explain_output(project: Project, monkeypatch: pytest.MonkeyPatch) -> str:
+    """What ``livecov affected --explain`` prints (stdout and stderr, as the harness reads)."""
+    monkeypatch.chdir(project.root)
+    out = io.StringIO()
+    affected_report(project.data, explain=True, out=out, err=out)
+    return out.getvalue()
+
+
+def test_explain_output_gives_the_selected_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = Project(tmp_path)
+    project.measure()
+    project.edit("helpers.py", "total = y * 2", "total = y * 3")
+    selected, everything = proof.parse_explain(explain_output(project, monkeypatch))
+    assert selected == project.select().node_ids()
+    assert selected
+    assert everything == ""
+
+
+def test_explain_output_gives_why_every_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = Project(tmp_path)
+    project.measure()
+    project.edit("tests/conftest.py", "", "import os\n")
+    selected, everything = proof.parse_explain(explain_output(project, monkeypatch))
+    assert everything == "tests/conftest.py changed and no test data covers it"
+    assert selected == project.select().node_ids()
+
+
+class ScriptedCopy:
+    """The copy's two commands, answering as a mutated suite would: the selector's output,
+    then each pytest run's outcomes in turn."""
+
+    def __init__(self, data: Path, explain: Timed, runs: list[tuple[Run, int]]) -> None:
+        self.data = data
+        self.explain = explain
+        self.runs = runs
+        self.pytest_calls: list[tuple[tuple[str, ...], set[str] | None]] = []
+
+    def run(self, *args: str) -> Timed:
+        assert args[:2] == ("livecov", "affected")
+        return self.explain
+
+    def pytest_run(self, *options: str, skip: set[str] | None = None) -> tuple[Run, int]:
+        self.pytest_calls.append((options, skip))
+        return self.runs.pop(0)
+
+
+STATE = {"source": "abc", "suite": ["t::a", "t::b", "t::c", "t::d"], "full_seconds": 40.0}
+MUTANT = proof.Mutant("flaskr-blog", "flaskr/src/flaskr/blog.py", "core/X", 0, 12)
+SELECTED = "t::a\n    blog.py:12 changed\nlivecov: 1 of 4 tests affected by 1 changed file(s)\n"
+
+
+def judge(explain: Timed, runs: list[tuple[Run, int]], diff: str = "-a\n+b\n") -> Any:
+    copy = ScriptedCopy(Path("baseline.coverage"), explain, runs)
+    return proof._judge(MUTANT, copy, STATE, diff), copy
+
+
+def test_a_mutant_the_selected_tests_fail_on_is_caught_without_the_rest() -> None:
+    outcome, copy = judge(Timed(0.3, 0, SELECTED), [(Run(5.0, {"t::a": "failed"}), 1)])
+    assert (outcome.outcome, outcome.failing, outcome.selected) == ("caught", ["t::a"], 1)
+    assert outcome.selected_seconds / outcome.full_seconds == 5.0 / 40.0
+    assert len(copy.pytest_calls) == 1  # the rest of the suite is not run
+    assert "--livecov-affected=" in copy.pytest_calls[0][0]
+
+
+def test_a_selected_run_that_cannot_collect_is_caught() -> None:
+    outcome, _ = judge(Timed(0.3, 0, SELECTED), [(Run(2.0, {}), 2)])
+    assert outcome.outcome == "caught"
+
+
+def test_a_failure_only_the_rest_of_the_suite_finds_is_a_miss_with_the_explanation() -> None:
+    outcome, copy = judge(
+        Timed(0.3, 0, SELECTED),
+        [(Run(5.0, {"t::a": "passed"}), 0), (Run(30.0, {"t::b": "failed", "t::c": "passed"}), 1)],
+    )
+    assert (outcome.outcome, outcome.failing) == ("miss", ["t::b"])
+    assert outcome.explain == SELECTED
+    assert copy.pytest_calls[1] == ((), {"t::a"})  # the rest: every test not selected
+
+
+def test_a_mutant_no_test_fails_on_is_not_killed_and_keeps_no_explanation() -> None:
+    outcome, _ = judge(
+        Timed(0.3, 0, SELECTED), [(Run(5.0, {"t::a": "passed"}), 0), (Run(30.0, {}), 0)]
+    )
+    assert (outcome.outcome, outcome.failing, outcome.explain) == ("not-killed", [], "")
+
+
+def test_nothing_selected_and_the_rest_failing_to_collect_is_a_miss() -> None:
+    nothing = "livecov: 0 of 4 tests affected by 1 changed file(s) since abc\n"
+    outcome, _ = judge(Timed(0.3, 0, nothing), [(Run(1.0, {}), 5), (Run(3.0, {}), 2)])
+    assert (outcome.outcome, outcome.selected) == ("miss", 0)
+    assert outcome.failing == ["(the run failed to collect)"]
+
+
+def test_a_refusing_selector_or_an_unapplied_mutant_is_not_judged() -> None:
+    refused, copy = judge(Timed(0.3, 4, "livecov: no coverage data\n"), [])
+    assert (refused.outcome, refused.explain) == ("selector-error", "livecov: no coverage data\n")
+    assert copy.pytest_calls == []
+    unapplied, _ = judge(Timed(0.3, 0, SELECTED), [], diff="")
+    assert unapplied.outcome == "not-applied"
+
+
+def row(key: str, outcome: str, source: str = "abc", selected: int = 1) -> dict[str, Any]:
+    return {
+        "key": key,
+        "source": source,
+        "outcome": outcome,
+        "suite": 4,
+        "selected": selected,
+        "selected_seconds": 4.0 * selected,
+        "full_seconds": 40.0,
+        "affected_seconds": 0.4,
+        "everything": "",
+    }
+
+
+def test_a_resumed_run_skips_only_the_mutants_done_on_the_same_source(tmp_path: Path) -> None:
+    results = tmp_path / "r.jsonl"
+    assert proof.done_keys(results, "abc") == set()
+    lines = [row("s:a", "caught"), row("s:b", "miss", source="older")]
+    results.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert proof.done_keys(results, "abc") == {"s:a"}
+
+
+def test_the_summary_counts_outcomes_and_takes_medians_over_judged_mutants() -> None:
+    rows = [
+        row("s:a", "caught", selected=1),
+        row("s:b", "caught", selected=2),
+        row("s:c", "not-killed", selected=4),
+        row("s:d", "not-applied", selected=0),
+    ]
+    totals = proof.summary(rows)
+    assert totals["outcomes"] == {"caught": 2, "not-killed": 1, "not-applied": 1}
+    assert (totals["killed_by_suite"], totals["misses"]) == (2, 0)
+    assert totals["median_selected_share"] == 0.5  # of 1/4, 2/4, 4/4
+    assert totals["median_time_share"] == 0.2  # of 4/40, 8/40, 16/40
+
+
+def test_only_flaskr_sessions_are_accepted_each_in_one_line() -> None:
+    assert [s.name for s in proof.sessions_named(["flaskr-templates"])] == ["flaskr-templates"]
+    with pytest.raises(SystemExit, match="only flaskr's sessions are supported"):
+        proof.sessions_named(["livecov-cli"])
+    with pytest.raises(SystemExit, match="unknown session"):
+        proof.sessions_named(["nope"])
+
+
+def test_every_template_of_flaskr_gives_its_mutants_with_their_text(tmp_path: Path) -> None:
+    (session,) = proof.sessions_named(["flaskr-templates"])
+    mutants = list(proof.template_mutants(session, REPO))
+    assert len({m.key for m in mutants}) == len(mutants) > 50
+    first = mutants[0]
+    original = (REPO / first.path).read_text()
+    assert first.source != original
+    assert first.operator.startswith("templates/")
+
+
+def test_a_progress_line_names_the_mutant_and_the_share() -> None:
+    outcome, _ = judge(Timed(0.3, 0, SELECTED), [(Run(5.0, {"t::a": "failed"}), 1)])
+    assert proof.progress_line(3, 10, outcome) == (
+        "affected-proof: [3/10] flaskr/src/flaskr/blog.py:12 core/X: caught, "
+        "1/4 selected (25 %), 5 s"
+    )
+
+
+def test_sessions_take_turns_so_a_stopped_run_has_sampled_each() -> None:
+    blog = [proof.Mutant("blog", "b.py", "op", n, n) for n in range(3)]
+    templates = [proof.Mutant("templates", "t.html", "op", 0, 1)]
+    assert [m.key for m in proof.interleave([blog, templates])] == [
+        "blog:b.py:op:0",
+        "templates:t.html:op:0",
+        "blog:b.py:op:1",
+        "blog:b.py:op:2",
+    ]
+
+
+def test_the_source_fingerprint_ignores_what_cannot_break_a_test(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.write("pyproject.toml", '[tool.livecov.affected]\nignore = ["docs/*"]\n')
+    project.write("docs/notes.md", "one\n")
+    project.commit()
+    before = proof.source_fingerprint(tmp_path)
+    project.write("docs/notes.md", "two\n")
+    assert proof.source_fingerprint(tmp_path) == before
+    project.edit("helpers.py", "total = y * 2", "total = y * 3")
+    assert proof.source_fingerprint(tmp_path) != before
