@@ -35,6 +35,7 @@ import importlib.util
 import itertools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import statistics
@@ -102,8 +103,9 @@ class Outcome:
     selected: int
     everything: str  # why every test was selected, or ""
     affected_seconds: float
-    selected_seconds: float
-    full_seconds: float  # the unmutated full suite's run, for the time share
+    selected_seconds: float  # the selected run's wall time, to its first failure (-x)
+    full_seconds: float  # the unmutated full suite's run
+    time_share: float  # the selected tests' share of the full run's test time
     failing: list[str] = field(default_factory=list)  # the selected run's, or the rest's
     diff: str = ""
     explain: str = ""  # livecov affected --explain, kept for a miss
@@ -134,6 +136,7 @@ class ProofCopy(affected_check.Copy):
     def __init__(self, where: Path) -> None:
         super().__init__(where)
         self.state = where / "state.json"
+        self.last_output = ""  # of the last pytest run
 
     def load_state(self) -> dict[str, Any]:
         return json.loads(self.state.read_text()) if self.state.exists() else {}
@@ -144,16 +147,23 @@ class ProofCopy(affected_check.Copy):
         if state.get("source") == source and self.data.exists() and self.repo.exists():
             self.restore()
             common.log(f"affected-proof: the copy and baseline in {self.top} are reused")
-            return state
-        shutil.rmtree(self.repo, ignore_errors=True)
-        self.make()
-        self.baseline([])
-        common.log("affected-proof: the full suite, unmeasured, for its time and its tests")
-        full, code = self.pytest_run()
-        if code or full.failed:
-            raise SystemExit(f"affected-proof: the unmutated suite fails: {sorted(full.failed)}")
-        state = {"source": source, "suite": sorted(full.ran), "full_seconds": full.seconds}
-        self.state.write_text(json.dumps(state))
+        else:
+            shutil.rmtree(self.repo, ignore_errors=True)
+            self.make()
+            self.baseline([])
+            state = {"source": source}
+        if "durations" not in state:  # also for a baseline kept by an earlier version
+            common.log("affected-proof: the full suite, unmeasured, for its time and its tests")
+            full, code = self.pytest_run("--durations=0", "--durations-min=0")
+            if code or full.failed:
+                failed = sorted(full.failed)
+                raise SystemExit(f"affected-proof: the unmutated suite fails: {failed}")
+            state |= {
+                "suite": sorted(full.ran),
+                "full_seconds": full.seconds,
+                "durations": test_durations(self.last_output),
+            }
+            self.state.write_text(json.dumps(state))
         return state
 
     def restore(self) -> None:
@@ -175,6 +185,7 @@ class ProofCopy(affected_check.Copy):
             timed = self.run(*args, timeout=RUN_TIMEOUT)
         except common.CommandFailed as exc:  # the timeout
             return affected_check.Run(RUN_TIMEOUT, {"(timeout)": "failed"}), exc.code
+        self.last_output = timed.output
         outcomes = json.loads(self.report.read_text()) if self.report.exists() else {}
         return affected_check.Run(timed.seconds, outcomes), timed.code
 
@@ -272,6 +283,20 @@ def apply(mutant: Mutant, copy: ProofCopy, tools: Path | None) -> str:
 # -- one mutant --------------------------------------------------------------------------
 
 
+DURATION = re.compile(r"^(?P<seconds>\d+\.\d+)s (?:setup|call|teardown) +(?P<test>\S.*)$")
+
+
+def test_durations(output: str) -> dict[str, float]:
+    """Each test's setup + call + teardown seconds, from ``pytest --durations=0``'s report."""
+    durations: dict[str, float] = {}
+    for line in output.splitlines():
+        found = DURATION.match(line)
+        if found:
+            test = found["test"]
+            durations[test] = durations.get(test, 0.0) + float(found["seconds"])
+    return durations
+
+
 def parse_explain(output: str) -> tuple[list[str], str]:
     """The selected node ids in ``livecov affected --explain``'s output, and why every test."""
     selected = [line for line in output.splitlines() if line and not line[0].isspace()]
@@ -305,6 +330,7 @@ def _judge(mutant: Mutant, copy: ProofCopy, state: dict[str, Any], diff: str) ->
         affected_seconds=0.0,
         selected_seconds=0.0,
         full_seconds=state["full_seconds"],
+        time_share=0.0,
         diff=diff,
     )
     if not diff:
@@ -315,9 +341,14 @@ def _judge(mutant: Mutant, copy: ProofCopy, state: dict[str, Any], diff: str) ->
         outcome.outcome = "selector-error"
         outcome.explain = affected.output
         return outcome
-    _, outcome.everything = parse_explain(affected.output)
-    selected, code = copy.pytest_run(f"--livecov-affected-data={copy.data}", "--livecov-affected=")
-    outcome.selected = len(selected.ran)
+    chosen, outcome.everything = parse_explain(affected.output)
+    outcome.selected = len(chosen)
+    durations = state["durations"]
+    outcome.time_share = sum(durations.get(t, 0.0) for t in chosen) / sum(durations.values())
+    # -x: a caught mutant needs one failure; one that is not caught runs every selected test.
+    selected, code = copy.pytest_run(
+        "-x", f"--livecov-affected-data={copy.data}", "--livecov-affected="
+    )
     outcome.selected_seconds = selected.seconds
     if selected.failed or code not in (0, 5):  # 5: nothing selected
         outcome.outcome = "caught"
@@ -366,14 +397,17 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "killed_by_suite": len(killed),
         "misses": counts.get("miss", 0),
         "median_selected_share": median([r["selected"] / r["suite"] for r in applied]),
-        "median_time_share": median([r["selected_seconds"] / r["full_seconds"] for r in applied]),
+        "median_time_share": median([r["time_share"] for r in applied]),
         "everything_selected": sum(1 for r in applied if r["everything"]),
         "median_affected_seconds": median([r["affected_seconds"] for r in applied]),
     }
 
 
-def report(results: Path, source: str) -> dict[str, Any]:
+def report(results: Path, source: str | None = None) -> dict[str, Any]:
+    """Print the misses, the totals and the table of ``source``'s rows (default: the
+    source of the file's last row, the latest run's)."""
     rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    source = source or (rows[-1]["source"] if rows else "")
     rows = [r for r in rows if r["source"] == source]
     for r in rows:
         if r["outcome"] == "miss":
@@ -381,12 +415,36 @@ def report(results: Path, source: str) -> dict[str, Any]:
             print("failing tests the selection did not run:", *r["failing"], sep="\n  ")
             print("livecov affected --explain:\n" + r["explain"])
     totals = summary(rows)
-    by_session: dict[str, dict[str, Any]] = {}
+    by_session: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        by_session.setdefault(r["key"].split(":", 1)[0], []).append(r)  # type: ignore[arg-type]
+        by_session.setdefault(r["key"].split(":", 1)[0], []).append(r)
     totals["sessions"] = {name: summary(group) for name, group in by_session.items()}
     print(json.dumps(totals, indent=2))
+    print(markdown(totals))
     return totals
+
+
+def markdown(totals: dict[str, Any]) -> str:
+    """The results table of docs/benchmarks.md: one row per session, then all of them."""
+    header = (
+        "| session | mutants | killed by the suite | caught | **missed** | not killed "
+        "| every test selected | selected (median) | time vs full suite (median) |"
+    )
+    lines = [header, "|" + "---|" * 9]
+    named = [*totals["sessions"].items(), ("all", totals)]
+    for name, t in named:
+        share, time_share = t["median_selected_share"], t["median_time_share"]
+        lines.append(
+            f"| {name} | {t['mutants']} | {t['killed_by_suite']} "
+            f"| {t['outcomes'].get('caught', 0)} | **{t['misses']}** "
+            f"| {t['outcomes'].get('not-killed', 0)} | {t['everything_selected']} "
+            f"| {_percent(share)} | {_percent(time_share)} |"
+        )
+    return "\n".join(lines)
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f} %"
 
 
 # -- main --------------------------------------------------------------------------------
@@ -410,13 +468,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON Lines, appended")
     parser.add_argument("--work", type=Path, default=WORK, help="the copy, kept for resuming")
     parser.add_argument("--fresh", action="store_true", help="measure the baseline anew")
-    parser.add_argument("--summary", action="store_true", help="only report --results")
+    parser.add_argument(
+        "--summary", action="store_true", help="only report --results (its latest source's rows)"
+    )
     args = parser.parse_args(argv)
     sessions = sessions_named([n for n in args.sessions.split(",") if n])
-    source = source_fingerprint()
     if args.summary:
-        totals = report(args.results, source)
+        totals = report(args.results)
         return 1 if totals["misses"] else 0
+    source = source_fingerprint()
     if args.fresh:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,12 @@ class ScriptedCopy:
         return self.runs.pop(0)
 
 
-STATE = {"source": "abc", "suite": ["t::a", "t::b", "t::c", "t::d"], "full_seconds": 40.0}
+STATE = {
+    "source": "abc",
+    "suite": ["t::a", "t::b", "t::c", "t::d"],
+    "full_seconds": 40.0,
+    "durations": {"t::a": 1.0, "t::b": 1.0, "t::c": 2.0, "t::d": 4.0},
+}
 MUTANT = proof.Mutant("flaskr-blog", "flaskr/src/flaskr/blog.py", "core/X", 0, 12)
 SELECTED = "t::a\n    blog.py:12 changed\nlivecov: 1 of 4 tests affected by 1 changed file(s)\n"
 
@@ -109,9 +114,10 @@ def judge(explain: Timed, runs: list[tuple[Run, int]], diff: str = "-a\n+b\n") -
 def test_a_mutant_the_selected_tests_fail_on_is_caught_without_the_rest() -> None:
     outcome, copy = judge(Timed(0.3, 0, SELECTED), [(Run(5.0, {"t::a": "failed"}), 1)])
     assert (outcome.outcome, outcome.failing, outcome.selected) == ("caught", ["t::a"], 1)
-    assert outcome.selected_seconds / outcome.full_seconds == 5.0 / 40.0
+    assert outcome.time_share == 1.0 / 8.0  # t::a's second of the suite's eight
+    assert outcome.selected_seconds == 5.0
     assert len(copy.pytest_calls) == 1  # the rest of the suite is not run
-    assert "--livecov-affected=" in copy.pytest_calls[0][0]
+    assert {"-x", "--livecov-affected="} <= set(copy.pytest_calls[0][0])
 
 
 def test_a_selected_run_that_cannot_collect_is_caught() -> None:
@@ -159,6 +165,7 @@ def row(key: str, outcome: str, source: str = "abc", selected: int = 1) -> dict[
         "suite": 4,
         "selected": selected,
         "selected_seconds": 4.0 * selected,
+        "time_share": 0.1 * selected,
         "full_seconds": 40.0,
         "affected_seconds": 0.4,
         "everything": "",
@@ -184,7 +191,7 @@ def test_the_summary_counts_outcomes_and_takes_medians_over_judged_mutants() -> 
     assert totals["outcomes"] == {"caught": 2, "not-killed": 1, "not-applied": 1}
     assert (totals["killed_by_suite"], totals["misses"]) == (2, 0)
     assert totals["median_selected_share"] == 0.5  # of 1/4, 2/4, 4/4
-    assert totals["median_time_share"] == 0.2  # of 4/40, 8/40, 16/40
+    assert totals["median_time_share"] == 0.2  # of 0.1, 0.2, 0.4
 
 
 def test_only_flaskr_sessions_are_accepted_each_in_one_line() -> None:
@@ -234,3 +241,41 @@ def test_the_source_fingerprint_ignores_what_cannot_break_a_test(tmp_path: Path)
     assert proof.source_fingerprint(tmp_path) == before
     project.edit("helpers.py", "total = y * 2", "total = y * 3")
     assert proof.source_fingerprint(tmp_path) != before
+
+
+def test_the_report_prints_each_miss_and_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missed = row("flaskr-blog:b.py:op:1", "miss") | {
+        "path": "b.py",
+        "line": 3,
+        "diff": "-a\n+b\n",
+        "failing": ["t::b"],
+        "explain": SELECTED,
+    }
+    lines = [row("flaskr-blog:b.py:op:0", "caught"), missed, row("x:t:op:0", "caught", "older")]
+    results = tmp_path / "r.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    totals = proof.report(results, "abc")
+    printed = capsys.readouterr().out
+    assert "MISS flaskr-blog:b.py:op:1 (b.py:3)\n-a\n+b\n" in printed
+    assert "failing tests the selection did not run:\n  t::b" in printed
+    assert totals["mutants"] == 2  # the other source's row is not counted
+    assert "| flaskr-blog | 2 | 2 | 1 | **1** | 0 | 0 | 25 % | 10 % |" in printed
+    assert "| all | 2 | 2 | 1 | **1** | 0 | 0 | 25 % | 10 % |" in printed
+    assert proof.report(results)["mutants"] == 1  # by default, the last row's source
+
+
+def test_each_tests_time_is_its_phases_from_the_durations_report() -> None:
+    report = (
+        "============================= slowest durations =============================\n"
+        "2.50s setup    tests/e2e/test_a.py::test_x[chromium]\n"
+        "0.25s call     tests/e2e/test_a.py::test_x[chromium]\n"
+        "0.01s teardown tests/e2e/test_a.py::test_x[chromium]\n"
+        "0.00s call     tests/unit/test_b.py::test_y[a b]\n"
+        "276 passed in 80.00s\n"
+    )
+    assert proof.test_durations(report) == {
+        "tests/e2e/test_a.py::test_x[chromium]": 2.76,
+        "tests/unit/test_b.py::test_y[a b]": 0.0,
+    }
