@@ -29,7 +29,6 @@ PAGE_TWO_ITEMS = "tests/e2e/test_pages.py::test_two_items[chromium]"
 CURL = ("sh", "-c", 'curl -fsS -H "Livecov-Context: smoke" "$LIVE_SERVER_URL/items/2/"')
 PYTEST = ("pytest", "-p", "no:cacheprovider")
 ITEM_2 = "issue 20 item 2: pytest-django's live_server wins over livecov's"
-ITEM_8 = "issue 20 item 8: livecov contexts counts coverage run's 'unit' context as end-to-end"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +79,6 @@ def test_livecov_run_gunicorn_workers(cell: Cell) -> None:
     assert_one_curl_measured(cell.measured(command))
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_8)
 def test_django_test_runner_then_livecov_run(cell: Cell) -> None:
     """Unit tests by Django's own runner under ``coverage run --context=unit``, then the
     end-to-end client under ``livecov run``, then ``livecov contexts``."""
@@ -96,5 +94,5 @@ def test_django_test_runner_then_livecov_run(cell: Cell) -> None:
     assert result.layers == Layers(
         only_e2e={TEMPLATE: "4-6, 8", "mysite/wsgi.py": "1, 3, 5-6"},
         only_unit={TEMPLATE: "10", VIEWS: "17"},
-        summary="33 lines run by both, 8 only end-to-end, 2 only unit.",
+        summary="25 lines run by both, 8 only end-to-end, 2 only unit.",
     )

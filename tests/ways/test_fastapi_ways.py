@@ -57,16 +57,26 @@ def assert_every_test_measured(result: Result) -> None:
     assert result.layers == EVERY_TEST_LAYERS
 
 
-def test_pytest_cov(cell: Cell) -> None:
-    assert_every_test_measured(cell.measured((*PYTEST, "--cov", "--cov-context=test")))
+@pytest.fixture(scope="module")
+def pytest_cov_run(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Result:
+    """``pytest --cov --cov-context=test``, measured once for the cells that read it."""
+    cell = Cell(PROJECT, venv, tmp_path_factory.mktemp("fastapi-pytest-cov"))
+    return cell.measured((*PYTEST, "--cov", "--cov-context=test"))
+
+
+def test_pytest_cov(pytest_cov_run: Result) -> None:
+    """README: ``pytest --cov --cov-context=test``."""
+    assert_every_test_measured(pytest_cov_run)
 
 
 def test_coverage_run_with_livecov_test_contexts(cell: Cell) -> None:
+    """README: ``coverage run -m pytest --livecov-test-contexts``."""
     command = ("coverage", "run", "-m", *PYTEST, "--livecov-test-contexts")
     assert_every_test_measured(cell.measured(command))
 
 
 def test_pytest_xdist(cell: Cell) -> None:
+    """README: ``pytest -n 2 --cov`` (with contexts): one server per worker, combined."""
     command = (*PYTEST, "-n", "2", "--cov", "--cov-context=test")
     assert_every_test_measured(cell.measured(command))
 
@@ -74,10 +84,9 @@ def test_pytest_xdist(cell: Cell) -> None:
 @pytest.mark.xfail(
     strict=True, reason=f"{ITEM_3}: the reset before a test is credited to the one before"
 )
-def test_reset_credited_to_the_test_it_prepares(cell: Cell) -> None:
-    """Item 3: the reset's lines under the test it prepares (or a context of its own)."""
-    result = cell.measured((*PYTEST, "--cov", "--cov-context=test"))
-    assert result.tests_on(MAIN, RESET_LINE) in ({E2E_ADD, E2E_EMPTY}, {"reset"})
+def test_reset_credited_to_the_test_it_prepares(pytest_cov_run: Result) -> None:
+    """The reset's lines under the test it prepares (or a context of its own)."""
+    assert pytest_cov_run.tests_on(MAIN, RESET_LINE) in ({E2E_ADD, E2E_EMPTY}, {"reset"})
 
 
 @pytest.mark.xfail(strict=True, reason=ITEM_1)
