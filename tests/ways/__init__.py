@@ -34,9 +34,10 @@ Every README example of livecov's use, and its cell:
 - Django's ``[tool.livecov] app = "mysite.wsgi:application"`` with
   ``django_coverage_plugin``: every cell of ``test_django_ways.py``; ``plugins =
   ["livecov.jinja"]``: every cell of the Flask and FastAPI projects.
-- ``[tool.livecov] app``/``reset`` and ``[tool.livecov.env]``: the projects' own
-  pyproject.toml; a src layout without the env setting:
-  ``test_flask_ways.py::test_src_layout_without_an_env_setting``.
+- ``[tool.livecov] app``/``reset``/``[tool.livecov.env]``: the projects' own pyproject.toml;
+  a src layout's ``pythonpath = ["src"]`` in ``[tool.livecov]``: every Flask cell; without
+  it (pytest's ``pythonpath`` only), the one-line refusal:
+  ``test_flask_ways.py::test_src_layout_without_livecov_pythonpath_refused_in_one_line``.
 
 Not cells (no live server, or not a way of running the tests): ``livecov affected`` and
 ``pytest --livecov-affected`` (tests/livecov/test_affected_*.py), the library API

@@ -110,12 +110,17 @@ def test_livecov_run_curl(cell: Cell) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="issue 20 item 7: pytest's pythonpath does not reach the server"
+    strict=True,
+    reason="issue 20 item 7: the refusal of an app not found does not name [tool.livecov] "
+    "pythonpath, the setting a src layout needs",
 )
-def test_src_layout_without_an_env_setting(cell: Cell) -> None:
-    """The src layout as pytest knows it (``pythonpath = ["src"]``), no PYTHONPATH hack."""
+def test_src_layout_without_livecov_pythonpath_refused_in_one_line(cell: Cell) -> None:
+    """pytest's ``pythonpath = ["src"]`` does not reach the server: one line says what to set."""
     pyproject = cell.folder / "pyproject.toml"
     config = pyproject.read_text()
-    pyproject.write_text(config.replace('[tool.livecov.env]\nPYTHONPATH = "src"\n', ""))
-    assert "PYTHONPATH" not in pyproject.read_text()
-    assert_one_curl_measured(cell.measured(("livecov", "run", "--", *CURL)))
+    pyproject.write_text(config.replace('pythonpath = ["src"]  #', "#"))
+    assert 'pythonpath = ["src"]' in pyproject.read_text()  # pytest's, still there
+    output = cell.run("livecov", "run", "--", *CURL, expect_status=4)
+    (refusal,) = output.splitlines()
+    assert refusal.startswith("livecov: ")
+    assert "pythonpath" in refusal
