@@ -36,7 +36,9 @@ import itertools
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -494,13 +496,38 @@ def main(argv: list[str] | None = None) -> int:
         f"affected-proof: {len(mutants)} mutants in {', '.join(s.name for s in sessions)}; "
         f"{len(mutants) - len(left)} done before, {len(todo)} to do now"
     )
-    for number, mutant in enumerate(todo, 1):
-        outcome = prove(mutant, copy, tools, state)
-        with args.results.open("a") as f:
-            f.write(json.dumps(asdict(outcome)) + "\n")
-        common.log(progress_line(number, len(todo), outcome))
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
+    try:
+        for number, mutant in enumerate(todo, 1):
+            outcome = prove(mutant, copy, tools, state)
+            with args.results.open("a") as f:
+                f.write(json.dumps(asdict(outcome)) + "\n")
+            common.log(progress_line(number, len(todo), outcome))
+    except KeyboardInterrupt:
+        stop_children()
+        common.log(f"affected-proof: interrupted; the mutants done are in {args.results}")
+        return 130
     totals = report(args.results, source)
     return 1 if totals["misses"] else 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_children(parent: int | None = None) -> None:
+    """Kill every process ``parent`` (this one) started, and theirs: each test run has a
+    session of its own (run_timed's), so a signal to this process does not reach them."""
+    parent = parent or os.getpid()
+    ended = []  # pidfds: readable once their process has ended
+    for pid in mutation_run._descendants({parent}) - {parent}:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            ended.append(os.pidfd_open(pid))
+            signal.pidfd_send_signal(ended[-1], signal.SIGKILL)
+    for pidfd in ended:
+        select.select([pidfd], [], [], 10)
+        os.close(pidfd)
 
 
 if __name__ == "__main__":

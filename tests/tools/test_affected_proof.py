@@ -11,6 +11,7 @@ import importlib.util
 import io
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -279,3 +280,38 @@ def test_each_tests_time_is_its_phases_from_the_durations_report() -> None:
         "tests/e2e/test_a.py::test_x[chromium]": 2.76,
         "tests/unit/test_b.py::test_y[a b]": 0.0,
     }
+
+
+def process_state(pid: int) -> str:
+    """R, S, Z (dead, not yet reaped)... or "gone"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+
+def test_an_interrupted_run_stops_the_runs_it_started_in_their_own_sessions() -> None:
+    # A stand-in for the harness: it starts a run in a session of its own, as run_timed does.
+    harness = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "run = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
+            " start_new_session=True)\n"
+            "print(run.pid, flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run = int(harness.stdout.readline())
+        assert process_state(run) in ("R", "S")
+        proof.stop_children(harness.pid)
+        assert process_state(run) in ("Z", "gone")  # killed; its parent has yet to reap it
+        assert harness.poll() is None  # what started it is left alone
+    finally:
+        harness.kill()
+        harness.wait()
+        harness.stdout.close()
