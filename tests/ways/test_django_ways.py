@@ -21,6 +21,7 @@ PROJECT = "django_site"
 VIEWS = "mysite/views.py"
 ITEMS_VIEW_LINE = 12  # names = [...]  # the items view
 IMPORT_LINE = 4  # TITLE = "Items"  # import time
+WSGI = "mysite/wsgi.py"
 TEMPLATE = "mysite/templates/polls/items.html"
 ITEM_LINE = 6  # <li>{{ name }}</li>, inside {% for %}
 NO_ITEMS_LINE = 10  # <p>No items.</p>, in the {% else %}
@@ -51,6 +52,12 @@ def assert_every_test_measured(result: Result) -> None:
     assert result.tests_on(TEMPLATE, NO_ITEMS_LINE) == {UNIT_NO_ITEMS}
     assert recorded_by_server(result.tests_on(VIEWS, IMPORT_LINE)) == {"live-server"}
     assert result.missing_lines() == {VIEWS: [21]}  # /about, never asked for
+    assert result.total == "97"
+    assert result.layers == Layers(
+        only_e2e={TEMPLATE: "4-6, 8", VIEWS: "8", WSGI: "1, 3, 5-6"},  # the items, /, wsgi.py
+        only_unit={TEMPLATE: "10", VIEWS: "17"},  # "No items.", /health
+        summary="25 lines run by both, 9 only end-to-end, 2 only unit.",
+    )
 
 
 @pytest.mark.xfail(strict=True, reason=ITEM_2)
@@ -92,7 +99,7 @@ def test_django_test_runner_then_livecov_run(cell: Cell) -> None:
     assert result.total == "95"  # all but the / and /about views
     assert result.missing_lines() == {VIEWS: [8, 21]}
     assert result.layers == Layers(
-        only_e2e={TEMPLATE: "4-6, 8", "mysite/wsgi.py": "1, 3, 5-6"},
+        only_e2e={TEMPLATE: "4-6, 8", WSGI: "1, 3, 5-6"},
         only_unit={TEMPLATE: "10", VIEWS: "17"},
         summary="25 lines run by both, 8 only end-to-end, 2 only unit.",
     )
