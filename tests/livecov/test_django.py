@@ -99,7 +99,7 @@ MARK_IMPORT = (
 def test_the_urlconf_is_loaded_before_the_server_listens(site: Path, backend: str) -> None:
     with (site / "mysite/urls.py").open("a") as urls:
         urls.write(MARK_IMPORT)
-    options = {"server": backend, "workers": 2, "env": DJANGO_ENV}
+    options = {"server": backend, "workers": 2 if backend == "gunicorn" else 1, "env": DJANGO_ENV}
     with suite_server(app="mysite.wsgi:application", **options) as server:
         assert (Path(server.tmpdir) / "urls-loaded").exists()  # no request was made yet
         assert get(server.url + "/") == "Django says hello"

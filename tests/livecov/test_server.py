@@ -239,7 +239,8 @@ def test_overlapping_requests_keep_their_contexts_apart(project: Path, backend: 
     # Werkzeug's and waitress's threads share one measurement; gunicorn's workers each
     # have their own, and each switches contexts for the requests it serves; uvicorn's
     # requests interleave on one event loop.
-    options = ServerOptions(app=backend.app(), server=backend.server, workers=2, threads=4)
+    workers = 2 if backend.server == "gunicorn" else 1
+    options = ServerOptions(app=backend.app(), server=backend.server, workers=workers, threads=4)
     server = LiveServer(options, project_config())
     errors: list[BaseException] = []
 

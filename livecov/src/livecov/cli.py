@@ -146,7 +146,11 @@ def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="default: auto, which is werkzeug for a WSGI app and uvicorn for an ASGI app",
     )
     group.add_argument(
-        "--workers", type=int, metavar="N", help="gunicorn worker processes (uvicorn's for ASGI)"
+        "--workers",
+        type=int,
+        metavar="N",
+        help="server processes: gunicorn's (default 2), or uvicorn's for an ASGI app "
+        "(default 1); werkzeug and waitress serve from one",
     )
     group.add_argument("--threads", type=int, metavar="N", help="waitress threads")
     group.add_argument("--setup", metavar="MODULE:FUNC", help="hook run once before serving")

@@ -49,6 +49,8 @@ from livecov.run_folders import make_run_folder, record_processes
 
 # auto: werkzeug for a WSGI app, uvicorn for an ASGI app (the server process tells them apart).
 SERVERS = ("auto", "werkzeug", "waitress", "gunicorn", "uvicorn")
+# The servers that serve from one process only (auto too, for a WSGI app: the server says).
+SINGLE_PROCESS = ("werkzeug", "waitress")
 
 # Run by ``python -c`` in the server process. Coverage must start before any module of
 # livecov or of the app is imported, so this cannot live in a module file of its own; it
@@ -113,7 +115,9 @@ class ServerOptions:
 
     app: str
     server: str = "auto"
-    workers: int = 2
+    # Server processes; None: the server's default (gunicorn 2, the others 1). werkzeug and
+    # waitress serve from one process (waitress with threads): more are refused.
+    workers: int | None = None
     threads: int = 4
     host: str = "127.0.0.1"
     port: int = 0
@@ -138,6 +142,19 @@ class ServerOptions:
             raise ConfigError(f"unknown server {self.server!r}; choose one of {', '.join(SERVERS)}")
         if not self.host.startswith("127.") and self.host not in ("localhost", "::1"):
             raise ConfigError(f"the test server listens on loopback only, not {self.host!r}")
+        if self.workers is not None and self.workers > 1 and self.server in SINGLE_PROCESS:
+            raise ConfigError(
+                f"{self.server} serves from one process, not {self.workers}: for several "
+                "worker processes use --server gunicorn (or uvicorn, for an ASGI app)"
+                + (", or --threads" if self.server == "waitress" else "")
+            )
+
+    @property
+    def processes(self) -> int:
+        """How many worker processes serve the app (``workers``, or the server's default)."""
+        if self.workers is not None:
+            return self.workers
+        return 2 if self.server == "gunicorn" else 1
 
 
 def preimported_modules(server: str, config: CoverageConfig) -> list[str]:
@@ -171,7 +188,7 @@ def _json_ready(config: CoverageConfig) -> CoverageConfig:
 
 
 def server_coverage_config(
-    base: CoverageConfig, data_dir: Path, server: str, core: str | None = None
+    base: CoverageConfig, data_dir: Path, server: str, core: str | None = None, processes: int = 1
 ) -> str:
     """The run's coverage configuration, adjusted for the server process, serialized.
 
@@ -188,7 +205,7 @@ def server_coverage_config(
     config.sigterm = False  # the server handles SIGTERM itself, then saves
     # A gunicorn master imports no app code: its "no data" warnings are only noise.
     config.disable_warnings = sorted({*config.disable_warnings, *_QUIET_WARNINGS})
-    if server == "gunicorn":
+    if server == "gunicorn" or processes > 1:
         config.patch = sorted({*config.patch, "fork"})  # each worker measures itself
     return config.serialize()
 
@@ -224,6 +241,7 @@ class LiveServer:
         self.server_output: ServerOutput | None = None
         self.url = ""
         self.backend = ""  # the server that serves the app (auto: as the server chose)
+        self.worker_pids: list[int] = []  # the processes serving it, as they reported
         self.started = False
         self.process: subprocess.Popen[bytes] | None = None
         self._lifeline: int | None = None  # the write end of the lifeline pipe, while open
@@ -294,7 +312,8 @@ class LiveServer:
             "server": opts.server,
             "host": opts.host,
             "port": opts.port,
-            "workers": opts.workers,
+            "workers": opts.processes,
+            "control_dir": str(self.workdir / "workers"),
             "threads": opts.threads,
             "setup": opts.setup,
             "reset": opts.reset,
@@ -309,12 +328,16 @@ class LiveServer:
             preimport = preimported_modules(opts.server, self.coverage_config)
             env["LIVECOV_PREIMPORT"] = " ".join(preimport)
             env["LIVECOV_COVERAGE"] = server_coverage_config(
-                self.coverage_config, self.data_dir, opts.server, self.core_choice.core
+                self.coverage_config,
+                self.data_dir,
+                opts.server,
+                self.core_choice.core,
+                opts.processes,
             )
         return env
 
     def _expected_ready_lines(self) -> int:
-        return self.options.workers if self.options.server == "gunicorn" else 1
+        return self.options.processes  # each worker process reports once it serves
 
     def _wait_until_ready(self, read_fd: int) -> str:
         deadline = time.monotonic() + self.options.startup_timeout
@@ -337,9 +360,10 @@ class LiveServer:
             failure = next((report for report in complete if "error" in report), None)
             if failure is not None:  # any worker's refusal (a lifespan start-up that failed)
                 raise self._refused(failure["error"], failure["status"])
-        first = json.loads(buffer.splitlines()[0])
-        self.backend = first["server"]
-        url: str = first["url"]
+        reports = [json.loads(line) for line in buffer.splitlines()]
+        self.worker_pids = [report["pid"] for report in reports]
+        self.backend = reports[0]["server"]
+        url: str = reports[0]["url"]
         return url
 
     def _refused(self, message: str, status: int) -> ServerStartError:

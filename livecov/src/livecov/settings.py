@@ -22,7 +22,7 @@ class Settings:
     # How to serve the app: ServerOptions's fields of the same names, with its defaults.
     app: str | None = None
     server: str = ServerOptions.server
-    workers: int = ServerOptions.workers
+    workers: int | None = ServerOptions.workers  # None: the server's default
     threads: int = ServerOptions.threads
     setup: str | None = ServerOptions.setup
     reset: str | None = ServerOptions.reset
@@ -60,8 +60,9 @@ class Settings:
     def check(self) -> None:
         """Raise ConfigError for a value no run could work with."""
         for name in ("workers", "threads"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1, not {value}")
         for name in ("startup_timeout", "stop_timeout", "timeout"):
             value = getattr(self, name)
             if value is not None and not value > 0:

@@ -167,6 +167,11 @@ class LivecovAsgiMiddleware:
         self.actions = actions
         self.contexts = contexts
         self.gate = AsyncContextGate(DEFAULT_CONTEXT)
+        # Run after a control action, outside the gate and the event loop (the reset of
+        # the other workers, which may ask this one's loop to run theirs meanwhile).
+        self.after_action: dict[str, Callable[[], None]] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None  # the server's, once it starts
+        self.worker_resets: Any = None  # a WorkerResets, when several workers serve
         self.started: Callable[[], None] = lambda: None
         self.startup_failed: Callable[[str], None] = lambda message: None
 
@@ -188,6 +193,7 @@ class LivecovAsgiMiddleware:
             seat.give_back()
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.loop = asyncio.get_running_loop()
         seat = _Seat(self.gate, DEFAULT_CONTEXT)
         answered = False
 
@@ -228,13 +234,24 @@ class LivecovAsgiMiddleware:
             await _reply(send, 202, {"ok": action})  # stop only once the answer has gone out
             self.actions[action]()
             return None
-        seat = _Seat(self.gate, None)  # alone: no request runs while the app is reset
+        await self._alone(self.actions[action])  # alone: no request runs while the app is reset
+        if action in self.after_action:
+            await asyncio.to_thread(self.after_action[action])
+        return await _reply(send, 200, {"ok": action})
+
+    async def _alone(self, action: Callable[[], None]) -> None:
+        seat = _Seat(self.gate, None)
         await seat.take()
         try:
-            self.actions[action]()
+            action()
         finally:
             seat.give_back()
-        return await _reply(send, 200, {"ok": action})
+
+    def run_alone(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the server's event loop with no request inside, from another
+        thread (the server has started: its lifespan began)."""
+        assert self.loop is not None
+        asyncio.run_coroutine_threadsafe(self._alone(action), self.loop).result()
 
 
 def _header(scope: Scope, name: str) -> str | None:

@@ -29,7 +29,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livecov.errors import ConfigError, LivecovError
 from livecov.protocol import DEFAULT_CONTEXT
@@ -40,6 +40,9 @@ from livecov.server.wsgi import (
     WSGIApp,
     switch_coverage_context,
 )
+
+if TYPE_CHECKING:
+    from livecov.server.asgi import LivecovAsgiMiddleware
 
 SPEC_ENV = "LIVECOV_SPEC"
 
@@ -61,6 +64,7 @@ class ServeSpec:
     host: str
     port: int
     workers: int
+    control_dir: str
     threads: int
     setup: str | None
     reset: str | None
@@ -85,12 +89,33 @@ def build_app(spec: ServeSpec, stop: Callable[[], None]) -> Any:
     reset = spec.reset or spec.setup
     if reset:
         actions["reset"] = lambda: call_hook(reset, app)
+    middleware: LivecovMiddleware | LivecovAsgiMiddleware
     if asgi:
-        from livecov.server.asgi import LivecovAsgiMiddleware
+        from livecov.server.asgi import LivecovAsgiMiddleware  # asyncio: for ASGI apps only
 
-        return LivecovAsgiMiddleware(app, spec.token, actions, contexts=spec.contexts)
-    errors = AppErrorLog(spec.app_errors_file)
-    return LivecovMiddleware(app, spec.token, actions, contexts=spec.contexts, errors=errors)
+        middleware = LivecovAsgiMiddleware(app, spec.token, actions, contexts=spec.contexts)
+    else:
+        errors = AppErrorLog(spec.app_errors_file)
+        middleware = LivecovMiddleware(
+            app, spec.token, actions, contexts=spec.contexts, errors=errors
+        )
+    if reset and spec.workers > 1:
+        _reset_every_worker(spec, middleware)
+    return middleware
+
+
+def _reset_every_worker(
+    spec: ServeSpec, middleware: LivecovMiddleware | LivecovAsgiMiddleware
+) -> None:
+    """A reset reaching one worker reaches them all (:mod:`livecov.server.workers`)."""
+    from livecov.server.workers import WorkerResets
+
+    resets = WorkerResets(Path(spec.control_dir), middleware.actions["reset"], middleware.run_alone)
+    middleware.after_action["reset"] = resets.reset_others
+    if isinstance(middleware, LivecovMiddleware):
+        resets.listen()  # a gunicorn worker: it serves next
+    else:
+        middleware.worker_resets = resets  # it listens once its event loop runs
 
 
 def warm_up(spec: ServeSpec, app: Any) -> None:
@@ -104,6 +129,12 @@ def warm_up(spec: ServeSpec, app: Any) -> None:
 
 def check_server(spec: ServeSpec, asgi: bool) -> None:
     """Raise ConfigError when the chosen server cannot serve an app of this kind."""
+    if spec.server == "auto" and not asgi and spec.workers > 1:
+        raise ConfigError(
+            f"{spec.app} is a WSGI app, which werkzeug (the server for it by default) serves "
+            f"from one process, not {spec.workers}: for several worker processes use "
+            "--server gunicorn"
+        )
     if spec.server in ("auto", "gunicorn"):
         return
     if asgi and spec.server in WSGI_SERVERS:

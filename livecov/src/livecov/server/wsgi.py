@@ -85,6 +85,8 @@ class LivecovMiddleware:
         self.contexts = contexts
         self.errors = errors
         self.gate = ContextGate(DEFAULT_CONTEXT)
+        # Run after a control action, outside the gate (the reset of the other workers).
+        self.after_action: dict[str, Callable[[], None]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -151,9 +153,15 @@ class LivecovMiddleware:
             # Stop only once the answer has gone out: WSGI servers call close() after that.
             body = _reply(start_response, "202 Accepted", {"ok": action})
             return _CallOnClose(body, self.actions[action])
-        with self.gate.inside(None):  # alone: no request runs while the app is reset
-            self.actions[action]()
+        self.run_alone(self.actions[action])  # alone: no request runs while the app is reset
+        if action in self.after_action:
+            self.after_action[action]()
         return _reply(start_response, "200 OK", {"ok": action})
+
+    def run_alone(self, action: Callable[[], None]) -> None:
+        """Run ``action`` with no request inside (from any thread)."""
+        with self.gate.inside(None):
+            action()
 
 
 class GateState:
