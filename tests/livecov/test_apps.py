@@ -65,7 +65,8 @@ def test_module_alone_finds_the_usual_names(module, name: str) -> None:
         (
             "no_such_module_here:app",
             "the app 'no_such_module_here:app': no module named 'no_such_module_here'; run "
-            "livecov from the project's folder, or put the module's folder on PYTHONPATH",
+            "livecov from the project's folder, or name the module's folder in [tool.livecov] "
+            'pythonpath (a src layout: pythonpath = ["src"])',
         ),
         ("no_such_package.sub:app", "no module named 'no_such_package'; run livecov from"),
     ],

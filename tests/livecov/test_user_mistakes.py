@@ -20,7 +20,8 @@ MISTAKES = {
         "nomodule:app",
         4,
         "livecov: the app 'nomodule:app': no module named 'nomodule'; run livecov from the "
-        "project's folder, or put the module's folder on PYTHONPATH",
+        "project's folder, or name the module's folder in [tool.livecov] pythonpath "
+        '(a src layout: pythonpath = ["src"])',
         False,
     ),
     "unknown attribute": (

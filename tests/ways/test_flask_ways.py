@@ -109,11 +109,6 @@ def test_livecov_run_curl(cell: Cell) -> None:
     assert_one_curl_measured(cell.measured(("livecov", "run", "--", *CURL)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 20 item 7: the refusal of an app not found does not name [tool.livecov] "
-    "pythonpath, the setting a src layout needs",
-)
 def test_src_layout_without_livecov_pythonpath_refused_in_one_line(cell: Cell) -> None:
     """pytest's ``pythonpath = ["src"]`` does not reach the server: one line says what to set."""
     pyproject = cell.folder / "pyproject.toml"

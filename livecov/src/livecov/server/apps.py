@@ -46,7 +46,8 @@ def _import(module_name: str, spec: str, what: str) -> Any:
         if exc.name and (module_name + ".").startswith(exc.name + "."):  # not found itself
             raise ConfigError(
                 f"{what} {spec!r}: no module named {exc.name!r}; run livecov from the "
-                "project's folder, or put the module's folder on PYTHONPATH"
+                "project's folder, or name the module's folder in [tool.livecov] pythonpath "
+                '(a src layout: pythonpath = ["src"])'
             ) from None
         raise AppLoadError(f"importing {what} {spec!r} raised {_one_line(exc)}") from exc
     except Exception as exc:
