@@ -28,6 +28,11 @@ RESET_MODULE = "soak_reset"
 Lines = set[tuple[str, int]]
 
 
+def workers_for(server: str) -> int | None:
+    """Two worker processes where the server has them (gunicorn), else its default."""
+    return 2 if server == "gunicorn" else None
+
+
 def routes_of(context: int) -> tuple[str, ...]:
     """Context ``context``'s routes: one of the 15 non-empty subsets of ROUTES."""
     mask = context % 15 + 1
@@ -37,6 +42,7 @@ def routes_of(context: int) -> tuple[str, ...]:
 @dataclass
 class SoakResult:
     requests: int = 0
+    asked: set[str] = field(default_factory=set)  # the contexts the clients sent
     failures: list[str] = field(default_factory=list)
     rss_first_round: int = 0  # kB, the server and its workers, after the first round
     rss_end: int = 0  # kB, the same after the last round
@@ -45,7 +51,8 @@ class SoakResult:
 
     @property
     def wrong_contexts(self) -> list[str]:
-        names = sorted(set(self.expected) | set(self.by_context))
+        """Contexts sent or recorded whose lines differ from the serial run's."""
+        names = sorted(self.asked | set(self.by_context))
         return [n for n in names if self.by_context.get(n) != self.expected.get(n)]
 
 
@@ -74,7 +81,9 @@ def soak(
     """Soak ``app`` under ``server`` measured as livecov chooses, then check it serially."""
     prepare(project)
     result = SoakResult()
-    options = ServerOptions(app=app, server=server, workers=2, reset=f"{RESET_MODULE}:reset")
+    options = ServerOptions(
+        app=app, server=server, workers=workers_for(server), reset=f"{RESET_MODULE}:reset"
+    )
     live = LiveServer(options, _config(project, None).config)
     try:
         live.start()
@@ -107,6 +116,7 @@ def _round(
                     if result.requests >= limit:
                         return
                     result.requests += 1
+                    result.asked.add(f"ctx-{context}")
                 failure = _get(url + route, f"ctx-{context}")
                 if failure:
                     with lock:
@@ -132,7 +142,9 @@ def _get(url: str, context: str) -> str:
 
 def _serial(project: Path, app: str, server: str, contexts: int) -> dict[str, Lines]:
     """Each context's routes once, one request at a time, measured with ctrace."""
-    options = ServerOptions(app=app, server=server, workers=2, reset=f"{RESET_MODULE}:reset")
+    options = ServerOptions(
+        app=app, server=server, workers=workers_for(server), reset=f"{RESET_MODULE}:reset"
+    )
     live = LiveServer(options, _config(project, "ctrace").config)
     try:
         live.start()
