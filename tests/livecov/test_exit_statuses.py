@@ -186,12 +186,12 @@ def test_a_second_signal_while_the_server_stops_in_process(
     # a signal then would land anywhere in livecov's cleanup.
     signalled = []
 
-    def show(line: str) -> None:
+    def show(passage: runner.CommandOutput, line: str) -> None:
         if line == "ignoring SIGTERM" and not signalled:
             signalled.append(line)
             os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(runner, "_show", show)
+    monkeypatch.setattr(runner.CommandOutput, "server_line", show)
     status = main(["run", "--no-html", "--app", "failing:create_loud_stubborn_app",
                    "--stop-timeout", "60", "--", "true"])  # fmt: skip
     assert status == 143
@@ -230,8 +230,8 @@ def test_a_stop_signal_as_the_command_starts_still_stops_it_in_process(
     started = []
     start_command = runner._start_command
 
-    def start_then_signal(command: list[str], env: dict[str, str]):
-        process = start_command(command, env)
+    def start_then_signal(command: list[str], env: dict[str, str], passage):
+        process = start_command(command, env, passage)
         started.append(process)
         signal.raise_signal(getattr(signal, f"SIG{sig}"))
         return process

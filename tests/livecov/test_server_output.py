@@ -4,18 +4,22 @@ counted at the end, and an unhandled exception fails the run unless told otherwi
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import shutil
+import struct
 import subprocess
 import sys
+import termios
 import threading
 from pathlib import Path
 
 import pytest
 
 from livecov.cli import main
-from livecov.output import LineBuffer, ServerOutput, first_exception
+from livecov.output import CommandOutput, LineBuffer, ServerOutput, first_exception
 from tests.livecov.helpers import APPS, reaped
 
 BACKENDS = ["werkzeug", "waitress", "gunicorn"]
@@ -265,3 +269,103 @@ def test_draining_gives_up_after_its_timeout(tmp_path: Path) -> None:
     os.close(write_fd)
     output.close()
     assert output.drain()  # after the end, nothing is left to wait for
+
+
+# --- The server's lines never split a line of the command's output.
+
+MARK = "[live-server] "
+
+
+@pytest.fixture
+def passage(tmp_path: Path):
+    """A CommandOutput passing the command's streams on to two files (no terminal: pipes)."""
+    with open(tmp_path / "out", "wb") as out, open(tmp_path / "err", "wb") as err:
+        passage = CommandOutput(MARK, out.fileno(), err.fileno())
+        yield passage
+        passage.close()
+
+
+def shown(tmp_path: Path) -> tuple[bytes, bytes]:
+    return (tmp_path / "out").read_bytes(), (tmp_path / "err").read_bytes()
+
+
+def test_a_server_line_waits_until_the_commands_line_is_complete(
+    passage: CommandOutput, tmp_path: Path
+) -> None:
+    stdout, stderr = passage.command_streams()
+    passage.server_line("before the command wrote")  # nothing open: shown at once
+    os.write(stdout, b"BEGIN-")
+    assert passage.drain()
+    passage.server_line("logged meanwhile")
+    assert shown(tmp_path) == (b"BEGIN-", MARK.encode() + b"before the command wrote\n")
+
+    os.write(stdout, b"END\nnext ")
+    os.write(stdout, b"line\n")
+    assert passage.drain()
+    out, err = shown(tmp_path)
+    assert out == b"BEGIN-END\nnext line\n"
+    assert err.endswith(MARK.encode() + b"logged meanwhile\n")  # once the line was complete
+
+    os.write(stderr, b"on stderr, open")  # the same holds for the command's stderr
+    assert passage.drain()
+    passage.server_line("held again")
+    assert shown(tmp_path)[1].endswith(b"on stderr, open")
+    os.close(stdout)
+    os.close(stderr)  # the command ended mid-line: its line is ended before the server's
+    passage.close()
+    assert shown(tmp_path)[1].endswith(b"on stderr, open\n" + MARK.encode() + b"held again\n")
+
+
+def test_a_leftover_writer_does_not_hold_the_servers_lines_back(
+    passage: CommandOutput, tmp_path: Path
+) -> None:
+    stdout, stderr = passage.command_streams()
+    os.close(stderr)
+    os.write(stdout, b"a daemon's open line")
+    assert passage.drain()
+    passage.server_line("stopping")
+    passage.close(timeout=0)  # a child of the command outlived it, holding stdout
+    assert shown(tmp_path)[1] == MARK.encode() + b"stopping\n"
+    os.close(stdout)
+
+
+def test_on_a_terminal_the_command_writes_to_a_terminal_of_the_same_size() -> None:
+    terminal, user_side = pty.openpty()  # livecov's stdout and stderr: a terminal
+    fcntl.ioctl(user_side, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 99, 0, 0))
+    passage = CommandOutput(MARK, user_side, user_side)
+    try:
+        stdout, stderr = passage.command_streams()
+        assert os.isatty(stdout)
+        assert os.isatty(stderr)
+        size = fcntl.ioctl(stdout, termios.TIOCGWINSZ, b"\0" * 8)
+        assert struct.unpack("HHHH", size)[:2] == (33, 99)
+        os.write(stdout, b"through\n")
+        os.close(stdout)
+        os.close(stderr)  # the terminal's end: reading it says EIO, taken as the end
+        passage.close()
+        assert os.read(terminal, 1024) == b"through\r\n"  # one \r: the user's terminal's
+    finally:
+        os.close(terminal)
+        os.close(user_side)
+
+
+PARTIAL_LINE_CLIENT = (
+    "import os, sys, urllib.request as u\n"
+    "sys.stdout.write('BEGIN-'); sys.stdout.flush()\n"
+    "u.urlopen(os.environ['LIVE_SERVER_URL'] + '/print?meanwhile').read()\n"
+    "sys.stdout.write('END\\n'); sys.stdout.flush()\n"
+)
+
+
+def test_livecov_run_shows_the_command_and_the_server_line_by_line(project: Path) -> None:
+    # stdout and stderr to one pipe, as on a terminal.
+    done = subprocess.run(
+        [sys.executable, "-m", "livecov", "run", "--app", "failing:app", "--no-html", "--",
+         sys.executable, "-c", PARTIAL_LINE_CLIENT],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout
+    lines = done.stdout.splitlines()
+    assert "BEGIN-END" in lines
+    assert "[live-server] the app says meanwhile" in lines
+    assert "[live-server] and on stderr meanwhile" in lines

@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import fcntl
 import os
+import pty
 import select
 import termios
 import threading
@@ -98,6 +99,119 @@ class ServerOutput:
             return  # the thread still reads it: leave the descriptor to it
         os.close(self._fd)
         self._log.close()
+
+
+class CommandOutput:
+    """The command's stdout and stderr passed on by livecov, so that the server's lines are
+    printed only between the command's complete lines, never inside one.
+
+    Each stream reaches livecov's own (``stdout``, ``stderr``) through a pseudo-terminal
+    when that is a terminal (the command still sees one: colours, line buffering, the
+    width), else through a pipe. A server line that comes while the command's last line on
+    either stream is incomplete is held until it is complete (or the command has ended).
+    """
+
+    def __init__(self, mark: str, stdout: int = 1, stderr: int = 2) -> None:
+        self._mark = mark
+        self._destinations = (stdout, stderr)
+        self._condition = threading.Condition()
+        self._open: set[int] = set()  # destinations whose last line from the command is open
+        self._held: list[str] = []
+        self._busy = 0
+        self._readers: list[int] = []
+        self._threads: list[threading.Thread] = []
+
+    def command_streams(self) -> tuple[int, int]:
+        """Open the passage; the command's stdout and stderr (close them once it has them)."""
+        ends = [self._open_channel(destination) for destination in self._destinations]
+        return ends[0], ends[1]
+
+    def _open_channel(self, destination: int) -> int:
+        if os.isatty(destination):
+            read, write = pty.openpty()
+            size = fcntl.ioctl(destination, termios.TIOCGWINSZ, b"\0" * 8)
+            fcntl.ioctl(write, termios.TIOCSWINSZ, size)
+            modes = termios.tcgetattr(write)
+            modes[1] &= ~termios.OPOST  # bytes as written: livecov's terminal turns \n to \r\n
+            termios.tcsetattr(write, termios.TCSANOW, modes)
+        else:
+            read, write = os.pipe()
+        with self._condition:
+            self._readers.append(read)
+        thread = threading.Thread(
+            target=self._pump, args=(read, destination), name="livecov-command-output"
+        )
+        thread.daemon = True
+        thread.start()
+        self._threads.append(thread)
+        return write
+
+    def server_line(self, line: str) -> None:
+        """Print a line of the server's now, or as soon as the command's lines are complete."""
+        with self._condition:
+            self._held.append(line)
+            self._flush_held()
+
+    def _flush_held(self) -> None:
+        if self._open or not self._held:
+            return
+        text = "".join(f"{self._mark}{line}\n" for line in self._held)
+        self._held.clear()
+        _write_all(self._destinations[1], text.encode())
+
+    def _pump(self, read: int, destination: int) -> None:
+        chunk = b"-"
+        while chunk:
+            select.select([read], [], [])
+            with self._condition:
+                self._busy += 1  # before the read: drain() must not see an empty pipe
+            chunk = _read_or_end(read)
+            try:
+                _write_all(destination, chunk)
+            finally:
+                with self._condition:
+                    self._busy -= 1
+                    if not chunk and destination in self._open and self._held:
+                        _write_all(destination, b"\n")  # it ended mid-line: end that line
+                    if chunk.endswith(b"\n") or not chunk:  # a line ended, or the stream
+                        self._open.discard(destination)
+                    else:
+                        self._open.add(destination)
+                    self._flush_held()
+                    self._condition.notify_all()
+        with self._condition:  # under the lock: drain() reads what waits in the others
+            self._readers.remove(read)
+            os.close(read)
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until everything the command wrote so far has been passed on."""
+        with self._condition:
+            return self._condition.wait_for(
+                lambda: not self._busy and not any(map(_unread, self._readers)),
+                timeout,
+            )
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Wait for the end of the command's output (every writer gone), then release it."""
+        for thread in self._threads:
+            thread.join(timeout)  # a thread a leftover writer keeps alive closes its own end
+        with self._condition:
+            self._open.clear()
+            self._flush_held()  # what a leftover writer still holds back
+
+
+def _read_or_end(fd: int) -> bytes:
+    """The next chunk from ``fd``; b"" at its end (a pty says so with EIO)."""
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return b""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class LineBuffer:

@@ -39,7 +39,7 @@ from livecov.measure import (
     open_coverage,
     write_reports,
 )
-from livecov.output import app_errors
+from livecov.output import CommandOutput, app_errors
 from livecov.processes import stop_group, stop_leftovers
 from livecov.settings import Settings
 
@@ -159,28 +159,30 @@ def _run(settings: Settings, command: list[str], out: TextIO, result: RunResult)
     check_not_measured_into(cov)
     if not settings.erase:
         check_measured_alike(cov)
-    server = LiveServer(options, cov.config, on_output=_show if settings.server_output else None)
+    # The server's lines shown as they come, never inside a line of the command's.
+    passage = CommandOutput(SERVER_MARK) if settings.server_output else None
+    server = LiveServer(options, cov.config, on_output=passage.server_line if passage else None)
     completed = False
     try:
         try:
             _start(server, settings, out, result)
-            result.command_status = _run_command(command, result.url, server.token, settings)
+            result.command_status = _run_command(
+                command, result.url, server.token, settings, passage
+            )
             completed = True
         except (KeyboardInterrupt, Stopped) as exc:
             _interrupted(result, exc)
         except (CommandNotFoundError, CommandNotExecutableError, CommandTimeoutError) as exc:
             result.fail(exc.outcome, str(exc))
         finally:
+            if passage:
+                passage.close()  # the command is gone: its output has ended
             _stop(server, settings, result)
         _command_failed(result)
         _app_errors(server, settings, result)
         _combine_and_report(cov, server, settings, out, result, report=completed)
     finally:
         server.cleanup()
-
-
-def _show(line: str) -> None:
-    print(SERVER_MARK + line, file=sys.stderr, flush=True)
 
 
 def _interrupted(result: RunResult, exc: BaseException) -> None:
@@ -206,7 +208,9 @@ def _start(server: LiveServer, settings: Settings, out: TextIO, result: RunResul
     out.flush()
 
 
-def _run_command(command: list[str], url: str, token: str, settings: Settings) -> int:
+def _run_command(
+    command: list[str], url: str, token: str, settings: Settings, passage: CommandOutput | None
+) -> int:
     env = {**os.environ, URL_ENV: url, TOKEN_ENV: token}
     grace = settings.stop_timeout
     # A stop signal arriving while the command starts would otherwise be raised before
@@ -214,7 +218,7 @@ def _run_command(command: list[str], url: str, token: str, settings: Settings) -
     # its children would run on, unowned. It is held until the try can stop them.
     _signals.hold()
     try:
-        process = _start_command(command, env)
+        process = _start_command(command, env, passage)
     except BaseException:
         _signals.release()  # a signal held meanwhile wins over a command that did not start
         raise
@@ -242,17 +246,31 @@ def _run_command(command: list[str], url: str, token: str, settings: Settings) -
     return status
 
 
-def _start_command(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start_command(
+    command: list[str], env: dict[str, str], passage: CommandOutput | None
+) -> subprocess.Popen[bytes]:
+    stdout, stderr = passage.command_streams() if passage else (None, None)
     try:
         # A group of its own: whatever it starts is stopped with it. Not the terminal's
         # foreground group, so it must not read the terminal (it would be stopped).
-        return subprocess.Popen(command, env=env, process_group=0, stdin=_stdin_for_command())
+        return subprocess.Popen(
+            command,
+            env=env,
+            process_group=0,
+            stdin=_stdin_for_command(),
+            stdout=stdout,
+            stderr=stderr,
+        )
     except FileNotFoundError:
         raise CommandNotFoundError(f"the test command {command[0]!r} was not found") from None
     except PermissionError:
         raise CommandNotExecutableError(
             f"the test command {command[0]!r} is not executable"
         ) from None
+    finally:
+        for stream in (stdout, stderr):
+            if stream is not None:
+                os.close(stream)  # the command's now: its end closes the passage
 
 
 def _stdin_for_command() -> int | None:
