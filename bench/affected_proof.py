@@ -6,7 +6,7 @@ cosmic-ray's mutants of flaskr's Python, mutation/templates.py's of its template
 
 1. The mutant is applied in a throw-away copy (bench/affected_check.py's ``Copy``: the
    tracked files in a fresh git repository, run by the project's venv with the copy's
-   flaskr first on ``sys.path``). The real tree is never mutated.
+   flaskr and livecov first on ``sys.path``). The real tree is never mutated.
 2. ``livecov affected --explain`` on the suite's data, measured once on the unmutated copy
    (as ``make affected-check`` does: tests/unit and tests/e2e, flaskr measured).
 3. The selected tests run (``pytest --livecov-affected``). A failing test, or a run that
@@ -137,6 +137,12 @@ class ProofCopy(affected_check.Copy):
 
     def __init__(self, where: Path) -> None:
         super().__init__(where)
+        # The copy's livecov too (affected_check runs this tree's): the selector, the plugin
+        # and the live server stay the version the baseline was measured with, for hours,
+        # while this checkout moves on.
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            [str(self.repo / "flaskr/src"), str(self.repo / "livecov/src"), str(where)]
+        )
         self.state = where / "state.json"
         self.last_output = ""  # of the last pytest run
 

@@ -315,3 +315,10 @@ def test_an_interrupted_run_stops_the_runs_it_started_in_their_own_sessions() ->
         harness.kill()
         harness.wait()
         harness.stdout.close()
+
+
+def test_the_copy_runs_its_own_flaskr_and_livecov(tmp_path: Path) -> None:
+    copy = proof.ProofCopy(tmp_path)
+    path = copy.env["PYTHONPATH"].split(os.pathsep)
+    assert path[:2] == [str(tmp_path / "repo/flaskr/src"), str(tmp_path / "repo/livecov/src")]
+    assert str(REPO / "livecov/src") not in path
