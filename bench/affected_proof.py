@@ -71,8 +71,8 @@ def _load(name: str, path: Path) -> Any:
     return module
 
 
-mutation_run = _load("mutation_run", common.ROOT / "mutation" / "run.py")
-templates = _load("templates", common.ROOT / "mutation" / "templates.py")
+mutation_run = _load("affected_proof_mutation_run", common.ROOT / "mutation" / "run.py")
+templates = _load("affected_proof_templates", common.ROOT / "mutation" / "templates.py")
 
 
 @dataclass
