@@ -178,6 +178,21 @@ def test_data_with_no_server_context_is_refused_in_one_line(
     assert "views.py: 3" in capsys.readouterr().out
 
 
+
+def test_data_whose_server_ran_without_contexts_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    # livecov run --no-contexts: the server's lines are under "", as the test process's
+    # lines outside any test are; no rule can tell them apart, so livecov says so.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "views.py").write_text(VIEWS)
+    views = str(tmp_path / "views.py")
+    make_data(tmp_path / "d", {"": {views: [1, 3]}}, server={""})
+    assert main(["contexts", "--data-file", "d"]) == 4
+    [line] = capsys.readouterr().err.splitlines()
+    assert "without contexts (--no-contexts)" in line
+    assert "--e2e GLOB" in line
+
 def test_format_ranges() -> None:
     assert format_ranges([1, 2, 3, 7, 9, 10]) == "1-3, 7, 9-10"
     assert format_ranges([]) == ""
@@ -349,6 +364,35 @@ def test_unit_tests_in_a_context_of_their_own_name_are_unit_tests(
 
     out = io.StringIO()
     assert contexts_report(out=out) == 0
+    assert out.getvalue() == (
+        "Lines only end-to-end tests run (no unit test does):\n"
+        f"  app.py: {E2E_ONLY_LINE}\n"
+        "Lines only unit tests run (no end-to-end test does):\n"
+        f"  app.py: {UNIT_ONLY_LINE}\n"
+        "6 lines run by both, 1 only end-to-end, 1 only unit.\n"
+    )
+
+
+def test_the_test_processs_lines_outside_tests_are_not_the_servers(
+    pytester: pytest.Pytester,
+) -> None:
+    # livecov itself measured too (as in livecov's own repository): the server runs
+    # livecov's modules before it serves. Those lines must not put the server's mark on
+    # "", where the test process records the app's import: its lines would then all count
+    # as end-to-end only (here app.py's import lines, and the unit-only line).
+    pytester.makepyfile(app=APP, test_unit=TEST_UNIT, test_live=TEST_LIVE)
+    pytester.makepyprojecttoml(
+        '[tool.livecov]\napp = "app:app"\n\n'
+        '[tool.coverage.run]\nsource = [".", "livecov"]\nomit = ["test_*.py"]\n'
+    )
+    result = pytester.run(
+        sys.executable, "-m", "coverage", "run", "-m", "pytest",
+        "-p", "no:randomly", "-p", "no:cov", "--livecov-test-contexts",
+    )  # fmt: skip
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+
+    out = io.StringIO()
+    assert contexts_report(include=["app.py"], out=out) == 0
     assert out.getvalue() == (
         "Lines only end-to-end tests run (no unit test does):\n"
         f"  app.py: {E2E_ONLY_LINE}\n"

@@ -42,6 +42,12 @@ def e2e_rule(data: CoverageData, patterns: Sequence[str] | None = None) -> Calla
     if patterns:
         return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
     server = server_contexts(data)
+    if "" in server:
+        raise ConfigError(
+            f"{data.data_filename()} holds lines the live server recorded without contexts"
+            " (--no-contexts), which cannot be told from the tests' own: measure the"
+            " end-to-end tests with contexts, or name their contexts with --e2e GLOB"
+        )
     if not server:
         raise ConfigError(
             f"{data.data_filename()} holds no lines livecov's live server recorded: measure"
