@@ -178,7 +178,6 @@ def test_data_with_no_server_context_is_refused_in_one_line(
     assert "views.py: 3" in capsys.readouterr().out
 
 
-
 def test_data_whose_server_ran_without_contexts_is_refused_in_one_line(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
@@ -192,6 +191,7 @@ def test_data_whose_server_ran_without_contexts_is_refused_in_one_line(
     [line] = capsys.readouterr().err.splitlines()
     assert "without contexts (--no-contexts)" in line
     assert "--e2e GLOB" in line
+
 
 def test_format_ranges() -> None:
     assert format_ranges([1, 2, 3, 7, 9, 10]) == "1-3, 7, 9-10"
