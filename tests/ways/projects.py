@@ -2,7 +2,8 @@
 
 A project is copied from ``projects/NAME`` into a fresh folder for every cell; its venv
 (livecov installed from this checkout's ``livecov/`` folder, as the README installs it,
-beside the project's own neighbours) is built once per session and shared by its cells.
+beside the project's own neighbours) is built once per test module and shared by its cells
+(tests/conftest.py sends each module of tests/ways/ to one pytest-xdist worker).
 Everything runs with a clean environment: the outer suite's coverage settings
 (``COVERAGE_PROCESS_CONFIG`` for ``patch = subprocess``, ...) never reach these processes,
 so the projects are measured with their own configuration only and no tmp-project file
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -102,8 +104,10 @@ class Cell:
         self.outputs: list[str] = []
 
     def run(self, *command: str, expect_status: int = 0) -> str:
-        """Run ``command`` in the project as its user would; return its output."""
-        done = subprocess.run(
+        """Run ``command`` in the project as its user would; return its output (stdout and
+        stderr together). It runs in a process group of its own, killed whole if it outlives
+        ``TIMEOUT`` or the test is interrupted: no browser or server is left behind."""
+        process = subprocess.Popen(
             command,
             cwd=self.folder,
             env=self.venv.environment(),
@@ -111,12 +115,17 @@ class Cell:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=TIMEOUT,
+            start_new_session=True,
         )
-        output = f"$ {' '.join(command)}\n{done.stdout}"
-        self.outputs.append(output)
-        assert done.returncode == expect_status, "\n".join(self.outputs)
-        return done.stdout
+        try:
+            output, _ = process.communicate(timeout=TIMEOUT)
+        except BaseException:  # the timeout, or Ctrl-C: the whole group goes, then we do
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+        self.outputs.append(f"$ {' '.join(command)}\n{output}")
+        assert process.returncode == expect_status, "\n".join(self.outputs)
+        return output
 
     def measured(self, *commands: tuple[str, ...]) -> Result:
         """Run each of ``commands``, then read the data as a user would: coverage.py's JSON
