@@ -35,10 +35,11 @@ EVERY_TEST_LAYERS = Layers(
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    # uvicorn pinned below livecov's newest, as the app of issue 20 item 8 pinned it.
     return build_venv(
         tmp_path_factory.mktemp("fastapi-venv"),
-        [livecov_requirement("pytest,uvicorn"), "fastapi", "jinja2", "httpx", "pytest-cov",
-         "pytest-xdist"],
+        [livecov_requirement("pytest,uvicorn"), "uvicorn==0.34.*", "fastapi", "jinja2",
+         "httpx", "pytest-cov", "pytest-xdist"],
     )  # fmt: skip
 
 
