@@ -212,7 +212,9 @@ def test_fault_matrix(project: Path, fault: str, backend: str) -> None:
         fault, FAULT_APPS[backend]
     )
     command = ["no-such-command"] if fault == "command not found" else None
-    arguments = ["--app", app, "--server", backend, "--workers", "2", *extra]
+    # Several worker processes where the server has them (werkzeug and waitress refuse them).
+    workers = ["--workers", "2"] if backend in ("gunicorn", "uvicorn") else []
+    arguments = ["--app", app, "--server", backend, *workers, *extra]
     with sighup_default(), livecov_run(project, *arguments, command=command) as run:
         grandchild = None
         if fault in ("server SIGKILLed", "--timeout") or fault in SIGNALS:
