@@ -25,6 +25,10 @@ Every README example of livecov's use, and its cell:
   ``test_django_ways.py::test_livecov_run_gunicorn_workers`` (WSGI) and
   ``test_fastapi_ways.py::test_livecov_run_gunicorn_uvicorn_workers`` (ASGI,
   ``--app main:app --server gunicorn --workers 3``).
+- "Several workers" (``workers = N``): ``livecov run --workers 2`` on an ASGI app,
+  ``test_fastapi_ways.py::test_livecov_run_uvicorn_workers``; on a WSGI app under werkzeug,
+  the one-line refusal,
+  ``test_flask_ways.py::test_several_workers_under_werkzeug_refused_in_one_line``.
 - ``livecov run --app main:app -- pytest tests/e2e`` (and the Flask project's
   ``livecov run -- pytest``): ``test_fastapi_ways.py::test_livecov_run_pytest``,
   ``test_flask_ways.py::test_livecov_run_pytest``.

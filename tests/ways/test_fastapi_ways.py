@@ -119,3 +119,10 @@ def test_livecov_run_gunicorn_uvicorn_workers(cell: Cell) -> None:
     """README: ``livecov run --app main:app --server gunicorn --workers 3 -- ...``."""
     command = ("livecov", "run", "--server", "gunicorn", "--workers", "3", "--", *CURL)
     assert_one_curl_measured(cell.measured(command))
+
+
+def test_livecov_run_uvicorn_workers(cell: Cell) -> None:
+    """README, "Several workers": ``--workers 2`` on an ASGI app: two uvicorn processes,
+    each measured, the same numbers as one."""
+    command = ("livecov", "run", "--workers", "2", "--", *CURL)
+    assert_one_curl_measured(cell.measured(command))

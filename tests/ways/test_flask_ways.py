@@ -119,3 +119,12 @@ def test_src_layout_without_livecov_pythonpath_refused_in_one_line(cell: Cell) -
     (refusal,) = output.splitlines()
     assert refusal.startswith("livecov: ")
     assert "pythonpath" in refusal
+
+
+def test_several_workers_under_werkzeug_refused_in_one_line(cell: Cell) -> None:
+    """README, "Several workers": werkzeug serves from one process; more is refused in one
+    line naming the server that can."""
+    output = cell.run("livecov", "run", "--workers", "2", "--", *CURL, expect_status=4)
+    (refusal,) = output.splitlines()
+    assert refusal.startswith("livecov: ")
+    assert "--server gunicorn" in refusal
