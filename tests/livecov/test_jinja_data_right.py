@@ -230,3 +230,14 @@ def test_the_warning_comes_once_per_template_and_only_before_the_repair(
     repair_data(str(measure.data_file))
     measure.json()
     assert "livecov.jinja" not in capfd.readouterr().err
+
+
+def test_pytest_cov_under_xdist(pytester: pytest.Pytester, project: Path) -> None:
+    # Each worker repairs its own measurement before it hands the data to the controller.
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "-n", "2", "--cov", "--cov-context=test", "--cov-report=",
+        timeout=PYTEST_TIMEOUT,
+    )  # fmt: skip
+    result.assert_outcomes(passed=3)
+
+    assert template_contexts(project) == expected({UNIT_FULL}, UNIT_EMPTY)
