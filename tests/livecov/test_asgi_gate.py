@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from livecov.server.asgi import AsyncContextGate, LivecovAsgiMiddleware
+from livecov.server.wsgi import Alone, Visitor
 
 
 async def settle() -> None:
@@ -27,12 +28,12 @@ async def settle() -> None:
 class Visit:
     """A task inside the gate until released."""
 
-    def __init__(self, gate: AsyncContextGate, context: str | None) -> None:
+    def __init__(self, gate: AsyncContextGate, context: Visitor) -> None:
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
         self.task = asyncio.create_task(self._run(gate, context))
 
-    async def _run(self, gate: AsyncContextGate, context: str | None) -> None:
+    async def _run(self, gate: AsyncContextGate, context: Visitor) -> None:
         await gate.enter(context)
         try:
             self.entered.set()
@@ -115,7 +116,7 @@ def test_an_exclusive_visit_runs_alone() -> None:
     async def scenario() -> None:
         switches: list[str] = []
         gate = AsyncContextGate("live-server", switch=switches.append)
-        reset = Visit(gate, None)
+        reset = Visit(gate, Alone("live-server"))
         await settle()
         same = Visit(gate, "live-server")  # even the context being recorded waits
         await settle()
@@ -293,6 +294,32 @@ def test_the_reset_action_runs_alone() -> None:
     run(scenario)
 
 
+@pytest.mark.parametrize(
+    ("contexts", "headers", "expected"),
+    [
+        (True, {"Livecov-Context": "t2"}, ["t1", "t2"]),
+        (True, {}, ["t1", "live-server"]),  # never t1's
+        (False, {"Livecov-Context": "t2"}, []),  # unmeasured: nothing to switch
+    ],
+)
+def test_a_reset_records_under_the_context_it_names_else_live_server(
+    contexts: bool, headers: dict[str, str], expected: list[str]
+) -> None:
+    switches: list[str] = []
+    layer = middleware(reset=lambda: None, contexts=contexts, switches=switches)
+
+    async def scenario() -> None:
+        before = Exchange()
+        await layer(http("/", headers={"Livecov-Context": "t1"}), before.receive, before.send)
+        exchange = Exchange()
+        token = {"Livecov-Token": "the-token", **headers}
+        await layer(http("/__livecov__/reset", "POST", token), exchange.receive, exchange.send)
+        assert exchange.status == 200
+
+    run(scenario)
+    assert switches == expected
+
+
 def test_requests_pass_straight_through_without_contexts_and_other_scopes_always() -> None:
     switches: list[str] = []
     layer = middleware(contexts=False, switches=switches)
@@ -326,7 +353,7 @@ def test_the_asgi_layer_records_contexts_by_default() -> None:
     ("headers", "context"),
     [({"Accept": "*/*", "Livecov-Context": "t-1"}, "t-1"), ({"Accept": "*/*"}, None)],
 )
-def test_a_request_runs_under_its_context(headers: dict[str, str], context: str | None) -> None:
+def test_a_request_runs_under_its_context(headers: dict[str, str], context: Visitor) -> None:
     switches: list[str] = []
     layer = middleware(switches=switches)
 

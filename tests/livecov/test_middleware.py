@@ -10,20 +10,20 @@ import pytest
 
 from livecov.server import wsgi
 from livecov.server.app_errors import AppErrorLog
-from livecov.server.wsgi import ContextGate, LivecovMiddleware, clean_context
+from livecov.server.wsgi import Alone, ContextGate, LivecovMiddleware, Visitor, clean_context
 
 
 class Visit:
     """A thread inside the gate until released."""
 
-    def __init__(self, gate: ContextGate, context: str | None) -> None:
+    def __init__(self, gate: ContextGate, context: Visitor) -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
         # A daemon: a broken gate that never lets it out must not keep pytest from exiting.
         self.thread = threading.Thread(target=self._run, args=(gate, context), daemon=True)
         self.thread.start()
 
-    def _run(self, gate: ContextGate, context: str | None) -> None:
+    def _run(self, gate: ContextGate, context: Visitor) -> None:
         with gate.inside(context):
             self.entered.set()
             self.release.wait(timeout=WAIT)
@@ -128,14 +128,32 @@ def test_a_waiting_context_goes_before_any_number_of_newcomers() -> None:
 def test_exclusive_visit_runs_alone() -> None:
     switches: list[str] = []
     gate = recording_gate(switches)
-    reset = Visit(gate, None)
+    reset = Visit(gate, Alone("live-server"))
     assert reset.entered.wait(WAIT)
     same = Visit(gate, "live-server")  # even the context being recorded waits
     assert blocked(gate, same)
     reset.leave()
     assert same.entered.wait(WAIT)
     same.leave()
-    assert switches == []  # never a switch for the exclusive visit or the same context
+    assert switches == []  # never a switch for the same context
+
+
+def test_exclusive_visit_records_under_its_own_context() -> None:
+    switches: list[str] = []
+    gate = recording_gate(switches)
+    before = Visit(gate, "test-1")
+    assert before.entered.wait(WAIT)
+    reset = Visit(gate, Alone("test-2"))
+    assert blocked(gate, reset)  # waits for test-1's request
+    joining = Visit(gate, "test-2")  # its own test's request waits behind it too
+    assert blocked(gate, joining)
+    before.leave()
+    assert reset.entered.wait(WAIT)
+    assert blocked(gate, joining)  # alone: not even its own context joins it
+    reset.leave()
+    assert joining.entered.wait(WAIT)
+    joining.leave()
+    assert switches == ["test-1", "test-2"]  # the reset's lines: test-2's, never test-1's
 
 
 def test_clean_context() -> None:
@@ -299,6 +317,29 @@ def call_control(action: str, method: str = "POST") -> tuple[str, dict, list[str
     b"".join(body)
     [(status, headers)] = answers
     return status, headers, ran
+
+
+def reset_switches(contexts: bool, headers: dict[str, str]) -> list[str]:
+    """The context switches a reset makes, asked with ``headers`` after a request of "t1"."""
+    switches: list[str] = []
+    wrapped = LivecovMiddleware(lambda e, s: [], "token", {"reset": lambda: None}, contexts)
+    wrapped.gate = recording_gate(switches)
+    request(wrapped, "t1")
+    environ = {"PATH_INFO": "/__livecov__/reset", "REQUEST_METHOD": "POST"}
+    environ.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+    assert b"".join(wrapped(environ, lambda *a: None)) == b'{"ok": "reset"}'
+    return switches
+
+
+def test_a_reset_records_under_the_context_it_names_else_live_server() -> None:
+    token = {"Livecov-Token": "token"}
+    assert reset_switches(True, {**token, "Livecov-Context": "t2"}) == ["t1", "t2"]
+    assert reset_switches(True, token) == ["t1", "live-server"]  # never t1's
+
+
+def test_without_contexts_a_reset_switches_nothing() -> None:
+    # An unmeasured server has no coverage to switch: the header is not followed.
+    assert reset_switches(False, {"Livecov-Token": "token", "Livecov-Context": "t2"}) == []
 
 
 def test_reset_runs_its_hook_before_it_answers_200() -> None:

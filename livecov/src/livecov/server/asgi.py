@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from livecov.protocol import CONTEXT_HEADER, CONTROL_PREFIX, DEFAULT_CONTEXT, TOKEN_HEADER
-from livecov.server.wsgi import GateState, clean_context
+from livecov.server.wsgi import Alone, GateState, Visitor, clean_context
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,7 +42,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_Waiter = tuple[str | None, "asyncio.Future[None]"]  # a context and its wake-up call
+_Waiter = tuple[Visitor, "asyncio.Future[None]"]  # who waits, and its wake-up call
 
 # Messages around which a long-lived connection gives its place in the gate back.
 _PARKING_SENDS = frozenset({"websocket.send"})
@@ -61,12 +61,12 @@ class AsyncContextGate(GateState):
         super().__init__(context, switch)
         self._queue: collections.deque[_Waiter] = collections.deque()
 
-    async def enter(self, context: str | None) -> None:
-        if not self._queue and self._may_join(context):
-            self._let_in(context)
+    async def enter(self, visitor: Visitor) -> None:
+        if not self._queue and self._may_join(visitor):
+            self._let_in(visitor)
             return
         waiter = asyncio.get_running_loop().create_future()
-        entry = (context, waiter)
+        entry = (visitor, waiter)
         self._queue.append(entry)
         self._admit()
         try:
@@ -86,27 +86,27 @@ class AsyncContextGate(GateState):
     def _admit(self) -> None:
         """Let in the waiters at the head of the queue that may go in now."""
         while self._queue:
-            context, waiter = self._queue[0]
+            visitor, waiter = self._queue[0]
             if waiter.cancelled():  # its task is on its way out (see enter)
                 self._queue.popleft()
                 continue
-            if self._inside and not self._may_join(context):
+            if self._inside and not self._may_join(visitor):
                 return
             self._queue.popleft()
-            self._let_in(context)
+            self._let_in(visitor)
             waiter.set_result(None)
 
 
 class _Seat:
     """One request's or connection's place in the gate, which it may give back for a while."""
 
-    def __init__(self, gate: AsyncContextGate, context: str | None) -> None:
+    def __init__(self, gate: AsyncContextGate, visitor: Visitor) -> None:
         self.gate = gate
-        self.context = context
+        self.visitor = visitor
         self.held = False
 
     async def take(self) -> None:
-        await self.gate.enter(self.context)
+        await self.gate.enter(self.visitor)
         self.held = True
 
     def give_back(self) -> None:
@@ -183,7 +183,7 @@ class LivecovAsgiMiddleware:
             return await self._control(scope, send)
         if not self.contexts or kind not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        seat = _Seat(self.gate, clean_context(_header(scope, CONTEXT_HEADER)))
+        seat = _Seat(self.gate, self._context_of(scope))
         await seat.take()
         try:
             if kind == "websocket":
@@ -191,6 +191,10 @@ class LivecovAsgiMiddleware:
             await self.app(scope, receive, seat.parking_send(send))
         finally:
             seat.give_back()
+
+    @staticmethod
+    def _context_of(scope: Scope) -> str:
+        return clean_context(_header(scope, CONTEXT_HEADER))
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.loop = asyncio.get_running_loop()
@@ -234,13 +238,16 @@ class LivecovAsgiMiddleware:
             await _reply(send, 202, {"ok": action})  # stop only once the answer has gone out
             self.actions[action]()
             return None
-        await self._alone(self.actions[action])  # alone: no request runs while the app is reset
+        # Alone: no request runs while the app is reset; its lines count for the test that
+        # asked (its context header), else for live-server, never for the test before it.
+        context = self._context_of(scope) if self.contexts else DEFAULT_CONTEXT
+        await self._alone(self.actions[action], context)
         if action in self.after_action:
             await asyncio.to_thread(self.after_action[action])
         return await _reply(send, 200, {"ok": action})
 
-    async def _alone(self, action: Callable[[], None]) -> None:
-        seat = _Seat(self.gate, None)
+    async def _alone(self, action: Callable[[], None], context: str = DEFAULT_CONTEXT) -> None:
+        seat = _Seat(self.gate, Alone(context))
         await seat.take()
         try:
             action()

@@ -20,6 +20,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from livecov.protocol import (
@@ -92,7 +93,7 @@ class LivecovMiddleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return self._control(path[len(CONTROL_PREFIX) :], environ, start_response)
-        context = clean_context(environ.get(_environ_key(CONTEXT_HEADER)))
+        context = self._context_of(environ)
         watched = self._watch(environ, start_response, context)
         try:
             if not self.contexts:
@@ -119,6 +120,10 @@ class LivecovMiddleware:
                 sys.exc_info(),
             )
             return [b"Internal Server Error"]
+
+    @staticmethod
+    def _context_of(environ: dict[str, Any]) -> str:
+        return clean_context(environ.get(_environ_key(CONTEXT_HEADER)))
 
     def _watch(
         self, environ: dict[str, Any], start_response: StartResponse, context: str
@@ -153,15 +158,31 @@ class LivecovMiddleware:
             # Stop only once the answer has gone out: WSGI servers call close() after that.
             body = _reply(start_response, "202 Accepted", {"ok": action})
             return _CallOnClose(body, self.actions[action])
-        self.run_alone(self.actions[action])  # alone: no request runs while the app is reset
+        # Alone: no request runs while the app is reset; its lines count for the test that
+        # asked (its context header), else for live-server, never for the test before it.
+        context = self._context_of(environ) if self.contexts else DEFAULT_CONTEXT
+        self.run_alone(self.actions[action], context)
         if action in self.after_action:
             self.after_action[action]()
         return _reply(start_response, "200 OK", {"ok": action})
 
-    def run_alone(self, action: Callable[[], None]) -> None:
-        """Run ``action`` with no request inside (from any thread)."""
-        with self.gate.inside(None):
+    def run_alone(self, action: Callable[[], None], context: str = DEFAULT_CONTEXT) -> None:
+        """Run ``action`` with no request inside (from any thread), its lines recorded under
+        ``context`` (another worker's reset: ``live-server``)."""
+        with self.gate.inside(Alone(context)):
             action()
+
+
+@dataclass(frozen=True)
+class Alone:
+    """Asks a gate for a visit with nobody else inside (a control action such as the
+    reset), its lines recorded under ``context``."""
+
+    context: str
+
+
+# Who asks a gate in: a request's context, or a visit alone.
+Visitor = str | Alone
 
 
 class GateState:
@@ -169,28 +190,31 @@ class GateState:
 
     Correctness: coverage switches context only while nobody is inside, so every line
     run between two switches belongs to requests of the same context. A switch flushes
-    the tracer's data, so it happens only when the context changes. ``None`` asks to be
-    inside alone (the reset action). The gates add the waiting: once a request of another
-    context waits, newcomers wait behind it, so no context is starved.
+    the tracer's data, so it happens only when the context changes. An :class:`Alone`
+    visitor is let in with nobody else (the reset action). The gates add the waiting:
+    once a request of another context waits, newcomers wait behind it, so no context is
+    starved.
     """
 
     def __init__(self, context: str, switch: Callable[[str], None] | None) -> None:
         self._switch = switch or switch_coverage_context
         self._recording = context  # the context coverage records now
-        self._open_to: str | None = context  # who may walk in without waiting
+        self._open_to: str | None = context  # who may walk in without waiting (None: nobody)
         self._inside = 0
 
-    def _may_join(self, context: str | None) -> bool:
-        """Whether ``context`` may run alongside the requests inside now."""
-        return context is not None and context == self._open_to
+    def _may_join(self, visitor: Visitor) -> bool:
+        """Whether ``visitor`` may run alongside the requests inside now."""
+        return visitor == self._open_to  # an Alone never equals a context
 
-    def _let_in(self, context: str | None) -> None:
-        """Count ``context`` in: the first one in opens the gate to its context."""
+    def _let_in(self, visitor: Visitor) -> None:
+        """Count ``visitor`` in: the first one in opens the gate to its context (and one
+        alone closes it)."""
         if self._inside == 0:
-            if context is not None and context != self._recording:
+            context = visitor.context if isinstance(visitor, Alone) else visitor
+            if context != self._recording:
                 self._switch(context)
                 self._recording = context
-            self._open_to = context
+            self._open_to = None if isinstance(visitor, Alone) else context
         self._inside += 1
 
     def _let_out(self) -> bool:
@@ -217,30 +241,30 @@ class ContextGate(GateState):
         self._queue: collections.deque[object] = collections.deque()  # waiters, first come first
 
     @contextlib.contextmanager
-    def inside(self, context: str | None) -> Iterator[None]:
-        self._enter(context)
+    def inside(self, visitor: Visitor) -> Iterator[None]:
+        self._enter(visitor)
         try:
             yield
         finally:
             self._leave()
 
-    def _enter(self, context: str | None) -> None:
+    def _enter(self, visitor: Visitor) -> None:
         with self._condition:
-            if not self._queue and self._may_join(context):
-                self._let_in(context)
+            if not self._queue and self._may_join(visitor):
+                self._let_in(visitor)
                 return
             ticket = object()
             self._queue.append(ticket)
             try:
                 self._condition.wait_for(
                     lambda: (
-                        self._queue[0] is ticket and (self._inside == 0 or self._may_join(context))
+                        self._queue[0] is ticket and (self._inside == 0 or self._may_join(visitor))
                     )
                 )
             finally:
                 self._queue.remove(ticket)
                 self._condition.notify_all()  # the next in line may join, or move up
-            self._let_in(context)
+            self._let_in(visitor)
 
     def _leave(self) -> None:
         with self._condition:
