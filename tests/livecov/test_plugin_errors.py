@@ -202,3 +202,12 @@ def test_startup_timeout_option_reaches_the_server(inline) -> None:
     result = run(inline, "hang:create_app", USES_SERVER, "--live-server-startup-timeout", "1")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*livecov: the server did not listen within 1 s*"])
+
+
+def test_bad_settings_fail_a_page_test_in_one_line(page_test) -> None:
+    page_test.makefile(".toml", pyproject='[tool.livecov]\napp = "branchy:app"\nworkers = "two"\n')
+    result = run(page_test, None, "")
+    result.assert_outcomes(errors=1)
+    # (fnmatch: ? for the brackets of [tool.livecov])
+    result.stdout.fnmatch_lines(["livecov: *pyproject.toml: ?tool.livecov? workers must be int*"])
+    assert "pytest_plugin.py" not in result.stdout.str()  # one line, not our traceback

@@ -23,7 +23,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +31,7 @@ from typing import Any
 import coverage
 from coverage.config import CoverageConfig
 
+from livecov.control import TMPDIR_ENV, post_control
 from livecov.cores import CoreChoice, choose_core
 from livecov.errors import (
     EXIT_USAGE,
@@ -44,7 +44,6 @@ from livecov.errors import (
 from livecov.measure import SERVER_DATA_BASENAME
 from livecov.output import Listener, ServerOutput
 from livecov.processes import kill_group
-from livecov.protocol import TOKEN_HEADER
 from livecov.run_folders import make_run_folder, record_processes
 
 # auto: werkzeug for a WSGI app, uvicorn for an ASGI app (the server process tells them apart).
@@ -302,7 +301,7 @@ class LiveServer:
     def _environment(self, ready_fd: int, lifeline_fd: int) -> dict[str, str]:
         opts = self.options
         env = {k: v for k, v in os.environ.items() if k not in _COVERAGE_AUTOSTART_VARS}
-        env["LIVECOV_TMPDIR"] = str(self.tmpdir)
+        env[TMPDIR_ENV] = str(self.tmpdir)
         env.update({k: v.format(tmpdir=self.tmpdir) for k, v in opts.env.items()})
         if opts.pythonpath:
             inherited = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
@@ -393,20 +392,22 @@ class LiveServer:
         )
 
     # -- while running ------------------------------------------------------------
-    def post(self, action: str, timeout: float = 30.0) -> dict[str, str]:
-        """POST to a livecov control endpoint (``reset``, ``shutdown``) with the token."""
-        request = urllib.request.Request(
-            f"{self.url}/__livecov__/{action}",
-            method="POST",
-            headers={TOKEN_HEADER: self.token},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer: dict[str, str] = json.load(response)
-            return answer
+    def post(
+        self, action: str, timeout: float = 30.0, context: str | None = None
+    ) -> dict[str, str]:
+        """POST to a livecov control endpoint (``reset``, ``shutdown``) with the token; the
+        lines it runs are recorded under ``context`` (default: ``live-server``)."""
+        return post_control(self.url, self.token, action, timeout, context)
 
-    def reset(self) -> None:
-        """Run the app's reset hook (fresh data between tests)."""
-        self.post("reset")
+    @property
+    def resets(self) -> bool:
+        """Whether the app has a hook to reset its data with (``reset``, else ``setup``)."""
+        return bool(self.options.reset or self.options.setup)
+
+    def reset(self, context: str | None = None) -> None:
+        """Run the app's reset hook (fresh data between tests), its lines recorded under
+        ``context`` (the test it is for; default: ``live-server``)."""
+        self.post("reset", context=context)
 
     def output(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last lines the server printed (stdout and stderr together)."""

@@ -13,7 +13,7 @@ import pytest
 
 from livecov.browser import BrowserNotFoundError, find_chromium, launch_args
 from livecov.protocol import CONTEXT_HEADER
-from livecov.pytest_plugin import plugin_settings
+from livecov.pytest_plugin import Server, serves_base_url
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +23,13 @@ def base_url(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> str
     Only evaluated by tests that need it (a browser page does), so sessions without
     browser tests never start the server for it.
     """
-    explicit = pytestconfig.getoption("--base-url", None) or pytestconfig.getini("base_url")
-    if explicit or not plugin_settings(pytestconfig).app:
-        return explicit or None
-    url: str = request.getfixturevalue("live_server").url
-    return url
+    if not serves_base_url(pytestconfig):
+        explicit: str | None = (
+            pytestconfig.getoption("--base-url", None) or pytestconfig.getini("base_url") or None
+        )
+        return explicit
+    server: Server = request.getfixturevalue("livecov_server")
+    return server.url
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import coverage
 import pytest
 
 from livecov import pytest_affected
+from livecov.control import RunServer
 from livecov.cores import events_rearm, measuring_core
 from livecov.errors import ConfigError, LivecovError
 from livecov.jinja import repair_running_data
@@ -186,13 +187,32 @@ def _reset_mode(config: pytest.Config) -> str:
     return mode
 
 
+Server = LiveServer | RunServer
+
+
 @pytest.fixture(scope="session")
-def live_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
+def livecov_server(pytestconfig: pytest.Config) -> Iterator[Server]:
     """The app served on 127.0.0.1 in its own process, measured like the tests are.
 
     One per session (per worker under pytest-xdist). Its coverage data is added to the
     measurement running in this process (pytest-cov or ``coverage run``) when it stops.
+    Inside ``livecov run -- pytest ...`` it is the run's own server, already measured:
+    none is started.
     """
+    run_server = RunServer.from_environment()
+    if run_server is not None:
+        yield run_server
+        return
+    yield from _started_server(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def live_server(livecov_server: Server) -> Server:
+    """livecov's server (see ``livecov_server``)."""
+    return livecov_server
+
+
+def _started_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
     try:
         settings = plugin_settings(pytestconfig)
         options = server_options(settings)
@@ -232,24 +252,55 @@ def _failure(exc: LivecovError, server: LiveServer) -> BaseException:
 
 
 @pytest.fixture
-def live_server_reset(live_server: LiveServer) -> LiveServer:
+def live_server_reset(livecov_server: Server, request: pytest.FixtureRequest) -> Server:
     """Reset the app's data (its reset hook, else its setup hook) before this test."""
-    if not (live_server.options.reset or live_server.options.setup):
+    if livecov_server.resets:
+        livecov_server.reset(request.node.nodeid)
+    if not livecov_server.resets:
         raise pytest.UsageError(
             "livecov: live_server_reset needs a hook: set reset (or setup) = "
             '"module:function" in [tool.livecov]'
         )
-    live_server.reset()
-    return live_server
+    return livecov_server
 
 
 @pytest.fixture(autouse=True)
 def _livecov_auto_reset(request: pytest.FixtureRequest) -> None:
-    if "live_server" not in request.fixturenames or _reset_mode(request.config) == "never":
+    """Fresh data for every test that reaches the live server, however it reaches it; the
+    reset's lines are recorded under the test's own context."""
+    if _reset_mode(request.config) == "never" or not _reaches_live_server(request):
         return
-    server: LiveServer = request.getfixturevalue("live_server")
-    if server.options.reset or server.options.setup:
-        server.reset()
+    if "live_server_reset" in request.fixturenames:
+        return  # it resets, once
+    server: Server = request.getfixturevalue("livecov_server")
+    if server.resets:
+        server.reset(request.node.nodeid)
+
+
+def _reaches_live_server(request: pytest.FixtureRequest) -> bool:
+    """Whether the test uses the live server: directly, or through pytest-playwright's
+    ``base_url`` (``page``, ``context`` and ``new_context`` all build on it), which only
+    asks for the server at run time."""
+    names = request.fixturenames
+    if "livecov_server" in names or "live_server" in names:
+        return True
+    return "base_url" in names and serves_base_url(request.config)
+
+
+def serves_base_url(config: pytest.Config) -> bool:
+    """Whether ``base_url`` is the live server's: pytest-playwright is active, no
+    ``--base-url`` or ``base_url`` ini names another, and there is a server: the run's
+    (inside ``livecov run``), or an app to serve."""
+    if not config.pluginmanager.hasplugin("playwright"):
+        return False
+    if config.getoption("--base-url", None) or config.getini("base_url"):
+        return False
+    if RunServer.from_environment() is not None:
+        return True
+    try:
+        return bool(plugin_settings(config).app)
+    except LivecovError as exc:  # one line, not a traceback through a fixture
+        raise pytest.fail.Exception(f"livecov: {exc}", pytrace=False) from None
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from livecov import errors
+from livecov.control import TMPDIR_ENV, TOKEN_ENV, URL_ENV
 from livecov.errors import (
     CommandNotExecutableError,
     CommandNotFoundError,
@@ -43,8 +44,6 @@ from livecov.output import CommandOutput, app_errors
 from livecov.processes import stop_group, stop_leftovers
 from livecov.settings import Settings
 
-URL_ENV = "LIVE_SERVER_URL"
-TOKEN_ENV = "LIVECOV_TOKEN"  # noqa: S105 - a variable name, not a secret
 RESULT_FORMAT = 1  # the result file's "format": raised when a key changes meaning
 SERVER_MARK = "[live-server] "  # before each line the server printed
 
@@ -166,9 +165,7 @@ def _run(settings: Settings, command: list[str], out: TextIO, result: RunResult)
     try:
         try:
             _start(server, settings, out, result)
-            result.command_status = _run_command(
-                command, result.url, server.token, settings, passage
-            )
+            result.command_status = _run_command(command, server, settings, passage)
             completed = True
         except (KeyboardInterrupt, Stopped) as exc:
             _interrupted(result, exc)
@@ -209,9 +206,16 @@ def _start(server: LiveServer, settings: Settings, out: TextIO, result: RunResul
 
 
 def _run_command(
-    command: list[str], url: str, token: str, settings: Settings, passage: CommandOutput | None
+    command: list[str], server: LiveServer, settings: Settings, passage: CommandOutput | None
 ) -> int:
-    env = {**os.environ, URL_ENV: url, TOKEN_ENV: token}
+    # The server's URL, its token (for the control endpoints) and its temporary folder: a
+    # pytest run in COMMAND uses this server (livecov.control.RunServer), starting none.
+    env = {
+        **os.environ,
+        URL_ENV: server.url,
+        TOKEN_ENV: server.token,
+        TMPDIR_ENV: str(server.tmpdir),
+    }
     grace = settings.stop_timeout
     # A stop signal arriving while the command starts would otherwise be raised before
     # there is a process to stop (inside Popen, or before the try below): the command and

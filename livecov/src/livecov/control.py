@@ -1,0 +1,79 @@
+"""Talking to a running livecov server from the test side: its control endpoints.
+
+Two kinds of server answer them: the one a :class:`~livecov.live_server.LiveServer` of
+this process started, and the one of the ``livecov run`` that started this process
+(:class:`RunServer`, found in the environment ``livecov run`` gives its command).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from livecov.protocol import CONTEXT_HEADER, CONTROL_PREFIX, TOKEN_HEADER
+
+# What ``livecov run`` puts in its command's environment.
+URL_ENV = "LIVE_SERVER_URL"
+TOKEN_ENV = "LIVECOV_TOKEN"  # noqa: S105 - a variable name, not a secret
+TMPDIR_ENV = "LIVECOV_TMPDIR"
+
+
+def post_control(
+    url: str, token: str, action: str, timeout: float = 30.0, context: str | None = None
+) -> dict[str, str]:
+    """POST to the control endpoint ``action`` (``reset``, ``shutdown``) of the server at
+    ``url`` with its token; the lines it runs are recorded under ``context`` (default:
+    ``live-server``)."""
+    headers = {TOKEN_HEADER: token}
+    if context is not None:
+        headers[CONTEXT_HEADER] = context
+    request = urllib.request.Request(
+        f"{url}{CONTROL_PREFIX}{action}", method="POST", headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        answer: dict[str, str] = json.load(response)
+        return answer
+
+
+@dataclass
+class RunServer:
+    """The measured server of the ``livecov run`` this process runs under.
+
+    The pytest plugin serves its fixtures from it instead of starting a server of its own,
+    whose coverage ``livecov run`` would never see. ``resets`` turns false once the server
+    says it has no reset action (no ``reset`` or ``setup`` hook).
+    """
+
+    url: str
+    token: str
+    tmpdir: Path | None = None
+    resets: bool = True
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> RunServer | None:
+        """The run's server, when ``environ`` names one (its URL and its token)."""
+        url, token = environ.get(URL_ENV), environ.get(TOKEN_ENV)
+        if not (url and token):
+            return None
+        tmpdir = environ.get(TMPDIR_ENV)
+        return cls(url, token, Path(tmpdir) if tmpdir else None)
+
+    def post(
+        self, action: str, timeout: float = 30.0, context: str | None = None
+    ) -> dict[str, str]:
+        return post_control(self.url, self.token, action, timeout, context)
+
+    def reset(self, context: str | None = None) -> None:
+        """Run the app's reset hook, if it has one, under ``context``."""
+        try:
+            self.post("reset", context=context)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            if exc.code != 404:  # 404: no such action, the server has no hook
+                raise
+            self.resets = False

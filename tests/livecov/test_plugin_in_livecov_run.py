@@ -1,0 +1,154 @@
+"""``livecov run -- pytest ...``: the plugin's fixtures use the run's measured server and
+start none, so the numbers are the ones ``pytest --cov --cov-context=test`` gives.
+
+Each test measures the same tests both ways, in a throw-away project, with a real server,
+real pytest processes and (for the browser tests) a real Chromium.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import coverage
+import pytest
+
+from livecov.cli import main
+from tests.livecov.helpers import APPS
+from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, write_plugin_project
+
+# Every way a test reaches the server: a page only (base_url), live_server, and a test
+# reading the server's temporary folder. The seed hook counts the resets; each test sees
+# its own.
+TESTS_BROWSER = """\
+import pathlib
+
+
+def test_hello_page(page):
+    page.goto("/hello")
+    assert page.locator("body").inner_text() == "Hello"
+
+
+def test_seeded_page(page):
+    page.goto("/seeded")
+    assert page.locator("body").inner_text() == "seeded 3"  # set up, reset, reset
+
+
+def test_square(live_server, page):
+    page.goto(live_server.url + "/square?n=5")
+    assert page.locator("body").inner_text() == "25"
+    assert (pathlib.Path(live_server.tmpdir) / "seed.txt").read_text() == "seeded 4"
+"""
+
+FASTAPI_PYPROJECT = """\
+[tool.livecov]
+app = "fastapi_app:app"
+
+[tool.coverage.run]
+branch = true
+source = ["."]
+omit = ["test_*.py"]
+"""
+
+FASTAPI_TESTS = """\
+import urllib.request
+
+
+def fetch(url, request):
+    headers = {"Livecov-Context": request.node.nodeid}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        return response.read().decode()
+
+
+def test_items(live_server, request):
+    assert fetch(live_server.url + "/items/4", request) == "item 4, session open: True"
+
+
+def test_sync(live_server, request):
+    assert fetch(live_server.url + "/sync", request) == "sync, in a worker thread: True"
+"""
+
+
+def unmeasured_env() -> dict[str, str]:
+    """This environment without the suite's own measurement: the project measures itself."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS")}
+
+
+def measured(project: Path) -> tuple[dict[str, dict[int, set[str]]], float]:
+    """The project's data: each measured file's lines with their contexts, and the total."""
+    data = coverage.CoverageData(str(project / ".coverage"))
+    data.read()
+    lines = {
+        Path(path).name: {n: set(c) for n, c in data.contexts_by_lineno(path).items()}
+        for path in data.measured_files()
+    }
+    cov = coverage.Coverage(data_file=str(project / ".coverage"))
+    cov.load()
+    total = cov.report(file=io.StringIO())
+    return lines, total
+
+
+def with_pytest_cov(project: Path, *args: str) -> tuple[dict[str, dict[int, set[str]]], float]:
+    """Measured by ``pytest --cov --cov-context=test``: the plugin starts the server."""
+    command = [sys.executable, "-m", "pytest", "--cov", "--cov-context=test", "--cov-report="]
+    completed = subprocess.run(
+        [*command, *args], cwd=project, env=unmeasured_env(), capture_output=True, text=True,
+        timeout=PYTEST_TIMEOUT,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    result = measured(project)
+    (project / ".coverage").unlink()
+    return result
+
+
+def with_livecov_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], *args: str
+) -> tuple[dict[str, dict[int, set[str]]], float, str]:
+    """Measured by ``livecov run -- pytest``, in this process (the suite measures it, and
+    the pytest it starts); also what it printed."""
+    monkeypatch.chdir(project)
+    status = main(["run", "--no-html", "--", sys.executable, "-m", "pytest", "-p", "no:cov", *args])
+    out = capfd.readouterr()
+    assert status == 0, out.out + out.err
+    return (*measured(project), out.out)
+
+
+def test_browser_tests_in_livecov_run_give_pytest_covs_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = write_plugin_project(tmp_path)
+    (project / "test_browser.py").write_text(TESTS_BROWSER)
+    expected_lines, expected_total = with_pytest_cov(project, "test_browser.py")
+
+    lines, total, out = with_livecov_run(project, monkeypatch, capfd, "test_browser.py", "-v")
+
+    assert lines == expected_lines
+    assert total == expected_total
+    assert "3 passed" in out
+    assert {c for by_line in lines.values() for c in set().union(*by_line.values())} == {
+        "live-server",
+        "test_browser.py::test_hello_page[chromium]",
+        "test_browser.py::test_seeded_page[chromium]",
+        "test_browser.py::test_square[chromium]",
+    }
+
+
+def test_api_tests_of_a_fastapi_app_in_livecov_run_give_pytest_covs_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(APPS / "fastapi_app.py", tmp_path)
+    (tmp_path / "pyproject.toml").write_text(FASTAPI_PYPROJECT)
+    (tmp_path / "test_app.py").write_text(FASTAPI_TESTS)
+    expected_lines, expected_total = with_pytest_cov(tmp_path)
+
+    lines, total, _ = with_livecov_run(tmp_path, monkeypatch, capfd)
+
+    assert lines == expected_lines
+    assert total == expected_total
+    assert {"test_app.py::test_items", "test_app.py::test_sync"} <= set().union(
+        *lines["fastapi_app.py"].values()
+    )
