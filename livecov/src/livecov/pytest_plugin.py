@@ -1,4 +1,6 @@
-"""pytest plugin: a session ``live_server`` under coverage, wired into pytest-playwright.
+"""pytest plugin: a session ``livecov_server`` under coverage (also ``live_server`` where
+no other plugin defines one: :mod:`livecov.pytest_live_server`), wired into
+pytest-playwright; inside ``livecov run``, the run's server.
 
 Only wiring lives here; the work is done by :mod:`livecov.live_server`, :mod:`livecov.measure`
 and :mod:`livecov.browser`, which also work without pytest.
@@ -13,7 +15,7 @@ from typing import Any, cast
 import coverage
 import pytest
 
-from livecov import pytest_affected
+from livecov import pytest_affected, pytest_live_server
 from livecov.control import RunServer
 from livecov.cores import events_rearm, measuring_core
 from livecov.errors import ConfigError, LivecovError
@@ -70,10 +72,20 @@ def pytest_configure(config: pytest.Config) -> None:
     # over pytest-playwright's and can build on them.
     if config.pluginmanager.hasplugin("playwright"):
         config.pluginmanager.import_plugin("livecov.playwright_fixtures")
+    pytest_live_server.offer(config)  # live_server: livecov's, unless another plugin's
     config.pluginmanager.register(ServerOutputSections(), ServerOutputSections.NAME)
     measuring = coverage.Coverage.current()
     if config.getoption("--livecov-test-contexts") and measuring:
         config.pluginmanager.register(TestContexts(measuring), "livecov-test-contexts")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
+    yield  # after pytest's own header
+    line = pytest_live_server.notice(session.config)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None and not hasattr(session.config, "workerinput"):
+        reporter.write_line(line, yellow=True)
 
 
 class TestContexts:
@@ -206,12 +218,6 @@ def livecov_server(pytestconfig: pytest.Config) -> Iterator[Server]:
     yield from _started_server(pytestconfig)
 
 
-@pytest.fixture(scope="session")
-def live_server(livecov_server: Server) -> Server:
-    """livecov's server (see ``livecov_server``)."""
-    return livecov_server
-
-
 def _started_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
     try:
         settings = plugin_settings(pytestconfig)
@@ -282,7 +288,9 @@ def _reaches_live_server(request: pytest.FixtureRequest) -> bool:
     ``base_url`` (``page``, ``context`` and ``new_context`` all build on it), which only
     asks for the server at run time."""
     names = request.fixturenames
-    if "livecov_server" in names or "live_server" in names:
+    if "livecov_server" in names:
+        return True
+    if "live_server" in names and pytest_live_server.owns_live_server(request.config):
         return True
     return "base_url" in names and serves_base_url(request.config)
 

@@ -46,6 +46,9 @@ class Settings:
     result_file: str | None = None
     server_output: bool = True
     fail_on_app_errors: bool = True
+    # The pytest plugin only: whether livecov gives the live_server fixture (None: where no
+    # other plugin defines one; see livecov.pytest_live_server).
+    live_server_fixture: bool | None = None
 
     def updated(self, values: dict[str, Any]) -> Settings:
         """A copy with ``values`` (None means: not given) applied."""
