@@ -50,22 +50,12 @@ parallel = true  # as make test's patch = ["subprocess"] makes it
 """
 
 TEST_BROWSE = """\
-import urllib.request
+def test_shelf(livecov_client):
+    assert "Reading as ann" in livecov_client.get("/?reader=ann").text
 
 
-def get(live_server, path, request):
-    headers = {"Livecov-Context": request.node.nodeid}
-    req = urllib.request.Request(live_server.url + path, headers=headers)
-    with urllib.request.urlopen(req, timeout=30) as response:
-        return response.read().decode()
-
-
-def test_shelf(live_server, request):
-    assert "Reading as ann" in get(live_server, "/?reader=ann", request)
-
-
-def test_book(live_server, request):
-    assert "In print: 3 copies." in get(live_server, "/book/1", request)
+def test_book(livecov_client):
+    assert "In print: 3 copies." in livecov_client.get("/book/1").text
 """
 
 TEST_PAGES = """\

@@ -309,21 +309,12 @@ source = ["."]
 omit = ["test_*.py"]
 """
 PLUGIN_TESTS = """\
-import urllib.request
+def test_items(livecov_client):
+    assert livecov_client.get("/items/4").text == "item 4, session open: True"
 
 
-def fetch(url, request):
-    headers = {"Livecov-Context": request.node.nodeid}
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
-        return response.read().decode()
-
-
-def test_items(live_server, request):
-    assert fetch(live_server.url + "/items/4", request) == "item 4, session open: True"
-
-
-def test_sync(live_server, request):
-    assert fetch(live_server.url + "/sync", request) == "sync, in a worker thread: True"
+def test_sync(livecov_client):
+    assert livecov_client.get("/sync").text == "sync, in a worker thread: True"
 """
 
 

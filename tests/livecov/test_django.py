@@ -130,14 +130,8 @@ omit = ["test_*.py"]
 plugins = ["django_coverage_plugin"]
 """
 PLUGIN_TESTS = """\
-import urllib.request
-
-
-def test_two_items(live_server, request):
-    headers = {"Livecov-Context": request.node.nodeid}
-    req = urllib.request.Request(live_server.url + "/items/2/", headers=headers)
-    with urllib.request.urlopen(req, timeout=30) as response:
-        assert "<li>item 1</li>" in response.read().decode()
+def test_two_items(livecov_client):
+    assert "<li>item 1</li>" in livecov_client.get("/items/2/").text
 """
 
 

@@ -74,6 +74,10 @@ def test_neither():
 
 def test_live_server_reset(live_server_reset):
     assert seeded(live_server_reset.url) == "seeded 4"  # one reset, not two
+
+
+def test_livecov_client(livecov_client):
+    assert livecov_client.get("/seeded").text == "seeded 5"
 """
 
 
@@ -86,7 +90,7 @@ def test_every_way_to_the_server_resets_once_and_others_do_not(
         "test_fixtures.py", "--cov", "--cov-context=test", "--cov-report=", timeout=PYTEST_TIMEOUT
     )
 
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     lines = server_lines(plugin_project)
     for line in tagged_lines(plugin_project / "branchy.py")["seed"]:
         assert lines[line] == {
@@ -94,6 +98,7 @@ def test_every_way_to_the_server_resets_once_and_others_do_not(
             "test_fixtures.py::test_base_url",
             "test_fixtures.py::test_live_server",
             "test_fixtures.py::test_live_server_reset",
+            "test_fixtures.py::test_livecov_client",
         }, line
 
 

@@ -25,31 +25,20 @@ source = ["."]
 omit = ["test_*.py", "conftest.py"]
 """
 
+# livecov_client's requests name their test (the Livecov-Context header).
 TESTS_HELLO = """\
-import urllib.request
+def test_hello(livecov_client):
+    assert livecov_client.get("/hello").text == "Hello"
 
 
-def get(live_server, path, request):
-    headers = {"Livecov-Context": request.node.nodeid}
-    req = urllib.request.Request(live_server.url + path, headers=headers)
-    with urllib.request.urlopen(req) as response:
-        return response.read().decode()
-
-
-def test_hello(live_server, request):
-    assert get(live_server, "/hello", request) == "Hello"
-
-
-def test_seeded_afresh_for_each_test(live_server, request):
-    assert get(live_server, "/seeded", request) != "seeded 1"  # reset ran before this test
+def test_seeded_afresh_for_each_test(livecov_client):
+    seeded = livecov_client.get("/seeded").text
+    assert seeded != "seeded 1"  # reset ran before this test
 """
 
 TESTS_SQUARE = """\
-from test_hello import get
-
-
-def test_square(live_server, request):
-    assert get(live_server, "/square?n=3", request) == "9"
+def test_square(livecov_client):
+    assert livecov_client.get("/square?n=3").text == "9"
 """
 
 

@@ -16,6 +16,7 @@ import coverage
 import pytest
 
 from livecov import pytest_affected, pytest_live_server
+from livecov.client import HTTPClient, client_for
 from livecov.control import RunServer
 from livecov.cores import events_rearm, measuring_core
 from livecov.errors import ConfigError, LivecovError
@@ -255,6 +256,15 @@ def _failure(exc: LivecovError, server: LiveServer) -> BaseException:
         return pytest.fail.Exception(f"livecov: {exc}", pytrace=False)
     output = server.output() or "(it printed nothing)"
     return pytest.fail.Exception(f"livecov: {exc}\nthe server's output:\n{output}", pytrace=False)
+
+
+@pytest.fixture
+def livecov_client(livecov_server: Server, request: pytest.FixtureRequest) -> Iterator[HTTPClient]:
+    """An HTTP client bound to the live server whose requests name this test (the
+    ``Livecov-Context`` header): httpx's ``Client`` if httpx is installed, else livecov's
+    own (:mod:`livecov.client`). ``livecov_client.get("/api/items")``."""
+    with client_for(livecov_server.url, request.node.nodeid) as client:
+        yield client
 
 
 @pytest.fixture
