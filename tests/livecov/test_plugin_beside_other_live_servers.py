@@ -88,6 +88,21 @@ def test_beside_another_live_server_theirs_stays_and_one_line_names_the_setting(
     ]
 
 
+def test_beside_a_plugin_needing_its_own_the_line_says_to_take_livecov_server(
+    pytester: pytest.Pytester,
+) -> None:
+    # A module of that name stands in for pytest-flask (tested below, installed).
+    result = run(pytester, "TheirServer", plugin="pytest_flask")
+
+    result.assert_outcomes(passed=2)
+    [line] = livecov_lines(result)
+    assert line.startswith("livecov: pytest-flask also defines the live_server fixture: ")
+    assert line.endswith(
+        "Take livecov_server in tests meant for livecov; live_server_fixture = false in "
+        "[tool.livecov] keeps theirs quietly."
+    )
+
+
 def test_live_server_fixture_true_gives_it_to_livecov(pytester: pytest.Pytester) -> None:
     result = run(pytester, "LiveServer", "live_server_fixture = true\n")
 

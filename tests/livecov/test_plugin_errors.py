@@ -101,7 +101,8 @@ def test_reset_fixture_without_a_hook_says_what_to_set(inline) -> None:
     result.stdout.fnmatch_lines(["*livecov: live_server_reset needs a hook: set reset*"])
 
 
-def test_reset_fixture_runs_the_hook(inline) -> None:
+@pytest.mark.parametrize("auto_reset", ["auto", "never"])
+def test_reset_fixture_runs_the_hook_once(inline, auto_reset: str) -> None:
     (inline.path / "hooks.py").write_text(
         "import os, pathlib\n"
         "def count():\n"
@@ -114,11 +115,28 @@ def test_reset_fixture_runs_the_hook(inline) -> None:
     test = """\
 import pathlib
 def test_reset(live_server_reset):
-    # setup once, then the explicit reset (the automatic one is off)
+    # setup once, then the explicit reset (the automatic one, if on, leaves it to it)
     assert (pathlib.Path(live_server_reset.tmpdir) / "n").read_text() == "2"
 """
-    result = run(inline, None, test, "--live-server-reset", "never")
+    result = run(inline, None, test, "--live-server-reset", auto_reset)
     result.assert_outcomes(passed=1)
+
+
+def test_another_plugins_base_url_reaches_no_live_server(inline) -> None:
+    # Without pytest-playwright, base_url is not livecov's: no server, no reset for it.
+    (inline.path / "hooks.py").write_text(
+        "import pathlib\ndef mark():\n    pathlib.Path('server-started').touch()\n"
+    )
+    inline.makefile(
+        ".toml", pyproject='[tool.livecov]\napp = "branchy:app"\nsetup = "hooks:mark"\n'
+    )
+    inline.makeconftest(
+        "import pytest\n@pytest.fixture\ndef base_url():\n    return 'http://127.0.0.1:9'\n"
+    )
+    test = "def test_elsewhere(base_url):\n    assert base_url == 'http://127.0.0.1:9'\n"
+    result = run(inline, None, test, "-p", "no:playwright")
+    result.assert_outcomes(passed=1)
+    assert not (inline.path / "server-started").exists()
 
 
 def test_auto_reset_needs_a_hook(inline) -> None:

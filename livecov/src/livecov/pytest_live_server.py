@@ -88,10 +88,6 @@ def _notice_line(others: list[str]) -> str:
     )
 
 
-def owns_live_server(config: pytest.Config) -> bool:
-    return config.pluginmanager.has_plugin(NAME)
-
-
 def notice(config: pytest.Config) -> str | None:
     """The line to say at the start of the session, if any."""
     return config.stash.get(_NOTICE, None)

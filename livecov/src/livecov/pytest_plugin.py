@@ -294,15 +294,12 @@ def _livecov_auto_reset(request: pytest.FixtureRequest) -> None:
 
 
 def _reaches_live_server(request: pytest.FixtureRequest) -> bool:
-    """Whether the test uses the live server: directly, or through pytest-playwright's
-    ``base_url`` (``page``, ``context`` and ``new_context`` all build on it), which only
-    asks for the server at run time."""
+    """Whether the test uses the live server: through a fixture built on livecov_server
+    (livecov's live_server, livecov_client, live_server_reset), or through
+    pytest-playwright's ``base_url`` (``page``, ``context`` and ``new_context`` all build
+    on it), which only asks for the server at run time."""
     names = request.fixturenames
-    if "livecov_server" in names:
-        return True
-    if "live_server" in names and pytest_live_server.owns_live_server(request.config):
-        return True
-    return "base_url" in names and serves_base_url(request.config)
+    return "livecov_server" in names or ("base_url" in names and serves_base_url(request.config))
 
 
 def serves_base_url(config: pytest.Config) -> bool:
