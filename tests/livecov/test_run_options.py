@@ -149,6 +149,7 @@ erase = true
 result-file = "result.json"
 server-output = false
 fail-on-app-errors = false
+live-server-fixture = true  # the pytest plugin's (livecov run has no use for it)
 
 [tool.livecov.env]
 K = "v"

@@ -29,7 +29,6 @@ UNIT_NO_ITEMS = "tests/test_views.py::test_no_items|run"
 PAGE_TWO_ITEMS = "tests/e2e/test_pages.py::test_two_items[chromium]"
 CURL = ("sh", "-c", 'curl -fsS -H "Livecov-Context: smoke" "$LIVE_SERVER_URL/items/2/"')
 PYTEST = ("pytest", "-p", "no:cacheprovider")
-ITEM_2 = "issue 20 item 2: pytest-django's live_server wins over livecov's"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +59,6 @@ def assert_every_test_measured(result: Result) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_2)
 def test_pytest_cov(cell: Cell) -> None:
     """README (Django): ``pytest --cov, with the plugin``."""
     assert_every_test_measured(cell.measured((*PYTEST, "--cov", "--cov-context=test")))

@@ -23,8 +23,6 @@ E2E_ADD = "tests/e2e/test_api.py::test_add_then_show"
 E2E_EMPTY = "tests/e2e/test_api.py::test_empty_store"
 CURL = ("sh", "-c", 'curl -fsS -H "Livecov-Context: smoke" "$LIVE_SERVER_URL/items/3"')
 PYTEST = ("pytest", "-p", "no:cacheprovider")
-ITEM_1 = "issue 20 item 1: livecov run -- pytest starts a second, unmeasured server"
-ITEM_3 = "issue 20 item 3"
 EVERY_TEST_LAYERS = Layers(
     # add_item, the reset hook and the item's name: only the server runs them
     only_e2e={MAIN: "14-15, 35", TEMPLATE: "4"},
@@ -82,15 +80,11 @@ def test_pytest_xdist(cell: Cell) -> None:
     assert_every_test_measured(cell.measured(command))
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"{ITEM_3}: the reset before a test is credited to the one before"
-)
 def test_reset_credited_to_the_test_it_prepares(pytest_cov_run: Result) -> None:
     """The reset's lines under the test it prepares (or a context of its own)."""
     assert pytest_cov_run.tests_on(MAIN, RESET_LINE) in ({E2E_ADD, E2E_EMPTY}, {"reset"})
 
 
-@pytest.mark.xfail(strict=True, reason=ITEM_1)
 def test_livecov_run_pytest(cell: Cell) -> None:
     """README: ``livecov run --app main:app -- pytest tests/e2e``."""
     result = cell.measured(("livecov", "run", "--", *PYTEST, "tests/e2e"))

@@ -40,8 +40,6 @@ EVERY_TEST_LAYERS = Layers(
     only_unit={VIEW: "21"},  # /health: only the unit tests ask
     summary="29 lines run by both, 1 only end-to-end, 1 only unit.",
 )
-ITEM_2 = "issue 20 item 2: pytest-flask's live_server wins over livecov's (ScopeMismatch)"
-ITEM_3 = "issue 20 item 3: no reset before a page-only test"
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +70,11 @@ def assert_every_test_measured(result: Result) -> None:
     assert result.layers == EVERY_TEST_LAYERS
 
 
-@pytest.mark.xfail(strict=True, reason=f"{ITEM_2}; {ITEM_3}")
 def test_pytest_cov(cell: Cell) -> None:
     """README: ``pytest --cov --cov-context=test``."""
     assert_every_test_measured(cell.measured((*PYTEST, "--cov", "--cov-context=test")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"issue 20 item 1: livecov run -- pytest starts a second, unmeasured server; {ITEM_2}",
-)
 def test_livecov_run_pytest(cell: Cell) -> None:
     """README: ``livecov run ... -- pytest tests/e2e``: the page tests reach the run's
     server, each under its own name; the test process itself is not measured."""
