@@ -271,6 +271,29 @@ def test_control_endpoints_need_post_a_known_action_and_the_token() -> None:
     run(scenario)
 
 
+def test_a_reset_hook_that_raises_answers_500_with_its_line_and_prints_its_traceback(
+    capsys,
+) -> None:
+    def reset() -> None:
+        raise RuntimeError("cannot reset")
+
+    layer = middleware(reset=reset)
+
+    async def scenario() -> None:
+        exchange = Exchange()
+        token = {"Livecov-Token": "the-token", "Livecov-Context": "t1"}
+        await layer(http("/__livecov__/reset", "POST", token), exchange.receive, exchange.send)
+        assert (exchange.status, exchange.body) == (500, {"error": "cannot reset"})
+        after = Exchange()  # the reset gave its place back: a request still gets in
+        await layer(http("/", "GET", {"Livecov-Context": "t2"}), after.receive, after.send)
+        assert after.status == 200
+
+    run(scenario)
+    err = capsys.readouterr().err
+    assert "Exception on POST /__livecov__/reset (Livecov-Context: t1):" in err
+    assert 'raise RuntimeError("cannot reset")' in err
+
+
 def test_the_reset_action_runs_alone() -> None:
     layer = middleware(reset=lambda: None)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import urllib.error
 from pathlib import Path
 
 import pytest
 
-from livecov.control import RunServer
+from livecov.control import RunServer, post_control
+from livecov.errors import ControlActionError
 from tests.livecov.helpers import get, suite_server
 
 
@@ -43,3 +46,27 @@ def test_a_refused_reset_is_raised(project: Path) -> None:
         with pytest.raises(urllib.error.HTTPError, match="403"):
             attached.reset()
         assert attached.resets
+
+
+class _PlainFailure(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(502)
+        self.end_headers()
+        self.wfile.write(b"Bad Gateway")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_failed_action_without_livecovs_answer_names_its_status() -> None:
+    # A proxy, say, answering in plain text: the line names the status, not a JSON error.
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PlainFailure) as proxy:
+        serving = threading.Thread(target=proxy.serve_forever)
+        serving.start()
+        try:
+            url = f"http://127.0.0.1:{proxy.server_address[1]}"
+            with pytest.raises(ControlActionError, match=r"^the server's reset failed: HTTP 502"):
+                post_control(url, "t0ken", "reset")
+        finally:
+            proxy.shutdown()
+            serving.join()

@@ -229,3 +229,23 @@ def test_bad_settings_fail_a_page_test_in_one_line(page_test) -> None:
     # (fnmatch: ? for the brackets of [tool.livecov])
     result.stdout.fnmatch_lines(["livecov: *pyproject.toml: ?tool.livecov? workers must be int*"])
     assert "pytest_plugin.py" not in result.stdout.str()  # one line, not our traceback
+
+
+def test_a_reset_hook_that_raises_fails_the_test_in_one_line(inline) -> None:
+    inline.makepyfile(hooks='def reset():\n    raise RuntimeError("cannot reset")\n')
+    inline.makefile(
+        ".toml", pyproject='[tool.livecov]\napp = "branchy:app"\nreset = "hooks:reset"\n'
+    )
+    inline.makepyfile(test_inline=USES_SERVER)
+    result = inline.runpytest_subprocess("-p", "no:cov", timeout=PYTEST_TIMEOUT)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_uses_server*",
+            "livecov: the server's reset failed: the hook 'hooks:reset' raised RuntimeError:"
+            " cannot reset (its traceback: the server's output)",
+        ]
+    )
+    out = result.stdout.str()
+    assert "HTTPError" not in out  # one line, not urllib's traceback
+    assert 'raise RuntimeError("cannot reset")' in out  # the hook's traceback, from the server

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from livecov.errors import ControlActionError
 from livecov.protocol import CONTEXT_HEADER, CONTROL_PREFIX, TOKEN_HEADER
 
 # What ``livecov run`` puts in its command's environment.
@@ -35,9 +36,22 @@ def post_control(
     request = urllib.request.Request(
         f"{url}{CONTROL_PREFIX}{action}", method="POST", headers=headers
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        answer: dict[str, str] = json.load(response)
-        return answer
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer: dict[str, str] = json.load(response)
+            return answer
+    except urllib.error.HTTPError as exc:
+        if exc.code < 500:
+            raise
+        with exc:
+            said = exc.read().decode(errors="replace")
+        try:
+            why = json.loads(said)["error"]
+        except (ValueError, KeyError, TypeError):
+            why = f"HTTP {exc.code}"
+        raise ControlActionError(
+            f"the server's {action} failed: {why} (its traceback: the server's output)"
+        ) from None
 
 
 @dataclass

@@ -143,6 +143,11 @@ class ServerConfigError(ServerStartError, ConfigError):
     """The server could not start because of a setting (reported by the server itself)."""
 
 
+class ControlActionError(LivecovError):
+    """A control action (the reset) failed in the server: the app's hook raised, and its
+    traceback is in the server's output."""
+
+
 class CoverageLostError(LivecovError):
     """The server had to be killed, or wrote no data, or its data cannot be used."""
 

@@ -271,7 +271,7 @@ def livecov_client(livecov_server: Server, request: pytest.FixtureRequest) -> It
 def live_server_reset(livecov_server: Server, request: pytest.FixtureRequest) -> Server:
     """Reset the app's data (its reset hook, else its setup hook) before this test."""
     if livecov_server.resets:
-        livecov_server.reset(request.node.nodeid)
+        _reset(livecov_server, request)
     if not livecov_server.resets:
         raise pytest.UsageError(
             "livecov: live_server_reset needs a hook: set reset (or setup) = "
@@ -290,7 +290,16 @@ def _livecov_auto_reset(request: pytest.FixtureRequest) -> None:
         return  # it resets, once
     server: Server = request.getfixturevalue("livecov_server")
     if server.resets:
+        _reset(server, request)
+
+
+def _reset(server: Server, request: pytest.FixtureRequest) -> None:
+    """Reset the app's data for this test; a hook that raised fails it in one line (its
+    traceback is in the test's "live server" section)."""
+    try:
         server.reset(request.node.nodeid)
+    except LivecovError as exc:
+        raise pytest.fail.Exception(f"livecov: {exc}", pytrace=False) from None
 
 
 def _reaches_live_server(request: pytest.FixtureRequest) -> bool:

@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from livecov.protocol import CONTEXT_HEADER, CONTROL_PREFIX, DEFAULT_CONTEXT, TOKEN_HEADER
+from livecov.server.app_errors import print_request_error
 from livecov.server.wsgi import Alone, GateState, Visitor, clean_context
 
 Scope = MutableMapping[str, Any]
@@ -241,9 +242,14 @@ class LivecovAsgiMiddleware:
         # Alone: no request runs while the app is reset; its lines count for the test that
         # asked (its context header), else for live-server, never for the test before it.
         context = self._context_of(scope) if self.contexts else DEFAULT_CONTEXT
-        await self._alone(self.actions[action], context)
-        if action in self.after_action:
-            await asyncio.to_thread(self.after_action[action])
+        try:
+            await self._alone(self.actions[action], context)
+            if action in self.after_action:
+                await asyncio.to_thread(self.after_action[action])
+        except Exception as exc:  # the app's hook: its traceback here, its line to the client
+            environ = {"REQUEST_METHOD": scope["method"], "PATH_INFO": scope["path"]}
+            print_request_error(environ, context, exc)
+            return await _reply(send, 500, {"error": str(exc)})
         return await _reply(send, 200, {"ok": action})
 
     async def _alone(self, action: Callable[[], None], context: str = DEFAULT_CONTEXT) -> None:

@@ -161,9 +161,13 @@ class LivecovMiddleware:
         # Alone: no request runs while the app is reset; its lines count for the test that
         # asked (its context header), else for live-server, never for the test before it.
         context = self._context_of(environ) if self.contexts else DEFAULT_CONTEXT
-        self.run_alone(self.actions[action], context)
-        if action in self.after_action:
-            self.after_action[action]()
+        try:
+            self.run_alone(self.actions[action], context)
+            if action in self.after_action:
+                self.after_action[action]()
+        except Exception as exc:  # the app's hook: its traceback here, its line to the client
+            print_request_error(environ, context, exc)
+            return _reply(start_response, "500 Internal Server Error", {"error": str(exc)})
         return _reply(start_response, "200 OK", {"ok": action})
 
     def run_alone(self, action: Callable[[], None], context: str = DEFAULT_CONTEXT) -> None:
