@@ -263,7 +263,7 @@ def test_fast_path_measures_the_server_with_sys_monitoring(project: Path, monkey
     live, data, log = serve_hello(project, contexts=False)
     assert live.core_choice.core == SYSMON
     assert "Using core=sysmon" in log  # coverage.py's own word, in the server's output
-    assert hello_contexts(project, data) == {""}  # measured, unlabelled
+    assert hello_contexts(project, data) == {"live-server"}  # measured, no test named
 
 
 def test_livecov_run_says_in_one_line_when_it_overrules_the_users_core(

@@ -303,7 +303,7 @@ def test_no_contexts_records_lines_without_test_names(project: Path, capfd) -> N
     assert status == 0
     contexts = json_report(project / "r.json")["files"]["branchy.py"]["contexts"]
     hello = _line_of(project / "branchy.py", 'body = "Hello"')
-    assert contexts[str(hello)] == [""]
+    assert contexts[str(hello)] == ["live-server"]  # the server's, no test named
 
 
 def test_xml_and_json_reports(project: Path, capfd) -> None:

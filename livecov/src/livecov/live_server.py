@@ -68,11 +68,10 @@ if config:
     import coverage
     cov = coverage.Coverage(config_file=":data:" + config)
     cov.start()
-    import json
-    if json.loads(os.environ["LIVECOV_SPEC"])["contexts"]:
-        # From the first line on: the server records nothing under "", the test
-        # process's context outside any test (livecov contexts tells them apart by name).
-        cov.switch_context("live-server")
+    # From the first line on, per-request contexts or not: the server records nothing
+    # under "", the test process's context outside any test (livecov contexts tells the
+    # two processes' lines apart by their contexts' names).
+    cov.switch_context("live-server")
 owner = os.getpid()
 try:
     from livecov.server.serve import main
