@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 INSTANCE := $(CURDIR)/instance
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test test-affected combine report durations lint e2e browser bench mutation affected-check affected-proof clean
+.PHONY: run test test-affected combine report durations lint docs e2e browser bench mutation affected-check affected-proof clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,6 +32,12 @@ lint: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(DOCS_BUILD)
+
+# The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or anchor fails.
+DOCS_BUILD = NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+docs: $(VENV)/.synced
+	$(DOCS_BUILD)
 
 # One measured run over unit, livecov and browser tests (coverage run, not pytest --cov:
 # pytest imports plugins such as livecov's before pytest-cov could start measuring), then

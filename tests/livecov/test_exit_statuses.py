@@ -1,4 +1,4 @@
-"""Each exit status of ``livecov run`` means one thing: every row of the README's table, with
+"""Each exit status of ``livecov run`` means one thing: every row of the documentation's table, with
 the result file a CI script reads to tell livecov's statuses from the command's own."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import signal
 import subprocess
 import sys
@@ -129,9 +130,13 @@ def test_without_result_file_nothing_is_written(project: Path, capfd) -> None:
     assert not list(project.glob("*.json"))
 
 
-def test_the_readme_table_is_the_table_livecov_uses() -> None:
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("#### Exit status", 1)[1]
+def test_the_documented_table_is_the_table_livecov_uses() -> None:
+    # docs/run.md and docs/reference.md ask the site's build (docs/hooks.py) for the table.
+    for page in ("run.md", "reference.md"):
+        assert "<!-- livecov:exit-statuses -->" in (REPO / "docs" / page).read_text(), page
+    hooks = runpy.run_path(str(REPO / "docs" / "hooks.py"))
+    built = hooks["on_page_markdown"]("#### Exit status\n\n<!-- livecov:exit-statuses -->\n")
+    section = built.split("#### Exit status", 1)[1]
     rows = re.findall(r"^\| (\S[^|]*?) \| (.*) \(`([a-z-]+)`\) \|$", section, re.MULTILINE)
     assert [(label, name) for label, _, name in rows] == [
         (outcome.label, outcome.name) for outcome in errors.OUTCOMES

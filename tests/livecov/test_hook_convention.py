@@ -1,4 +1,4 @@
-"""The setup and reset hooks are called as the README's "Setup and reset hooks" says: in the
+"""The setup and reset hooks are called as docs/pytest.md's "Setup and reset hooks" says: in the
 server process, with the app as the factory returned it when they take an argument, inside
 a Flask app's application context; setup once before the server listens, reset at each
 POST /__livecov__/reset (the setup hook when there is no reset hook)."""

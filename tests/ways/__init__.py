@@ -1,14 +1,15 @@
 """The "ways users run it" matrix (issue 20, Deliver item 10).
 
 Three projects written as users write them (``projects/``), each in a venv of its own with
-livecov installed from this checkout's ``livecov/`` folder as the README installs it, run
+livecov installed from this checkout's ``livecov/`` folder as docs/install.md installs it, run
 as their users run them. Each cell measures once and asserts the exact tests named on a
 view line, a template line and an import-time line, the total and what ``livecov
 contexts`` says. Cells that fail today for a known bug are ``xfail(strict=True)`` with the
 issue item in the reason: when the fix lands they XPASS, which fails, and the fixer
 removes the marker (docs/testing.md, "The matrix's known failures").
 
-Every README example of livecov's use, and its cell:
+Every example of livecov's use in the README and docs/ (getting-started, pytest, run,
+django, asgi pages), and its cell:
 
 - ``pytest --cov --cov-context=test``: ``test_flask_ways.py::test_pytest_cov``,
   ``test_fastapi_ways.py::test_pytest_cov``, ``test_django_ways.py::test_pytest_cov``

@@ -113,7 +113,7 @@ def _default_core(config: CoverageConfig, needs: list[str], python: tuple[int, i
     """No core chosen: sysmon where it records everything needed, else ctrace.
 
     ctrace is then what coverage.py would have used: nothing is lost, nothing is said (why
-    not sysmon: :func:`sysmon_contexts_refusal`, and the README's table).
+    not sysmon: :func:`sysmon_contexts_refusal`, and docs/cores.md's table).
     """
     if needs == [_CONTEXTS] and not sysmon_contexts_refusal(config, python):
         return CoreChoice(

@@ -2,8 +2,8 @@
 
 Each exception's message tells the user what happened and what to do, in one line; its
 ``outcome`` names the exit status it leads to. Each status means one thing (see
-``OUTCOMES``, which the README's table mirrors); the test command's own status passes
-through unchanged, and the result file (``--result-file``) tells the two apart.
+``OUTCOMES``, from which the documentation's table is generated); the test command's own
+status passes through unchanged, and the result file (``--result-file``) tells the two apart.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Outcome:
     status: int
     name: str
     meaning: str
-    shown: str = ""  # the status as the README's table shows it, when it is not one number
+    shown: str = ""  # the status as the docs' table shows it, when it is not one number
 
     @property
     def label(self) -> str:
@@ -76,7 +76,7 @@ INTERRUPTED = Outcome(
     "128+N",
 )
 
-# In the order of the README's table. -1: the status is not one number (see ``shown``).
+# In the order of the docs' table (docs/reference.md). -1: not one number (see ``shown``).
 OUTCOMES = (
     OK,
     COMMAND_FAILED,

@@ -94,7 +94,7 @@ class RunResult:
             self.exit_status = status
 
     def as_json(self) -> dict[str, Any]:
-        """What the result file holds (see the README: "Exit status")."""
+        """What the result file holds (see docs/run.md: "Exit status")."""
         first = self.failures[0].outcome if self.failures else errors.OK
         return {
             "format": RESULT_FORMAT,

@@ -124,7 +124,7 @@ def _default_app(module: Any, spec: str) -> Any:
 
 
 def call_hook(spec: str, app: Any) -> None:
-    """Call a setup/reset hook ``module:function`` (the README's "Setup and reset hooks").
+    """Call a setup/reset hook ``module:function`` (docs/pytest.md, "Setup and reset hooks").
 
     The hook receives the app (as the factory returned it) if it takes an argument. For a
     Flask app it runs inside an application context, so a hook such as
