@@ -346,48 +346,31 @@ def test_live(live_server, request):
 """
 
 
-def test_unit_tests_in_a_context_of_their_own_name_are_unit_tests(
-    pytester: pytest.Pytester,
+@pytest.mark.parametrize(
+    ("source", "coverage_args", "pytest_args"),
+    [
+        # coverage run --context=unit: the test process's lines are all under "unit",
+        # which has no pytest-cov phase; the server's come in through the pytest plugin.
+        ('["."]', ["--context=unit"], []),
+        # livecov itself measured too (as in livecov's own repository): the server runs
+        # livecov's modules before it serves. Those lines must not put the server's mark on
+        # "", where the test process records the app's import: its lines would then all
+        # count as end-to-end only (app.py's import lines, and the unit-only line).
+        ('[".", "livecov"]', [], ["--livecov-test-contexts"]),
+    ],
+    ids=["unit-context", "livecov-measured-too"],
+)
+def test_layers_are_told_apart_by_where_lines_were_recorded(
+    pytester: pytest.Pytester, source: str, coverage_args: list[str], pytest_args: list[str]
 ) -> None:
-    # coverage run --context=unit: the test process's lines are all under "unit", which
-    # has no pytest-cov phase; the server's come in through the pytest plugin.
     pytester.makepyfile(app=APP, test_unit=TEST_UNIT, test_live=TEST_LIVE)
     pytester.makepyprojecttoml(
         '[tool.livecov]\napp = "app:app"\n\n'
-        '[tool.coverage.run]\nsource = ["."]\nomit = ["test_*.py"]\n'
+        f'[tool.coverage.run]\nsource = {source}\nomit = ["test_*.py"]\n'
     )
     result = pytester.run(
-        sys.executable, "-m", "coverage", "run", "--context=unit", "-m", "pytest",
-        "-p", "no:randomly", "-p", "no:cov",
-    )  # fmt: skip
-    assert result.ret == 0, result.stdout.str() + result.stderr.str()
-
-    out = io.StringIO()
-    assert contexts_report(out=out) == 0
-    assert out.getvalue() == (
-        "Lines only end-to-end tests run (no unit test does):\n"
-        f"  app.py: {E2E_ONLY_LINE}\n"
-        "Lines only unit tests run (no end-to-end test does):\n"
-        f"  app.py: {UNIT_ONLY_LINE}\n"
-        "6 lines run by both, 1 only end-to-end, 1 only unit.\n"
-    )
-
-
-def test_the_test_processs_lines_outside_tests_are_not_the_servers(
-    pytester: pytest.Pytester,
-) -> None:
-    # livecov itself measured too (as in livecov's own repository): the server runs
-    # livecov's modules before it serves. Those lines must not put the server's mark on
-    # "", where the test process records the app's import: its lines would then all count
-    # as end-to-end only (here app.py's import lines, and the unit-only line).
-    pytester.makepyfile(app=APP, test_unit=TEST_UNIT, test_live=TEST_LIVE)
-    pytester.makepyprojecttoml(
-        '[tool.livecov]\napp = "app:app"\n\n'
-        '[tool.coverage.run]\nsource = [".", "livecov"]\nomit = ["test_*.py"]\n'
-    )
-    result = pytester.run(
-        sys.executable, "-m", "coverage", "run", "-m", "pytest",
-        "-p", "no:randomly", "-p", "no:cov", "--livecov-test-contexts",
+        sys.executable, "-m", "coverage", "run", *coverage_args, "-m", "pytest",
+        "-p", "no:randomly", "-p", "no:cov", *pytest_args,
     )  # fmt: skip
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
 
