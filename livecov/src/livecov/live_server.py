@@ -44,6 +44,7 @@ from livecov.errors import (
 from livecov.measure import SERVER_DATA_BASENAME
 from livecov.output import Listener, ServerOutput
 from livecov.processes import kill_group
+from livecov.protocol import DEFAULT_CONTEXT
 from livecov.run_folders import make_run_folder, record_processes
 
 # auto: werkzeug for a WSGI app, uvicorn for an ASGI app (the server process tells them apart).
@@ -68,10 +69,11 @@ if config:
     import coverage
     cov = coverage.Coverage(config_file=":data:" + config)
     cov.start()
-    # From the first line on, per-request contexts or not: the server records nothing
-    # under "", the test process's context outside any test (livecov contexts tells the
-    # two processes' lines apart by their contexts' names).
-    cov.switch_context("live-server")
+    import json
+    if json.loads(os.environ["LIVECOV_SPEC"])["contexts"]:
+        # From the first line on: the server records nothing under "", the test process's
+        # context outside any test (livecov contexts tells the two apart by name).
+        cov.switch_context("live-server")
 owner = os.getpid()
 try:
     from livecov.server.serve import main
@@ -191,7 +193,12 @@ def _json_ready(config: CoverageConfig) -> CoverageConfig:
 
 
 def server_coverage_config(
-    base: CoverageConfig, data_dir: Path, server: str, core: str | None = None, processes: int = 1
+    base: CoverageConfig,
+    data_dir: Path,
+    server: str,
+    core: str | None = None,
+    processes: int = 1,
+    contexts: bool = True,
 ) -> str:
     """The run's coverage configuration, adjusted for the server process, serialized.
 
@@ -205,6 +212,9 @@ def server_coverage_config(
     config.data_file = str(data_dir / SERVER_DATA_BASENAME)
     config.parallel = True
     config.dynamic_context = None  # livecov switches contexts itself, per request
+    # Without per-request contexts, every line is the server's: under live-server, not
+    # under "", the test process's context outside any test (see BOOTSTRAP).
+    config.context = None if contexts else DEFAULT_CONTEXT
     config.sigterm = False  # the server handles SIGTERM itself, then saves
     # A gunicorn master imports no app code: its "no data" warnings are only noise.
     config.disable_warnings = sorted({*config.disable_warnings, *_QUIET_WARNINGS})
@@ -336,6 +346,7 @@ class LiveServer:
                 opts.server,
                 self.core_choice.core,
                 opts.processes,
+                opts.contexts,
             )
         return env
 
