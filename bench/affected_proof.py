@@ -15,14 +15,22 @@ cosmic-ray's mutants of flaskr's Python, mutation/templates.py's of its template
    full suite kills the mutant, the selection did not), reported with the mutant's diff,
    the failing tests and ``--explain``; no failure is a mutant the suite does not kill.
 
+``--selectors`` judges other selectors on the same mutants, in the same pass: pytest-testmon
+(``testmon``: its own data, taken by ``pytest --testmon`` on the unmutated copy with the live
+server unmeasured, as a testmon user has it; ``testmon+livecov``: livecov's plugin hands it
+the server's lines; bench/affected_check.py's TESTMON_MODES). Each selector's selected run
+(``pytest -x --testmon`` from its kept baseline) goes before the rest of the suite, which
+runs once: a selector whose run passes on a mutant another's run, or the rest, fails on
+has missed it.
+
 Each mutant's line is appended to a JSON Lines file (default
 bench/results/affected_proof.jsonl) as soon as it is done: a stopped run resumes where it
 stopped (mutants of the same source already there are skipped). The copy and its
 baseline are kept in ``--work`` for the next run while the source is the same.
 
     python bench/affected_proof.py [--sessions flaskr-blog,flaskr-templates] [--limit N]
-                                   [--every N] [--results FILE] [--work DIR] [--fresh]
-                                   [--summary]
+                                   [--every N] [--selectors livecov,testmon,testmon+livecov]
+                                   [--results FILE] [--work DIR] [--fresh] [--summary]
 """
 
 from __future__ import annotations
@@ -55,9 +63,19 @@ import common
 from livecov.affected import load_affected_settings
 
 SESSIONS = ["flaskr-blog", "flaskr-core", "flaskr-templates"]
+SELECTORS = ["livecov", *affected_check.TESTMON_MODES]
 RESULTS = common.RESULTS / "affected_proof.jsonl"
 WORK = Path(tempfile.gettempdir()) / "livecov-affected-proof"
 RUN_TIMEOUT = 900  # seconds for one pytest run over (part of) the suite: a hang is a kill
+# A pytest plugin, written beside the copy: the tests a run will run, once every plugin has
+# deselected (testmon's deselection is trylast), as JSON.
+SELECTION_REPORTER = """
+import json, os
+
+def pytest_collection_finish(session):
+    with open(os.environ["AFFECTED_PROOF_SELECTION"], "w") as f:
+        json.dump([item.nodeid for item in session.items], f)
+"""
 
 
 def _load(name: str, path: Path) -> Any:
@@ -111,6 +129,7 @@ class Outcome:
     failing: list[str] = field(default_factory=list)  # the selected run's, or the rest's
     diff: str = ""
     explain: str = ""  # livecov affected --explain, kept for a miss
+    selector: str = "livecov"  # or one of affected_check.TESTMON_MODES
 
 
 # -- the source and the copy ---------------------------------------------------------------
@@ -133,7 +152,7 @@ def source_fingerprint(root: Path = common.ROOT) -> str:
 
 
 class ProofCopy(affected_check.Copy):
-    """affected_check's copy, its baseline kept between runs, and a timed plain pytest run."""
+    """affected_check's copy, its baselines kept between runs, and timed plain pytest runs."""
 
     def __init__(self, where: Path) -> None:
         super().__init__(where)
@@ -144,13 +163,17 @@ class ProofCopy(affected_check.Copy):
             [str(self.repo / "flaskr/src"), str(self.repo / "livecov/src"), str(where)]
         )
         self.state = where / "state.json"
+        self.selection = where / "selection.json"
+        (where / "affected_proof_selection.py").write_text(SELECTION_REPORTER)
+        self.env["AFFECTED_PROOF_SELECTION"] = str(self.selection)
         self.last_output = ""  # of the last pytest run
 
     def load_state(self) -> dict[str, Any]:
         return json.loads(self.state.read_text()) if self.state.exists() else {}
 
-    def prepare(self, source: str) -> dict[str, Any]:
-        """The baseline for ``source``: kept from an earlier run, or measured now."""
+    def prepare(self, source: str, testmon: list[str] | None = None) -> dict[str, Any]:
+        """The baselines for ``source`` (livecov's, and testmon's in each mode of
+        ``testmon``): kept from an earlier run, or measured now."""
         state = self.load_state()
         if state.get("source") == source and self.data.exists() and self.repo.exists():
             self.restore()
@@ -163,39 +186,71 @@ class ProofCopy(affected_check.Copy):
         if "durations" not in state:  # also for a baseline kept by an earlier version
             common.log("affected-proof: the full suite, unmeasured, for its time and its tests")
             full, code = self.pytest_run("--durations=0", "--durations-min=0")
-            if code or full.failed:
-                failed = sorted(full.failed)
-                raise SystemExit(f"affected-proof: the unmutated suite fails: {failed}")
+            _refuse_failures(full, code, "the unmutated suite")
             state |= {
                 "suite": sorted(full.ran),
                 "full_seconds": full.seconds,
                 "durations": test_durations(self.last_output),
             }
             self.state.write_text(json.dumps(state))
+        for mode in testmon or []:
+            if mode not in state.get("testmon", []):
+                common.log(f"affected-proof: pytest-testmon's baseline ({mode})")
+                affected_check.remove_database(self.repo / ".testmondata")
+                full, code = self.pytest_run("--testmon", env=affected_check.TESTMON_MODES[mode])
+                _refuse_failures(full, code, f"the unmutated suite under testmon ({mode})")
+                affected_check.copy_database(
+                    self.repo / ".testmondata", self.testmon_baseline(mode)
+                )
+                state["testmon"] = [*state.get("testmon", []), mode]
+                self.state.write_text(json.dumps(state))
         return state
 
     def restore(self) -> None:
         self.git("checkout", "-q", "--", ".")
 
     def pytest_run(
-        self, *options: str, skip: set[str] | None = None
+        self, *options: str, skip: set[str] | None = None, env: dict[str, str] | None = None
     ) -> tuple[affected_check.Run, int]:
         """The suite (less ``skip``) with ``options``: outcomes, wall time, exit status.
 
         A run that hangs past RUN_TIMEOUT has its process group killed and counts as failed.
         """
         self.report.unlink(missing_ok=True)
+        self.selection.unlink(missing_ok=True)
         skip_file = self.top / "skip.json"
         skip_file.write_text(json.dumps(sorted(skip or ())))
         self.env["AFFECTED_CHECK_SKIP"] = str(skip_file)
-        args = ["pytest", "-q", "-p", "affected_check_reporter", *options, *affected_check.SUITE]
+        args = [
+            "pytest",
+            "-q",
+            "-p",
+            "affected_check_reporter",
+            "-p",
+            "affected_proof_selection",
+            *options,
+            *affected_check.SUITE,
+        ]
         try:
-            timed = self.run(*args, timeout=RUN_TIMEOUT)
+            timed = self.run(*args, timeout=RUN_TIMEOUT, env=env)
         except common.CommandFailed as exc:  # the timeout
             return affected_check.Run(RUN_TIMEOUT, {"(timeout)": "failed"}), exc.code
         self.last_output = timed.output
         outcomes = json.loads(self.report.read_text()) if self.report.exists() else {}
         return affected_check.Run(timed.seconds, outcomes), timed.code
+
+    def testmon_run(self, mode: str) -> tuple[affected_check.Run, int, list[str]]:
+        """``pytest -x --testmon`` in ``mode`` from its unmutated baseline: the run, its exit
+        status and the tests testmon selected (collected and not deselected)."""
+        affected_check.copy_database(self.testmon_baseline(mode), self.repo / ".testmondata")
+        run, code = self.pytest_run("-x", "--testmon", env=affected_check.TESTMON_MODES[mode])
+        chosen = json.loads(self.selection.read_text()) if self.selection.exists() else []
+        return run, code, chosen
+
+
+def _refuse_failures(run: affected_check.Run, code: int, what: str) -> None:
+    if code or run.failed:
+        raise SystemExit(f"affected-proof: {what} fails: {sorted(run.failed)}")
 
 
 # -- the mutants -------------------------------------------------------------------------
@@ -316,22 +371,78 @@ def parse_explain(output: str) -> tuple[list[str], str]:
     return selected, everything
 
 
-def prove(mutant: Mutant, copy: ProofCopy, tools: Path | None, state: dict[str, Any]) -> Outcome:
+def prove(
+    mutant: Mutant,
+    copy: ProofCopy,
+    tools: Path | None,
+    state: dict[str, Any],
+    selectors: list[str],
+) -> list[Outcome]:
     diff = apply(mutant, copy, tools)
     try:
-        return _judge(mutant, copy, state, diff)
+        return _judge(mutant, copy, state, diff, selectors)
     finally:
         copy.restore()
 
 
-def _judge(mutant: Mutant, copy: ProofCopy, state: dict[str, Any], diff: str) -> Outcome:
-    outcome = Outcome(
+@dataclass
+class _Pick:
+    """One selector's selected run on a mutant."""
+
+    outcome: Outcome
+    ran: set[str]
+    failed: set[str]
+    caught: bool
+
+
+def _judge(
+    mutant: Mutant,
+    copy: ProofCopy,
+    state: dict[str, Any],
+    diff: str,
+    selectors: list[str] | None = None,
+) -> list[Outcome]:
+    """Each selector's outcome on the mutant: its selected run, then (unless every
+    selector caught it) the rest of the suite, once, for the ground truth."""
+    picks: list[_Pick] = []
+    for selector in selectors or ["livecov"]:
+        outcome = _blank_outcome(mutant, state, diff, selector)
+        if not diff:
+            picks.append(_Pick(outcome, set(), set(), caught=False))
+        elif selector == "livecov":
+            picks.append(_livecov_pick(outcome, copy, state))
+        else:
+            picks.append(_testmon_pick(outcome, copy, state))
+    judged = [p for p in picks if p.outcome.outcome == "judging"]
+    undecided = [p for p in judged if not p.caught]
+    if undecided:
+        caught_by_others = sorted(set().union(*(p.failed for p in judged if p.caught)))
+        if any(p.caught for p in judged):
+            failing = caught_by_others or ["(another selector's run failed to collect)"]
+        else:
+            ran = set().union(*(p.ran for p in undecided))
+            rest, code = copy.pytest_run(skip=ran)
+            failing = sorted(rest.failed) or (["(the run failed to collect)"] if code else [])
+        for p in undecided:
+            p.outcome.failing = failing
+            p.outcome.outcome = "miss" if failing else "not-killed"
+            if not failing:
+                p.outcome.explain = ""  # kept for a miss only
+    for p in judged:
+        if p.caught:
+            p.outcome.outcome = "caught"
+            p.outcome.explain = ""
+    return [p.outcome for p in picks]
+
+
+def _blank_outcome(mutant: Mutant, state: dict[str, Any], diff: str, selector: str) -> Outcome:
+    return Outcome(
         key=mutant.key,
         source=state["source"],
         path=mutant.path,
         line=mutant.line,
         operator=mutant.operator,
-        outcome="not-applied",
+        outcome="judging" if diff else "not-applied",
         suite=len(state["suite"]),
         selected=0,
         everything="",
@@ -340,50 +451,70 @@ def _judge(mutant: Mutant, copy: ProofCopy, state: dict[str, Any], diff: str) ->
         full_seconds=state["full_seconds"],
         time_share=0.0,
         diff=diff,
+        selector=selector,
     )
-    if not diff:
-        return outcome
+
+
+def _time_share(chosen: list[str], state: dict[str, Any]) -> float:
+    durations = state["durations"]
+    return sum(durations.get(t, 0.0) for t in chosen) / sum(durations.values())
+
+
+def _is_caught(run: affected_check.Run, code: int) -> bool:
+    """A failing test, or a run that failed otherwise (it could not collect); 5: nothing
+    was selected."""
+    return bool(run.failed) or code not in (0, 5)
+
+
+def _livecov_pick(outcome: Outcome, copy: ProofCopy, state: dict[str, Any]) -> _Pick:
     affected = copy.run("livecov", "affected", "--data-file", str(copy.data), "--explain")
     outcome.affected_seconds = affected.seconds
+    outcome.explain = affected.output
     if affected.code:  # the selector refused: no selection to judge
         outcome.outcome = "selector-error"
-        outcome.explain = affected.output
-        return outcome
+        return _Pick(outcome, set(), set(), caught=False)
     chosen, outcome.everything = parse_explain(affected.output)
     outcome.selected = len(chosen)
-    durations = state["durations"]
-    outcome.time_share = sum(durations.get(t, 0.0) for t in chosen) / sum(durations.values())
+    outcome.time_share = _time_share(chosen, state)
     # -x: a caught mutant needs one failure; one that is not caught runs every selected test.
     selected, code = copy.pytest_run(
         "-x", f"--livecov-affected-data={copy.data}", "--livecov-affected="
     )
     outcome.selected_seconds = selected.seconds
-    if selected.failed or code not in (0, 5):  # 5: nothing selected
-        outcome.outcome = "caught"
-        outcome.failing = sorted(selected.failed)
-        return outcome
-    rest, code = copy.pytest_run(skip=selected.ran)
-    outcome.failing = sorted(rest.failed) or (["(the run failed to collect)"] if code else [])
-    outcome.outcome = "miss" if outcome.failing else "not-killed"
-    if outcome.failing:
-        outcome.explain = affected.output
-    return outcome
+    caught = _is_caught(selected, code)
+    outcome.failing = sorted(selected.failed)
+    return _Pick(outcome, selected.ran, selected.failed, caught)
+
+
+def _testmon_pick(outcome: Outcome, copy: ProofCopy, state: dict[str, Any]) -> _Pick:
+    selected, code, chosen = copy.testmon_run(outcome.selector)
+    outcome.selected = len(chosen)
+    outcome.time_share = _time_share(chosen, state)
+    outcome.selected_seconds = selected.seconds
+    outcome.explain = f"pytest --testmon ({outcome.selector}) selected:\n" + "".join(
+        f"{t}\n" for t in chosen
+    )
+    caught = _is_caught(selected, code)
+    outcome.failing = sorted(selected.failed)
+    return _Pick(outcome, selected.ran, selected.failed, caught)
 
 
 # -- results -----------------------------------------------------------------------------
 
 
-def done_keys(results: Path, source: str) -> set[str]:
+def done_keys(results: Path, source: str) -> set[tuple[str, str]]:
+    """(selector, mutant key) of the rows of ``source`` in ``results``."""
     if not results.exists():
         return set()
     lines = (json.loads(line) for line in results.read_text().splitlines() if line.strip())
-    return {r["key"] for r in lines if r["source"] == source}
+    return {(r.get("selector", "livecov"), r["key"]) for r in lines if r["source"] == source}
 
 
 def progress_line(number: int, total: int, o: Outcome) -> str:
     share = f"{o.selected}/{o.suite} selected ({100 * o.selected / o.suite:.0f} %)"
+    by = "" if o.selector == "livecov" else f" [{o.selector}]"
     return (
-        f"affected-proof: [{number}/{total}] {o.path}:{o.line} {o.operator}: {o.outcome}, "
+        f"affected-proof: [{number}/{total}] {o.path}:{o.line} {o.operator}: {o.outcome}{by}, "
         f"{share}, {o.selected_seconds:.0f} s"
     )
 
@@ -406,53 +537,68 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "misses": counts.get("miss", 0),
         "median_selected_share": median([r["selected"] / r["suite"] for r in applied]),
         "median_time_share": median([r["time_share"] for r in applied]),
-        "everything_selected": sum(1 for r in applied if r["everything"]),
+        "everything_selected": sum(
+            1 for r in applied if r["everything"] or r["selected"] >= r["suite"]
+        ),
         "median_affected_seconds": median([r["affected_seconds"] for r in applied]),
     }
 
 
 def report(results: Path, source: str | None = None) -> dict[str, Any]:
     """Print the misses, the totals and the table of ``source``'s rows (default: the
-    source of the file's last row, the latest run's)."""
+    source of the file's last row, the latest run's); the totals of each selector."""
     rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
     source = source or (rows[-1]["source"] if rows else "")
     rows = [r for r in rows if r["source"] == source]
+    by_selector: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        if r["outcome"] == "miss":
-            print(f"\nMISS {r['key']} ({r['path']}:{r['line']})\n{r['diff']}")
-            print("failing tests the selection did not run:", *r["failing"], sep="\n  ")
-            print("livecov affected --explain:\n" + r["explain"])
-    totals = summary(rows)
-    by_session: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by_session.setdefault(r["key"].split(":", 1)[0], []).append(r)
-    totals["sessions"] = {name: summary(group) for name, group in by_session.items()}
+        by_selector.setdefault(r.get("selector", "livecov"), []).append(r)
+    totals: dict[str, Any] = {}
+    for selector, selected_rows in by_selector.items():
+        for r in selected_rows:
+            if r["outcome"] == "miss":
+                print(f"\nMISS [{selector}] {r['key']} ({r['path']}:{r['line']})\n{r['diff']}")
+                print("failing tests the selection did not run:", *r["failing"], sep="\n  ")
+                print(f"{selector}'s selection:\n" + r["explain"])
+        totals[selector] = summary(selected_rows)
+        by_session: dict[str, list[dict[str, Any]]] = {}
+        for r in selected_rows:
+            by_session.setdefault(r["key"].split(":", 1)[0], []).append(r)
+        totals[selector]["sessions"] = {name: summary(group) for name, group in by_session.items()}
     print(json.dumps(totals, indent=2))
     print(markdown(totals))
     return totals
 
 
 def markdown(totals: dict[str, Any]) -> str:
-    """The results table of docs/benchmarks.md: one row per session, then all of them."""
+    """The results table of docs/benchmarks.md: per selector, one row per session, then
+    all of them."""
     header = (
-        "| session | mutants | killed by the suite | caught | **missed** | not killed "
-        "| every test selected | selected (median) | time vs full suite (median) |"
+        "| selector | session | mutants | killed by the suite | caught | **missed** "
+        "| not killed | every test selected | selected (median) "
+        "| time vs full suite (median) |"
     )
-    lines = [header, "|" + "---|" * 9]
-    named = [*totals["sessions"].items(), ("all", totals)]
-    for name, t in named:
-        share, time_share = t["median_selected_share"], t["median_time_share"]
-        lines.append(
-            f"| {name} | {t['mutants']} | {t['killed_by_suite']} "
-            f"| {t['outcomes'].get('caught', 0)} | **{t['misses']}** "
-            f"| {t['outcomes'].get('not-killed', 0)} | {t['everything_selected']} "
-            f"| {_percent(share)} | {_percent(time_share)} |"
-        )
+    lines = [header, "|" + "---|" * 10]
+    for selector, of_selector in totals.items():
+        named = [*of_selector["sessions"].items(), ("all", of_selector)]
+        for name, t in named:
+            share, time_share = t["median_selected_share"], t["median_time_share"]
+            lines.append(
+                f"| {selector} | {name} | {t['mutants']} | {t['killed_by_suite']} "
+                f"| {t['outcomes'].get('caught', 0)} | **{t['misses']}** "
+                f"| {t['outcomes'].get('not-killed', 0)} | {t['everything_selected']} "
+                f"| {_percent(share)} | {_percent(time_share)} |"
+            )
     return "\n".join(lines)
 
 
 def _percent(share: float | None) -> str:
     return "-" if share is None else f"{100 * share:.0f} %"
+
+
+def any_misses(totals: dict[str, Any]) -> bool:
+    """Whether livecov missed a mutant (testmon's misses are the comparison, not a failure)."""
+    return bool(totals.get("livecov", {}).get("misses"))
 
 
 # -- main --------------------------------------------------------------------------------
@@ -473,6 +619,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only every Nth mutant of each session, in source order (a sample spread over "
         "every file; default 1: all)",
     )
+    parser.add_argument(
+        "--selectors",
+        default="livecov",
+        help=f"comma-separated, of {', '.join(SELECTORS)} (default: livecov); each judged on "
+        "the same mutants in the same pass",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="JSON Lines, appended")
     parser.add_argument("--work", type=Path, default=WORK, help="the copy, kept for resuming")
     parser.add_argument("--fresh", action="store_true", help="measure the baseline anew")
@@ -481,22 +633,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sessions = sessions_named([n for n in args.sessions.split(",") if n])
+    selectors = [n for n in args.selectors.split(",") if n]
+    unknown = sorted(set(selectors) - set(SELECTORS))
+    if unknown or not selectors:
+        parser.error(f"--selectors: {', '.join(unknown) or 'none'}: of {', '.join(SELECTORS)}")
     if args.summary:
-        totals = report(args.results)
-        return 1 if totals["misses"] else 0
+        return 1 if any_misses(report(args.results)) else 0
     source = source_fingerprint()
     if args.fresh:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     copy = ProofCopy(args.work)
-    state = copy.prepare(source)
+    state = copy.prepare(source, [s for s in selectors if s != "livecov"])
     done = done_keys(args.results, source)
     tools = None
     if any(s.kind != "templates" for s in sessions):
         tools = cosmic_ray_tools(args.work)
     mutants = interleave([session_mutants(s, copy.repo, tools)[:: args.every] for s in sessions])
-    left = [m for m in mutants if m.key not in done]
+    left = [m for m in mutants if any((s, m.key) not in done for s in selectors)]
     todo = left[: args.limit]
     common.log(
         f"affected-proof: {len(mutants)} mutants in {', '.join(s.name for s in sessions)}; "
@@ -506,16 +661,17 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, _interrupt)
     try:
         for number, mutant in enumerate(todo, 1):
-            outcome = prove(mutant, copy, tools, state)
+            missing = [s for s in selectors if (s, mutant.key) not in done]
+            outcomes = prove(mutant, copy, tools, state, missing)
             with args.results.open("a") as f:
-                f.write(json.dumps(asdict(outcome)) + "\n")
-            common.log(progress_line(number, len(todo), outcome))
+                f.writelines(json.dumps(asdict(o)) + "\n" for o in outcomes)
+            for outcome in outcomes:
+                common.log(progress_line(number, len(todo), outcome))
     except KeyboardInterrupt:
         stop_children()
         common.log(f"affected-proof: interrupted; the mutants done are in {args.results}")
         return 130
-    totals = report(args.results, source)
-    return 1 if totals["misses"] else 0
+    return 1 if any_misses(report(args.results, source)) else 0
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -79,14 +79,22 @@ def test_explain_output_gives_why_every_test(
 
 
 class ScriptedCopy:
-    """The copy's two commands, answering as a mutated suite would: the selector's output,
-    then each pytest run's outcomes in turn."""
+    """The copy's commands, answering as a mutated suite would: the selector's output,
+    then each pytest run's outcomes in turn; testmon's runs, with what testmon selected."""
 
-    def __init__(self, data: Path, explain: Timed, runs: list[tuple[Run, int]]) -> None:
+    def __init__(
+        self,
+        data: Path,
+        explain: Timed,
+        runs: list[tuple[Run, int]],
+        testmon: list[tuple[Run, int, list[str]]] | None = None,
+    ) -> None:
         self.data = data
         self.explain = explain
         self.runs = runs
+        self.testmon = testmon or []
         self.pytest_calls: list[tuple[tuple[str, ...], set[str] | None]] = []
+        self.testmon_modes: list[str] = []
 
     def run(self, *args: str) -> Timed:
         assert args[:2] == ("livecov", "affected")
@@ -95,6 +103,10 @@ class ScriptedCopy:
     def pytest_run(self, *options: str, skip: set[str] | None = None) -> tuple[Run, int]:
         self.pytest_calls.append((options, skip))
         return self.runs.pop(0)
+
+    def testmon_run(self, mode: str) -> tuple[Run, int, list[str]]:
+        self.testmon_modes.append(mode)
+        return self.testmon.pop(0)
 
 
 STATE = {
@@ -109,7 +121,17 @@ SELECTED = "t::a\n    blog.py:12 changed\nlivecov: 1 of 4 tests affected by 1 ch
 
 def judge(explain: Timed, runs: list[tuple[Run, int]], diff: str = "-a\n+b\n") -> Any:
     copy = ScriptedCopy(Path("baseline.coverage"), explain, runs)
-    return proof._judge(MUTANT, copy, STATE, diff), copy
+    (outcome,) = proof._judge(MUTANT, copy, STATE, diff)
+    return outcome, copy
+
+
+def judge_both(
+    explain: Timed, runs: list[tuple[Run, int]], testmon: list[tuple[Run, int, list[str]]]
+) -> Any:
+    """livecov and testmon on one mutant: their outcomes, and the copy's calls."""
+    copy = ScriptedCopy(Path("baseline.coverage"), explain, runs, testmon)
+    livecov, testmon_outcome = proof._judge(MUTANT, copy, STATE, "-a\n+b\n", ["livecov", "testmon"])
+    return livecov, testmon_outcome, copy
 
 
 def test_a_mutant_the_selected_tests_fail_on_is_caught_without_the_rest() -> None:
@@ -158,8 +180,58 @@ def test_a_refusing_selector_or_an_unapplied_mutant_is_not_judged() -> None:
     assert unapplied.outcome == "not-applied"
 
 
-def row(key: str, outcome: str, source: str = "abc", selected: int = 1) -> dict[str, Any]:
+def test_testmon_passing_where_livecovs_selection_fails_is_a_miss_without_the_rest() -> None:
+    livecov, testmon, copy = judge_both(
+        Timed(0.3, 0, SELECTED),
+        [(Run(5.0, {"t::a": "failed"}), 1)],
+        [(Run(2.0, {"t::c": "passed"}), 0, ["t::c", "t::d"])],
+    )
+    assert (livecov.outcome, livecov.selector) == ("caught", "livecov")
+    assert (testmon.outcome, testmon.selector, testmon.failing) == ("miss", "testmon", ["t::a"])
+    assert (testmon.selected, testmon.time_share) == (2, 6.0 / 8.0)  # what testmon selected
+    assert "t::c\nt::d\n" in testmon.explain
+    assert copy.testmon_modes == ["testmon"]
+    assert len(copy.pytest_calls) == 1  # the suite kills it: no need for the rest
+
+
+def test_when_no_selector_catches_it_the_rest_runs_once_without_any_selected_test() -> None:
+    livecov, testmon, copy = judge_both(
+        Timed(0.3, 0, SELECTED),
+        [(Run(5.0, {"t::a": "passed"}), 0), (Run(30.0, {"t::d": "failed"}), 1)],
+        [(Run(2.0, {"t::c": "passed"}), 0, ["t::c"])],
+    )
+    assert (livecov.outcome, livecov.failing) == ("miss", ["t::d"])
+    assert (testmon.outcome, testmon.failing) == ("miss", ["t::d"])
+    assert livecov.explain == SELECTED
+    assert copy.pytest_calls[-1] == ((), {"t::a", "t::c"})
+
+
+def test_caught_by_both_runs_no_rest_and_keeps_no_explanation() -> None:
+    livecov, testmon, copy = judge_both(
+        Timed(0.3, 0, SELECTED),
+        [(Run(5.0, {"t::a": "failed"}), 1)],
+        [(Run(2.0, {}), 2, [])],  # testmon's run could not collect
+    )
+    assert (livecov.outcome, testmon.outcome) == ("caught", "caught")
+    assert (livecov.explain, testmon.explain) == ("", "")
+    assert len(copy.pytest_calls) == 1
+
+
+def test_not_killed_by_the_rest_is_not_killed_for_each_selector() -> None:
+    livecov, testmon, _ = judge_both(
+        Timed(0.3, 0, SELECTED),
+        [(Run(5.0, {"t::a": "passed"}), 0), (Run(30.0, {"t::b": "passed"}), 0)],
+        [(Run(2.0, {}), 5, [])],  # testmon selected nothing
+    )
+    assert (livecov.outcome, testmon.outcome) == ("not-killed", "not-killed")
+    assert testmon.selected == 0
+
+
+def row(
+    key: str, outcome: str, source: str = "abc", selected: int = 1, selector: str = "livecov"
+) -> dict[str, Any]:
     return {
+        "selector": selector,
         "key": key,
         "source": source,
         "outcome": outcome,
@@ -176,9 +248,13 @@ def row(key: str, outcome: str, source: str = "abc", selected: int = 1) -> dict[
 def test_a_resumed_run_skips_only_the_mutants_done_on_the_same_source(tmp_path: Path) -> None:
     results = tmp_path / "r.jsonl"
     assert proof.done_keys(results, "abc") == set()
-    lines = [row("s:a", "caught"), row("s:b", "miss", source="older")]
+    lines = [
+        row("s:a", "caught"),
+        row("s:b", "miss", source="older"),
+        row("s:a", "miss", selector="testmon"),
+    ]
     results.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    assert proof.done_keys(results, "abc") == {"s:a"}
+    assert proof.done_keys(results, "abc") == {("livecov", "s:a"), ("testmon", "s:a")}
 
 
 def test_the_summary_counts_outcomes_and_takes_medians_over_judged_mutants() -> None:
@@ -254,17 +330,26 @@ def test_the_report_prints_each_miss_and_the_table(
         "failing": ["t::b"],
         "explain": SELECTED,
     }
-    lines = [row("flaskr-blog:b.py:op:0", "caught"), missed, row("x:t:op:0", "caught", "older")]
+    lines = [
+        row("flaskr-blog:b.py:op:0", "caught"),
+        missed,
+        row("flaskr-blog:b.py:op:0", "caught", selector="testmon", selected=4),
+        row("x:t:op:0", "caught", "older"),
+    ]
     results = tmp_path / "r.jsonl"
     results.write_text("".join(json.dumps(r) + "\n" for r in lines))
     totals = proof.report(results, "abc")
     printed = capsys.readouterr().out
-    assert "MISS flaskr-blog:b.py:op:1 (b.py:3)\n-a\n+b\n" in printed
+    assert "MISS [livecov] flaskr-blog:b.py:op:1 (b.py:3)\n-a\n+b\n" in printed
     assert "failing tests the selection did not run:\n  t::b" in printed
-    assert totals["mutants"] == 2  # the other source's row is not counted
-    assert "| flaskr-blog | 2 | 2 | 1 | **1** | 0 | 0 | 25 % | 10 % |" in printed
-    assert "| all | 2 | 2 | 1 | **1** | 0 | 0 | 25 % | 10 % |" in printed
-    assert proof.report(results)["mutants"] == 1  # by default, the last row's source
+    assert totals["livecov"]["mutants"] == 2  # the other source's row is not counted
+    assert "| livecov | flaskr-blog | 2 | 2 | 1 | **1** | 0 | 0 | 25 % | 10 % |" in printed
+    assert "| livecov | all | 2 | 2 | 1 | **1** | 0 | 0 | 25 % | 10 % |" in printed
+    # every test selected: testmon says no why, its selection is the whole suite
+    assert "| testmon | all | 1 | 1 | 1 | **0** | 0 | 1 | 100 % | 40 % |" in printed
+    assert proof.any_misses(totals)
+    assert not proof.any_misses({"testmon": totals["livecov"]})  # testmon's misses: figures
+    assert proof.report(results)["livecov"]["mutants"] == 1  # by default, the last row's source
 
 
 def test_each_tests_time_is_its_phases_from_the_durations_report() -> None:
