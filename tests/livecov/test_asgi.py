@@ -214,6 +214,22 @@ def test_an_empty_start_up_failure_message_still_says_what_failed() -> None:
     assert _last_line("Traceback ...\n  raise X\nX: why\n\n") == "X: why"
 
 
+def test_uvicorns_connections_send_small_writes_at_once() -> None:
+    """Nagle's algorithm off (TCP_NODELAY) on what uvicorn accepts: a response written as
+    headers then body must not wait for the client's delayed ACK (40 ms a request)."""
+    import socket
+
+    from livecov.server.uvicorn_app import listening_socket
+
+    with (
+        listening_socket("127.0.0.1", 0) as listener,
+        socket.create_connection(listener.getsockname()),
+    ):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
 @pytest.mark.parametrize(
     ("app", "server_name", "message"),
     [

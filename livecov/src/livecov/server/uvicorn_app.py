@@ -36,9 +36,23 @@ def uvicorn_config(app: LivecovAsgiMiddleware) -> uvicorn.Config:
     return uvicorn.Config(app, lifespan="auto", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The socket uvicorn serves, with Nagle's algorithm off on every connection it accepts.
+
+    asyncio sets TCP_NODELAY on a connection only when its socket's ``proto`` is
+    IPPROTO_TCP, which a socket from ``socket.create_server`` (proto 0) is not. Without it, a
+    response written in two parts (headers, then body: a2wsgi, Starlette) waits for the
+    client's delayed ACK, about 40 ms a request on Linux (flaskr's index through a2wsgi:
+    88 req/s instead of 600). Accepted connections inherit the option from this socket.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 def serve_uvicorn(spec: ServeSpec, app: LivecovAsgiMiddleware) -> None:
-    family = socket.AF_INET6 if ":" in spec.host else socket.AF_INET
-    sock = socket.create_server((spec.host, spec.port), family=family)
+    sock = listening_socket(spec.host, spec.port)
     url = http_url(spec.host, sock.getsockname()[1])
     report_lifespan(spec, app, url, "uvicorn")
     with sock:
