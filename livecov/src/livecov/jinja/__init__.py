@@ -586,7 +586,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     repaired = repair_data(args.data_file)
     print(f"livecov.jinja: {args.data_file}: {repaired} template arcs repaired")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m livecov.jinja [DATA_FILE]``: repair a combined data file's template arcs."""
+
+import sys
+
+from livecov.jinja import main
+
+sys.exit(main())
