@@ -60,7 +60,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import affected_check
 import common
-from livecov.affected import load_affected_settings
+from livecov.affected.settings import load_affected_settings
 
 SESSIONS = ["flaskr-blog", "flaskr-core", "flaskr-templates"]
 SELECTORS = ["livecov", *affected_check.TESTMON_MODES]

@@ -42,7 +42,7 @@ def recorded_data(where: Path) -> tuple[Path, Path, str, str]:
     """(repository, data file, what the data is, the commit it was measured at): make test's
     data, else a fresh measurement."""
     sys.path.insert(0, str(common.ROOT / "livecov" / "src"))
-    from livecov.affected import read_record
+    from livecov.affected.record import read_record
 
     data = common.ROOT / ".coverage"
     stored = read_record(data) if data.is_file() else None

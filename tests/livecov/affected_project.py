@@ -7,7 +7,8 @@ from pathlib import Path
 
 import coverage
 
-from livecov.affected import Selection, record, select
+from livecov.affected.record import record
+from livecov.affected.selection import Selection, select
 
 VIEWS = '''\
 """Views."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from livecov.affected import read_record
+from livecov.affected.record import read_record
 from livecov.cli import main
 from tests.livecov.affected_project import Project
 from tests.livecov.helpers import APPS, RCFILE

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from livecov.affected import read_record
+from livecov.affected.record import read_record
 from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, write_plugin_project
 
 SQUARE_LINE = "body = str(number * number)"

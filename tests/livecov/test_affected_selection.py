@@ -9,18 +9,10 @@ from pathlib import Path
 import coverage
 import pytest
 
-from livecov.affected import (
-    RECORD_KEY,
-    AffectedSettings,
-    Selection,
-    describe,
-    load_affected_settings,
-    node_id_of,
-    read_record,
-    record,
-    record_if_in_git,
-    select,
-)
+from livecov.affected.changes import node_id_of
+from livecov.affected.record import RECORD_KEY, read_record, record, record_if_in_git
+from livecov.affected.selection import Selection, describe, select
+from livecov.affected.settings import AffectedSettings, load_affected_settings
 from livecov.errors import ConfigError
 from livecov.settings import Settings, load_settings
 from tests.livecov.affected_project import ALL, Project

@@ -27,7 +27,8 @@ from pathlib import Path
 import coverage
 import pytest
 
-from livecov.affected import read_record, select
+from livecov.affected.record import read_record
+from livecov.affected.selection import select
 from livecov.jinja import PLUGIN_NAME
 
 APP = Path(__file__).parent / "jinja_app"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from livecov.affected import affected_report
+from livecov.affected.report import affected_report
 from tests.livecov.affected_project import Project
 
 REPO = Path(__file__).resolve().parents[2]

@@ -286,7 +286,7 @@ def _contexts(args: argparse.Namespace) -> int:
 
 
 def _affected(args: argparse.Namespace) -> int:
-    from livecov.affected import affected_report, record_report
+    from livecov.affected.report import affected_report, record_report
     from livecov.measure import open_coverage
 
     data_file = open_coverage(args.rcfile or True, args.data_file).config.data_file

@@ -15,7 +15,7 @@ import coverage
 from coverage.exceptions import CoverageException, DataError, NoDataError
 from coverage.results import should_fail_under
 
-from livecov.affected import record_if_in_git
+from livecov.affected.record import record_if_in_git
 from livecov.errors import ConfigError, CoverageLostError
 
 SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory

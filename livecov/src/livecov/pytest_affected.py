@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from coverage.config import read_coverage_config
 
-from livecov.affected import Selection, describe, record_if_in_git, select
+from livecov.affected.record import record_if_in_git
+from livecov.affected.selection import Selection, describe, select
 from livecov.errors import LivecovError
 
 WORKER_COUNTS = "livecov_affected"  # key of an xdist worker's output: (selected, deselected)

@@ -1,0 +1,100 @@
+"""Which old lines and which new lines a change touches, and the tests that ran them.
+
+Shared by the Python and the template analyses: a :class:`Scope` (a function, a block, the
+whole template) and the tests whose contexts ran its lines; :class:`EveryTest` when a
+change can reach any test.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+PHASE_SUFFIXES = ("|setup", "|run", "|teardown")
+
+
+def node_id_of(context: str) -> str | None:
+    """The pytest node id a context names, or None for a context outside any test."""
+    for suffix in PHASE_SUFFIXES:
+        if context.endswith(suffix):
+            context = context[: -len(suffix)]
+            break
+    return context if "::" in context else None
+
+
+class EveryTest(Exception):
+    """Raised inside the selection when a change can reach any test."""
+
+
+@dataclass
+class Scope:
+    name: str  # qualified: Class.method, outer.inner
+    first: int  # first line of the body
+    last: int
+
+
+def innermost(scopes: Sequence[Scope], line: int) -> list[Scope]:
+    """The scopes holding ``line`` in their body, innermost first."""
+    holding = [s for s in scopes if s.first <= line <= s.last]
+    return sorted(holding, key=lambda s: s.last - s.first)
+
+
+@dataclass
+class Touched:
+    in_place: list[int] = field(default_factory=list)  # changed where they are, same indent
+    old: list[int] = field(default_factory=list)  # other lines changed or removed (measured)
+    new: list[int] = field(default_factory=list)  # other lines added (working tree)
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def touched_lines(old: str, new: str, ignored_old: set[int], ignored_new: set[int]) -> Touched:
+    """What the change touches. Only a line changed in place, with its indentation, keeps
+    the shape of the code around it; anything else may change what runs around it."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    touched = Touched()
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        in_place = tag == "replace" and i2 - i1 == j2 - j1
+        for i, j in zip(range(i1, i2), range(j1, j2), strict=False):
+            trivia = (i + 1 in ignored_old, j + 1 in ignored_new)
+            if trivia == (True, True):
+                continue
+            if (
+                in_place
+                and trivia == (False, False)
+                and _indent(old_lines[i]) == _indent(new_lines[j])
+            ):
+                touched.in_place.append(i + 1)
+            else:
+                in_place = False
+        if not in_place:
+            touched.in_place = [n for n in touched.in_place if not i1 < n <= i2]
+            touched.old.extend(n for n in range(i1 + 1, i2 + 1) if n not in ignored_old)
+            touched.new.extend(n for n in range(j1 + 1, j2 + 1) if n not in ignored_new)
+    return touched
+
+
+def tests_that_ran(
+    lines: dict[int, list[str]], numbers: Iterable[int], where: str
+) -> Iterator[str]:
+    """The tests whose contexts ran any of ``numbers``; every test if something else did."""
+    for number in numbers:
+        for context in lines.get(number, ()):
+            test = node_id_of(context)
+            if test is None:
+                raise EveryTest(f"{where} ran outside any test ({context or 'no context'})")
+            yield test
+
+
+def scope_tests(
+    path: str, scope: Scope, lines: dict[int, list[str]], what: str
+) -> Iterator[tuple[str, str]]:
+    span = range(scope.first, scope.last + 1)
+    for test in tests_that_ran(lines, span, f"{path}:{scope.first}-{scope.last}"):
+        yield test, f"{what} (in {scope.name})"

@@ -1,0 +1,102 @@
+"""The coverage data by repo-relative path: the tests it names, the lines they ran, the
+versions of the files that were measured."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from coverage import CoverageData
+
+from livecov.affected.changes import EveryTest, node_id_of, scope_tests
+from livecov.affected.git import GitError, blob_id, git
+from livecov.affected.python import uses
+from livecov.affected.record import Record, measured_paths
+from livecov.jinja import PLUGIN_NAME as JINJA_TRACER
+
+
+def template_lines_run(data_file: str, filename: str) -> dict[int, list[str]]:
+    """The lines of a template livecov.jinja measured with arcs, and the contexts that ran each.
+
+    Only the arcs' ends: coverage.py's C tracer starts the arc after a resumed generator at
+    a *Python* line of the compiled template, which is no template line; data that was not
+    repaired (pytest-cov's; a ``coverage combine`` without ``python -m livecov.jinja``)
+    holds those starts. A template line that ran is always an arc's end in its context.
+    """
+    db = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT DISTINCT arc.tono, context.context FROM arc"
+            " JOIN file ON file.id = arc.file_id JOIN context ON context.id = arc.context_id"
+            " WHERE file.path = ? AND arc.tono > 0",
+            (filename,),
+        ).fetchall()
+    finally:
+        db.close()
+    lines: dict[int, list[str]] = {}
+    for number, context in rows:
+        lines.setdefault(number, []).append(context)
+    return lines
+
+
+class DataIndex:
+    """The coverage data by repo-relative path, the tests it names, the versions measured."""
+
+    def __init__(self, data: CoverageData, root: Path, commit: str, measured: Record | None):
+        self.data = data
+        self.root = root
+        self.commit = commit
+        self.record = measured
+        self.stale: list[str] = []  # measured in another version than the base's
+        roots = [Path(measured.root)] if measured else []
+        self.files = dict(measured_paths(data, [*roots, root]))
+        self.tests = {t for t in map(node_id_of, data.measured_contexts()) if t}
+        self.test_files = {t.split("::", 1)[0] for t in self.tests}
+
+    def contexts_by_line(self, path: str) -> dict[int, list[str]]:
+        filename = self.files[path]
+        if self.data.has_arcs() and self.data.file_tracer(filename) == JINJA_TRACER:
+            return template_lines_run(self.data.data_filename(), filename)
+        return self.data.contexts_by_lineno(filename)
+
+    def measured_text(self, path: str) -> str:
+        """The file as it was measured: its recorded blob, else the base's version."""
+        blob = self.record.files.get(path) if self.record else None
+        current = self.root / path
+        if blob and current.is_file() and blob_id(current.read_bytes()) == blob:
+            return current.read_text(encoding="utf-8", errors="replace")
+        listed = git(self.root, "ls-tree", self.commit, "--", path).split()
+        at_base = listed[2] if listed else None
+        if blob is None:
+            if at_base is None:
+                raise EveryTest(f"{path}: the data does not say which version was measured")
+            blob = at_base
+        elif blob != at_base:
+            self.stale.append(path)
+        try:
+            return git(self.root, "cat-file", "blob", blob)
+        except GitError:
+            raise EveryTest(
+                f"{path}: the version measured is not in this repository (measured elsewhere?)"
+            ) from None
+
+    def users(self, names: set[str], why: str) -> Iterator[tuple[str, str]]:
+        """The tests that ran a function using any of ``names``, in any measured file."""
+        for path in sorted(p for p in self.files if p.endswith(".py")):
+            text = self.measured_text(path)
+            if not any(name in text for name in names):
+                continue
+            lines = self.contexts_by_line(path)
+            for scope, number in uses(ast.parse(text), names):
+                if scope is None:
+                    raise EveryTest(f"{why}; {path}:{number} uses it at import")
+                yield from scope_tests(path, scope, lines, why)
+        # Tests may read a name themselves (test files are not measured): the whole file.
+        word = re.compile(rf"\b({'|'.join(map(re.escape, sorted(names)))})\b")
+        for path in sorted(self.test_files):
+            current = self.root / path
+            if current.is_file() and word.search(current.read_text(errors="replace")):
+                yield path, f"{why}; the test file uses it"

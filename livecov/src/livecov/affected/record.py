@@ -1,0 +1,131 @@
+"""The record: which commit, and which content of each file, the data was measured on.
+
+:func:`record` stores it in the data file (a row of coverage.py's ``meta`` table) and writes
+the measured versions to git as blobs, so that ``livecov affected`` can read them back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coverage import CoverageData
+from coverage.exceptions import CoverageException
+
+from livecov.affected.git import git, git_root
+from livecov.errors import ConfigError
+
+RECORD_KEY = "livecov.affected"  # the row livecov adds to the data file's meta table
+RECORD_VERSION = 1
+
+
+@dataclass
+class Record:
+    """Where the data was measured: the commit, the checkout, each file's git blob id."""
+
+    commit: str | None
+    root: str
+    files: dict[str, str] = field(default_factory=dict)  # repo-relative path -> blob id
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": RECORD_VERSION,
+                "commit": self.commit,
+                "root": self.root,
+                "files": self.files,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Record:
+        raw = json.loads(text)
+        return cls(commit=raw["commit"], root=raw["root"], files=dict(raw["files"]))
+
+
+def open_data(data_file: str | Path) -> CoverageData:
+    if not Path(data_file).is_file():
+        raise ConfigError(f"no coverage data in {data_file}: run the tests first (make test)")
+    data = CoverageData(str(data_file))
+    try:
+        data.read()
+    except CoverageException as exc:
+        raise ConfigError(f"{data_file} is not coverage data: {exc}") from None
+    return data
+
+
+def measured_paths(data: CoverageData, roots: Sequence[Path]) -> Iterator[tuple[str, str]]:
+    """(repo-relative path, the name in the data) of each measured file in ``roots``.
+
+    A relative name (coverage's ``relative_files``) is relative to the checkout's root.
+    """
+    for filename in data.measured_files():
+        path = Path(filename)
+        if not path.is_absolute():
+            yield path.as_posix(), filename
+            continue
+        for base in roots:
+            if path.is_relative_to(base):
+                yield path.relative_to(base).as_posix(), filename
+                break
+
+
+def record(data_file: str | Path, where: str | Path = ".") -> Record:
+    """Store in ``data_file`` the commit and the measured files' content, as of now."""
+    root = git_root(where)
+    data = open_data(data_file)
+    paths = [p for p, _ in measured_paths(data, [root]) if (root / p).is_file()]
+    blobs = git(
+        root,
+        "hash-object",
+        "-w",
+        "--no-filters",
+        "--stdin-paths",
+        stdin="".join(f"{root / p}\n" for p in paths),
+    ).split()
+    head = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    result = Record(
+        commit=head or None,
+        root=str(root),
+        files=dict(zip(paths, blobs, strict=True)),
+    )
+    with sqlite3.connect(data_file) as db:
+        db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (RECORD_KEY, result.to_json())
+        )
+    db.close()
+    return result
+
+
+def record_if_in_git(data_file: str | Path | None, where: str | Path = ".") -> Record | None:
+    """:func:`record`, or nothing without a data file or outside a git checkout.
+
+    For the end of a measured run, where no record is not an error.
+    """
+    if data_file is None:
+        return None
+    try:
+        return record(data_file, where)
+    except ConfigError:
+        return None
+
+
+def read_record(data_file: str | Path) -> Record | None:
+    """The record :func:`record` stored in ``data_file``, or None."""
+    open_data(data_file)  # a clear message for a missing or broken file
+    db = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (RECORD_KEY,)).fetchone()
+    finally:
+        db.close()
+    return Record.from_json(row[0]) if row else None
