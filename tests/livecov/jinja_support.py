@@ -10,7 +10,7 @@ from typing import Any
 import coverage
 import jinja2
 
-from livecov.jinja import repair_data
+from livecov.jinja.repair import repair_data
 
 CORPUS = Path(__file__).parent / "jinja_corpus"
 

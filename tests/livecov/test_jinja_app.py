@@ -13,7 +13,7 @@ import pytest
 
 from livecov.cli import main
 from livecov.contexts import format_ranges
-from livecov.jinja import repair_data
+from livecov.jinja.repair import repair_data
 from tests.livecov.helpers import context_client, copy_project, json_report
 
 APP = Path(__file__).parent / "jinja_app"

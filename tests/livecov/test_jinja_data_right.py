@@ -14,7 +14,7 @@ from pathlib import Path
 import coverage
 import pytest
 
-from livecov.jinja import repair_data, repair_running_data
+from livecov.jinja.repair import repair_data, repair_running_data
 from tests.livecov.jinja_support import Measure, copy_corpus, environment
 
 PYTEST_TIMEOUT = 180

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from livecov.jinja import build_map
+from livecov.jinja.mapping import build_map
 from tests.livecov.jinja_support import CORPUS, Measure, copy_corpus, environment
 
 # Per template: the lines that can run (text, {{ }}, tags) - every other line is a

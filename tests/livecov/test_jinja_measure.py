@@ -18,7 +18,10 @@ import jinja2
 import pytest
 from coverage.exceptions import ConfigError
 
-from livecov.jinja import JinjaPlugin, build_map, decode, repair_data
+from livecov.jinja.mapping import build_map
+from livecov.jinja.plugin import JinjaPlugin
+from livecov.jinja.recorded import decode
+from livecov.jinja.repair import repair_data
 from tests.livecov.jinja_support import Measure, copy_corpus, environment
 
 PAGE = """\

@@ -26,7 +26,7 @@ from coverage.exceptions import CoverageException
 
 from livecov.errors import ConfigError
 from livecov.jinja import PLUGIN_NAME as JINJA_PLUGIN
-from livecov.jinja import repair_data
+from livecov.jinja.repair import repair_data
 from livecov.measure import open_coverage, server_context_marker
 
 

@@ -45,7 +45,7 @@ def prepare_server_file(path: Path) -> None:
             )
     finally:
         connection.close()
-    from livecov.jinja import repair_data  # not at import: `python -m livecov.jinja`
+    from livecov.jinja.repair import repair_data  # not at import: `python -m livecov.jinja`
 
     repair_data(str(path))
 
@@ -130,7 +130,7 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
             cov.erase()
         cov.combine(paths, strict=True, keep=False)
         cov.save()
-        from livecov.jinja import repair_data  # not at import: `python -m livecov.jinja`
+        from livecov.jinja.repair import repair_data  # not at import: `python -m livecov.jinja`
 
         if repair_data(cov.get_data().data_filename()):
             cov.load()  # templates' arcs repaired on disk (livecov.jinja)

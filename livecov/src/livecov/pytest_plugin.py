@@ -20,7 +20,7 @@ from livecov.client import HTTPClient, client_for
 from livecov.control import RunServer
 from livecov.cores import events_rearm, measuring_core
 from livecov.errors import ConfigError, LivecovError
-from livecov.jinja import repair_running_data
+from livecov.jinja.repair import repair_running_data
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
 from livecov.output import AppErrors, LineBuffer, app_errors

@@ -2,6 +2,6 @@
 
 import sys
 
-from livecov.jinja import main
+from livecov.jinja.repair import main
 
 sys.exit(main())
