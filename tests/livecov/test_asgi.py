@@ -208,7 +208,7 @@ def test_a_failing_lifespan_leaves_no_process_behind(project: Path) -> None:
 
 
 def test_an_empty_start_up_failure_message_still_says_what_failed() -> None:
-    from livecov.server.uvicorn_app import _last_line
+    from livecov.server.serve_uvicorn import _last_line
 
     assert _last_line("") == "(no message)"
     assert _last_line("Traceback ...\n  raise X\nX: why\n\n") == "X: why"

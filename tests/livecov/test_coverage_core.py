@@ -27,9 +27,9 @@ from livecov.cores import (
     CoreChoice,
     CoreWarning,
     choose_core,
-    events_rearm,
     sysmon_contexts_refusal,
 )
+from livecov.server.measuring import events_rearm
 from tests.livecov.helpers import APPS, REPO, get, read_data, tagged_lines
 
 PY311, PY312, PY313, PY314 = (3, 11), (3, 12), (3, 13), (3, 14)

@@ -1,8 +1,8 @@
 """sys.monitoring with per-request contexts records exactly what the C tracer records.
 
 coverage.py's sysmon core reports a line once (its callback returns DISABLE); livecov's
-server re-arms the events at each context switch (livecov.cores.events_rearm), so every
-context records each line it runs. The proof: the same requests, served by each backend
+server re-arms the events at each context switch (livecov.server.measuring.events_rearm),
+so every context records each line it runs. The proof: the same requests, served by each backend
 measured once with ctrace and once with sysmon, give the same set of (file, context,
 line). The requests run code in threads, generators, async tasks, a streamed body and an
 exception path; first each context alone in turn (every line is first run by one context,

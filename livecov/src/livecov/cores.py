@@ -20,10 +20,11 @@ tracer. sysmon records a line once: its callback returns ``sys.monitoring.DISABL
 the first hit, so a second context never sees the line. coverage.py's own switch still
 hands what was recorded to the context it was recorded under (``Collector.flush_data``);
 what it lacks is the re-arm. livecov owns the server process, so there it calls
-``sys.monitoring.restart_events()`` after each switch (:func:`events_rearm`): every line a
-context runs is recorded under it once, and runs again at no cost. That makes sysmon the
-server's core for line coverage with per-request contexts on Python 3.12+ (the gate lets
-only one context's requests run at a time, so no line is recorded under another). Where
+``sys.monitoring.restart_events()`` after each switch
+(:func:`livecov.server.measuring.events_rearm`): every line a context runs is recorded
+under it once, and runs again at no cost. That makes sysmon the server's core for line
+coverage with per-request contexts on Python 3.12+ (the gate lets only one context's
+requests run at a time, so no line is recorded under another). Where
 that cannot be complete, the C tracer measures (:func:`sysmon_contexts_refusal` says
 why): plugins (coverage.py runs none under sysmon), green threads (sys.monitoring cannot
 follow them), branch coverage (none before Python 3.14; with contexts verified on ctrace
@@ -37,7 +38,6 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import coverage
@@ -164,19 +164,6 @@ def sysmon_contexts_refusal(
             f"not {'.'.join(map(str, version[:3]))}"
         )
     return ""
-
-
-def events_rearm(core: str | None) -> Callable[[], object]:
-    """What to call after each context switch in a process measured with ``core``.
-
-    sysmon: ``sys.monitoring.restart_events``, which re-arms every event a callback
-    disabled, so the new context records each line it runs (the call is global: it re-arms
-    other tools' events too, which in livecov's server process are none). Any other core
-    records every line anyway: ``tuple``, a call that does nothing (also where
-    ``sys.monitoring`` is missing: coverage.py then measures with ctrace).
-    """
-    monitoring = getattr(sys, "monitoring", None) if core == SYSMON else None
-    return getattr(monitoring, "restart_events", tuple)
 
 
 def measuring_core(cov: coverage.Coverage) -> str | None:

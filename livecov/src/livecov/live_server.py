@@ -101,7 +101,7 @@ BACKEND_MODULES = {
 # Inherited variables that would make coverage start a second time in the server.
 _COVERAGE_AUTOSTART_VARS = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
 # no-sysmon-context: coverage.py's warning that sysmon alone would lose contexts; in the
-# server livecov re-arms sys.monitoring at each switch (livecov.cores.events_rearm).
+# server livecov re-arms sys.monitoring at each switch (livecov.server.measuring.events_rearm).
 _QUIET_WARNINGS = (
     "no-data-collected",
     "module-not-imported",

@@ -18,13 +18,14 @@ import pytest
 from livecov import pytest_affected, pytest_live_server
 from livecov.client import HTTPClient, client_for
 from livecov.control import RunServer
-from livecov.cores import events_rearm, measuring_core
+from livecov.cores import measuring_core
 from livecov.errors import ConfigError, LivecovError
 from livecov.jinja.repair import repair_running_data
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
 from livecov.output import AppErrors, LineBuffer, app_errors
 from livecov.runner import server_options
+from livecov.server.measuring import events_rearm
 from livecov.settings import Settings, load_settings
 
 OPTIONS = {
@@ -94,7 +95,7 @@ class TestContexts:
 
     Under sys.monitoring (coverage.py's sysmon core, forced or Python 3.14's default) a
     line reports once; the events are re-armed after each switch, as in the live server,
-    so every test that runs a line is named on it (:func:`livecov.cores.events_rearm`).
+    so every test that runs a line is named on it (:func:`livecov.server.measuring.events_rearm`).
     The re-arm is global: another sys.monitoring tool in this process (a debugger, a
     profiler) gets the events it had disabled again, as it does whenever any tool calls
     ``restart_events`` (coverage.py does at each start). coverage.py's own warning

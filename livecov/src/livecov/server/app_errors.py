@@ -14,11 +14,11 @@ import sys
 import traceback
 from typing import Any
 
-import livecov
-
-# Frames the user never needs to see: livecov's own, and the import machinery's.
+# Frames the user never needs to see: livecov's own (the package this one is in), and the
+# import machinery's.
+_LIVECOV_DIR = os.path.dirname(os.path.dirname(__file__))
 _NOT_THE_USERS = (
-    *(os.path.dirname(module.__file__ or "") + os.sep for module in (livecov, importlib)),
+    *(folder + os.sep for folder in (_LIVECOV_DIR, os.path.dirname(importlib.__file__ or ""))),
     "<frozen importlib",
 )
 

@@ -31,6 +31,7 @@ from livecov.protocol import (
     TOKEN_HEADER,
 )
 from livecov.server.app_errors import AppErrorLog, print_request_error
+from livecov.server.measuring import switch_coverage_context
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -44,26 +45,6 @@ def clean_context(raw: str | None) -> str:
     """The context name for a header value: printable, bounded, never empty."""
     name = "".join(ch for ch in (raw or "") if ch.isprintable()).strip()
     return name[:MAX_CONTEXT_LENGTH] or DEFAULT_CONTEXT
-
-
-def switch_coverage_context(context: str) -> None:
-    """Record what runs from now on under ``context``.
-
-    Contexts are only switched on when the server is measured, so there is always a
-    current measurement (a gunicorn worker's own, after the fork). coverage.py hands what
-    was recorded so far to the previous context; under sys.monitoring the events are then
-    re-armed, so the new context records every line it runs (:func:`events_rearm`).
-    coverage.py flushes only after some activity, which under sysmon means a function
-    started since the last re-arm: this function and ``switch_context`` are such.
-    """
-    import coverage  # only a measured server switches contexts: no import cost otherwise
-
-    from livecov.cores import events_rearm
-
-    measuring = coverage.Coverage.current()
-    assert measuring is not None
-    measuring.switch_context(context)
-    events_rearm(measuring.config.core)()
 
 
 class LivecovMiddleware:

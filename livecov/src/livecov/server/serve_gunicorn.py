@@ -5,7 +5,7 @@ The master never imports the app; each worker restarts coverage right after the 
 worker measures the app's import as well as the requests it serves, and saves its own data
 file when it exits. The master cannot know which kind of app it serves, so every worker
 starts as gunicorn's sync worker and, once it has loaded an ASGI app, hands over to
-uvicorn's worker (:mod:`livecov.server.uvicorn_app`).
+uvicorn's worker (:mod:`livecov.server.serve_uvicorn`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from gunicorn.workers.sync import SyncWorker
 
 from livecov.errors import LivecovError
 from livecov.server.asgi import LivecovAsgiMiddleware
-from livecov.server.serve import ServeSpec, build_app, http_url, report_failure, report_ready
+from livecov.server.build import build_app
+from livecov.server.handshake import ServeSpec, http_url, report_failure, report_ready
 
 # gunicorn's exit status for a worker that could not load the app: the master stops too.
 APP_LOAD_ERROR = 4
@@ -29,7 +30,7 @@ class LivecovWorker(SyncWorker):  # type: ignore[misc]
 
     def run(self) -> None:
         if isinstance(self.wsgi, LivecovAsgiMiddleware):
-            from livecov.server.uvicorn_app import run_uvicorn_worker
+            from livecov.server.serve_uvicorn import run_uvicorn_worker
 
             run_uvicorn_worker(self)
         else:
@@ -67,7 +68,7 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
             report_failure(self.spec, exc)
             sys.exit(APP_LOAD_ERROR)
         if isinstance(app, LivecovAsgiMiddleware):  # ready once its lifespan has started
-            from livecov.server.uvicorn_app import report_lifespan
+            from livecov.server.serve_uvicorn import report_lifespan
 
             report_lifespan(self.spec, app, self.url, "gunicorn")
         return app
@@ -87,5 +88,6 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
         os.kill(os.getppid(), signal.SIGTERM)
 
 
-def run_gunicorn(spec: ServeSpec) -> None:
+def run(spec: ServeSpec) -> None:
+    """Serve until gunicorn's master is stopped: it loads the app in each worker."""
     LivecovGunicorn(spec).run()

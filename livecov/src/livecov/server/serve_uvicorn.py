@@ -25,8 +25,8 @@ from uvicorn_worker import UvicornWorker
 from livecov.errors import ServerStartError
 from livecov.protocol import DEFAULT_CONTEXT
 from livecov.server.asgi import LivecovAsgiMiddleware
-from livecov.server.serve import ServeSpec, http_url, report_failure, report_ready
-from livecov.server.wsgi import switch_coverage_context
+from livecov.server.handshake import ServeSpec, http_url, report_failure, report_ready
+from livecov.server.measuring import switch_coverage_context
 
 # How long requests still running at a stop may take; then uvicorn cancels them.
 GRACEFUL_SHUTDOWN_SECONDS = 5
@@ -51,7 +51,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_uvicorn(spec: ServeSpec, app: LivecovAsgiMiddleware) -> None:
+def serve(spec: ServeSpec, app: LivecovAsgiMiddleware) -> None:
     sock = listening_socket(spec.host, spec.port)
     url = http_url(spec.host, sock.getsockname()[1])
     report_lifespan(spec, app, url, "uvicorn")
