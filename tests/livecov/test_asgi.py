@@ -219,7 +219,7 @@ def test_uvicorns_connections_send_small_writes_at_once() -> None:
     headers then body must not wait for the client's delayed ACK (40 ms a request)."""
     import socket
 
-    from livecov.server.uvicorn_app import listening_socket
+    from livecov.server.serve_uvicorn import listening_socket
 
     with (
         listening_socket("127.0.0.1", 0) as listener,
