@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import coverage
 
 from livecov.affected.record import record
 from livecov.affected.selection import Selection, select
+from tests import projects
 
 VIEWS = '''\
 """Views."""
@@ -113,27 +113,16 @@ class Project:
         }
         for name, text in files.items():
             self.write(name, text)
-        self.git("init", "-q")
         self.commit()
 
     def git(self, *args: str) -> str:
-        return subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        return projects.git(self.root, *args)
 
     def commit(self) -> str:
-        self.git("add", "-A")
-        self.git("commit", "-qm", "change")
-        return self.git("rev-parse", "HEAD").strip()
+        return projects.commit_all(self.root)
 
     def write(self, name: str, text: str) -> None:
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        projects.write(self.root / name, text)
 
     def measure(self, contexts: dict[str, dict[str, list[int]]] = CONTEXTS, at: Path | None = None):
         """Write the coverage data (files under ``at``, default the root) and record it."""
@@ -148,9 +137,7 @@ class Project:
         return record(self.data, self.root)
 
     def edit(self, name: str, old: str, new: str) -> None:
-        text = (self.root / name).read_text()
-        assert old in text, f"{old!r} is not in {name}"
-        self.write(name, text.replace(old, new, 1))
+        projects.edit(self.root / name, old, new)
 
     def select(self, base: str | None = None, **kwargs) -> Selection:
         return select(self.data, base, where=self.root, **kwargs)

@@ -84,6 +84,15 @@ def reaped(process: subprocess.Popen, group: bool = False) -> Iterator[subproces
                 stream.close()
 
 
+def livecov_command(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed ``livecov`` command, as a shell runs it (its arguments are not the
+    interned strings a call of ``main([...])`` from Python would pass)."""
+    script = Path(sys.executable).with_name("livecov")
+    return subprocess.run(
+        [str(script), *arguments], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
 def unmeasured_command(*arguments: str) -> list[str]:
     """A Python command that the suite's own measurement leaves alone: without ``site``,
     coverage.py's ``patch = subprocess`` never starts in it. For the commands a test kills:

@@ -16,6 +16,7 @@ import pytest
 
 from livecov.affected.record import read_record
 from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, write_plugin_project
+from tests.projects import commit_all, edit, git, head
 
 SQUARE_LINE = "body = str(number * number)"
 
@@ -34,9 +35,7 @@ def measured_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (project / ".gitignore").write_text(
         ".coverage*\n__pycache__/\n.pytest_cache/\nrunpytest-*\nstdout\nstderr\n"
     )
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "project")
+    commit_all(project, "project")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "PYTEST_"))}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
@@ -55,27 +54,10 @@ def measured(measured_once: Path, pytester: pytest.Pytester) -> Path:
     return pytester.path
 
 
-def git(where: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
-        cwd=where,
-        check=True,
-    )
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-
-
 def test_pytest_cov_records_the_commit(measured: Path) -> None:
     stored = read_record(measured / ".coverage")
     assert stored is not None
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=measured, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert stored.commit == head
+    assert stored.commit == head(measured)
     assert set(stored.files) == {"branchy.py"}
 
 

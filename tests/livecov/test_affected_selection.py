@@ -23,13 +23,6 @@ OTHER = "tests/test_other.py::test_other[x]"
 FLOW = "tests/e2e/test_flows.py::test_flow[chromium]"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    project = Project(tmp_path)
-    project.measure()
-    return project
-
-
 def selected(selection: Selection) -> set[str]:
     assert not selection.everything, selection.everything
     return set(selection.node_ids())
@@ -50,8 +43,8 @@ def test_contexts_name_tests_by_node_id() -> None:
     assert node_id_of("smoke|run") is None
 
 
-def test_nothing_changed_selects_nothing(project: Project) -> None:
-    selection = project.select()
+def test_nothing_changed_selects_nothing(repo: Project) -> None:
+    selection = repo.select()
     assert selection.node_ids() == []
     assert selection.known == ALL
     assert selection.warnings == []
@@ -61,123 +54,121 @@ def test_nothing_changed_selects_nothing(project: Project) -> None:
     )
 
 
-def test_a_line_changed_in_place_selects_the_tests_that_ran_it(project: Project) -> None:
-    project.edit("views.py", 'return "big"', 'return "BIG"')
-    selection = project.select()
+def test_a_line_changed_in_place_selects_the_tests_that_ran_it(repo: Project) -> None:
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    selection = repo.select()
     assert selected(selection) == {BIG}
     assert selection.reasons() == {BIG: ["views.py:12 changed"]}
     assert selection.changed == ["views.py"]
 
 
-def test_phases_of_one_test_are_one_test(project: Project) -> None:
-    project.edit("views.py", 'return "small"', 'return "SMALL"')
-    assert selected(project.select()) == {SMALL}  # ran it in its setup phase
+def test_phases_of_one_test_are_one_test(repo: Project) -> None:
+    repo.edit("views.py", 'return "small"', 'return "SMALL"')
+    assert selected(repo.select()) == {SMALL}  # ran it in its setup phase
 
 
-def test_an_added_line_selects_the_tests_that_ran_its_function(project: Project) -> None:
-    project.edit("views.py", '        return "big"\n', '        return "big"\n    print(x)\n')
-    selection = project.select()
+def test_an_added_line_selects_the_tests_that_ran_its_function(repo: Project) -> None:
+    repo.edit("views.py", '        return "big"\n', '        return "big"\n    print(x)\n')
+    selection = repo.select()
     assert selected(selection) == {BIG, SMALL}
     assert selection.reasons()[BIG] == ["views.py:13 (new) added (in view)"]
 
 
-def test_a_removed_line_selects_the_tests_that_ran_its_function(project: Project) -> None:
-    project.edit("views.py", '    if x > LIMIT:\n        return "big"\n', "")
-    assert selected(project.select()) == {BIG, SMALL}
+def test_a_removed_line_selects_the_tests_that_ran_its_function(repo: Project) -> None:
+    repo.edit("views.py", '    if x > LIMIT:\n        return "big"\n', "")
+    assert selected(repo.select()) == {BIG, SMALL}
 
 
-def test_a_reindented_line_selects_by_function(project: Project) -> None:
-    project.edit("views.py", '    return "small"', '        return "small"')
-    assert selected(project.select()) == {BIG, SMALL}
+def test_a_reindented_line_selects_by_function(repo: Project) -> None:
+    repo.edit("views.py", '    return "small"', '        return "small"')
+    assert selected(repo.select()) == {BIG, SMALL}
 
 
-def test_a_changed_line_that_never_ran_selects_by_function(project: Project) -> None:
-    project.measure({"tests/test_views.py::test_big|run": {"views.py": [11]}})
-    project.edit("views.py", 'return "big"', 'return "BIG"')
-    selection = project.select()
+def test_a_changed_line_that_never_ran_selects_by_function(repo: Project) -> None:
+    repo.measure({"tests/test_views.py::test_big|run": {"views.py": [11]}})
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    selection = repo.select()
     assert selected(selection) == {BIG}
     assert selection.reasons()[BIG] == ["views.py:12 changed (in view)"]
 
 
-def test_comments_and_blank_lines_select_nothing(project: Project) -> None:
-    project.edit("views.py", "# how big?", "# how large?")
-    project.edit("views.py", "def other():\n", "def other():\n\n    # one\n")
-    assert selected(project.select()) == set()
+def test_comments_and_blank_lines_select_nothing(repo: Project) -> None:
+    repo.edit("views.py", "# how big?", "# how large?")
+    repo.edit("views.py", "def other():\n", "def other():\n\n    # one\n")
+    assert selected(repo.select()) == set()
 
 
-def test_a_new_code_line_in_place_of_a_comment_selects_by_function(project: Project) -> None:
-    project.edit("views.py", "    # how big?", "    x = abs(x)")
-    assert selected(project.select()) == {BIG, SMALL}
+def test_a_new_code_line_in_place_of_a_comment_selects_by_function(repo: Project) -> None:
+    repo.edit("views.py", "    # how big?", "    x = abs(x)")
+    assert selected(repo.select()) == {BIG, SMALL}
 
 
-def test_a_module_constant_selects_the_functions_that_read_it(project: Project) -> None:
-    project.edit("views.py", "LIMIT = 3", "LIMIT = 4")
-    (project.root / "tests/test_other.py").unlink()
-    selection = project.select()
+def test_a_module_constant_selects_the_functions_that_read_it(repo: Project) -> None:
+    repo.edit("views.py", "LIMIT = 3", "LIMIT = 4")
+    (repo.root / "tests/test_other.py").unlink()
+    selection = repo.select()
     # view() reads it here; helpers.double() reads it, imported.
     assert selected(selection) == {BIG, SMALL, FLOW}
     assert selection.reasons()[FLOW] == ["views.py: LIMIT changed (in double)"]
 
 
-def test_a_constant_a_test_file_reads_selects_that_file(project: Project) -> None:
-    project.write("tests/test_other.py", "from views import NAMES\ndef test_other(): NAMES\n")
-    project.commit()
-    project.measure()
-    project.edit("views.py", 'NAMES = ("a", "b")', 'NAMES = ("a",)')
-    selection = project.select()
+def test_a_constant_a_test_file_reads_selects_that_file(repo: Project) -> None:
+    repo.write("tests/test_other.py", "from views import NAMES\ndef test_other(): NAMES\n")
+    repo.commit()
+    repo.measure()
+    repo.edit("views.py", 'NAMES = ("a", "b")', 'NAMES = ("a",)')
+    selection = repo.select()
     assert selected(selection) == {"tests/test_other.py"}
     assert selection.test_files == {
         "tests/test_other.py": "views.py: NAMES changed; the test file uses it"
     }
 
 
-def test_a_constant_read_at_import_selects_every_test(project: Project) -> None:
-    project.edit("helpers.py", "def start():", "START = LIMIT\n\n\ndef start():")
-    assert selected(project.select()) == set()  # START is new: nothing reads it yet
-    project.commit()
-    project.measure()
-    project.edit("views.py", "LIMIT = 3", "LIMIT = 5")
-    assert project.select().everything == [
-        "views.py: LIMIT changed; helpers.py:9 uses it at import"
-    ]
+def test_a_constant_read_at_import_selects_every_test(repo: Project) -> None:
+    repo.edit("helpers.py", "def start():", "START = LIMIT\n\n\ndef start():")
+    assert selected(repo.select()) == set()  # START is new: nothing reads it yet
+    repo.commit()
+    repo.measure()
+    repo.edit("views.py", "LIMIT = 3", "LIMIT = 5")
+    assert repo.select().everything == ["views.py: LIMIT changed; helpers.py:9 uses it at import"]
 
 
-def test_renamed_imports_and_defaults_read_at_import(project: Project) -> None:
-    project.write("helpers.py", "from views import NAMES as N\n\n\ndef f(n=N):\n    return n\n")
-    project.commit()
-    project.measure()
-    project.edit("views.py", 'NAMES = ("a", "b")', 'NAMES = ("a",)')
-    assert "helpers.py:1 uses it at import" in project.select().everything[0]
+def test_renamed_imports_and_defaults_read_at_import(repo: Project) -> None:
+    repo.write("helpers.py", "from views import NAMES as N\n\n\ndef f(n=N):\n    return n\n")
+    repo.commit()
+    repo.measure()
+    repo.edit("views.py", 'NAMES = ("a", "b")', 'NAMES = ("a",)')
+    assert "helpers.py:1 uses it at import" in repo.select().everything[0]
 
 
-def test_attributes_and_imports_inside_functions_are_reads(project: Project) -> None:
-    project.write(
+def test_attributes_and_imports_inside_functions_are_reads(repo: Project) -> None:
+    repo.write(
         "helpers.py",
         "import views\n\n\ndef double(y) -> int:\n    from views import NAMES\n"
         "    return views.LIMIT\n",
     )
-    project.commit()
-    project.measure()
-    project.edit("views.py", "LIMIT = 3", "LIMIT: int = 4\nEXTRA = 1")
-    project.edit("views.py", 'NAMES = ("a", "b")', 'NAMES = ("c",)')
-    assert selected(project.select()) == {BIG, SMALL, FLOW}
+    repo.commit()
+    repo.measure()
+    repo.edit("views.py", "LIMIT = 3", "LIMIT: int = 4\nEXTRA = 1")
+    repo.edit("views.py", 'NAMES = ("a", "b")', 'NAMES = ("c",)')
+    assert selected(repo.select()) == {BIG, SMALL, FLOW}
 
 
-def test_an_added_import_selects_what_reads_its_name(project: Project) -> None:
-    project.edit("views.py", "import json\n", "import json\nimport os.path\n")
-    assert selected(project.select()) == set()
-    project.edit("views.py", "import json\n", "from json import loads as LIMIT\n")
-    assert selected(project.select()) == {BIG, SMALL, FLOW}
+def test_an_added_import_selects_what_reads_its_name(repo: Project) -> None:
+    repo.edit("views.py", "import json\n", "import json\nimport os.path\n")
+    assert selected(repo.select()) == set()
+    repo.edit("views.py", "import json\n", "from json import loads as LIMIT\n")
+    assert selected(repo.select()) == {BIG, SMALL, FLOW}
 
 
-def test_a_plain_function_signature_selects_it_and_its_callers(project: Project) -> None:
-    project.edit("views.py", "def other():", "def other(a=1):")
-    assert selected(project.select()) == {OTHER}
+def test_a_plain_function_signature_selects_it_and_its_callers(repo: Project) -> None:
+    repo.edit("views.py", "def other():", "def other(a=1):")
+    assert selected(repo.select()) == {OTHER}
 
 
-def test_a_new_plain_function_selects_nothing_until_called(project: Project) -> None:
-    project.edit("views.py", "class Thing:", "def helper():\n    return 3\n\n\nclass Thing:")
-    assert selected(project.select()) == set()
+def test_a_new_plain_function_selects_nothing_until_called(repo: Project) -> None:
+    repo.edit("views.py", "class Thing:", "def helper():\n    return 3\n\n\nclass Thing:")
+    assert selected(repo.select()) == set()
 
 
 @pytest.mark.parametrize(
@@ -190,122 +181,118 @@ def test_a_new_plain_function_selects_nothing_until_called(project: Project) -> 
         ("def view(x):", "def view(x):\n    return (", "views.py does not compile"),
     ],
 )
-def test_import_level_code_selects_every_test(project: Project, old: str, new: str, why: str):
-    project.edit("views.py", old, new)
-    selection = project.select()
+def test_import_level_code_selects_every_test(repo: Project, old: str, new: str, why: str):
+    repo.edit("views.py", old, new)
+    selection = repo.select()
     assert selection.everything
     assert selection.everything[0].startswith(why)
     assert set(selection.node_ids()) == ALL
     assert describe(selection).startswith(f"every test is affected since {selection.base[:12]}: ")
 
 
-def test_a_line_run_outside_any_test_selects_every_test(project: Project) -> None:
-    project.edit("helpers.py", "return 0", "return 1")
-    assert project.select().everything == ["helpers.py:10 ran outside any test (live-server)"]
-    project.measure({"": {"helpers.py": [5]}, "tests/test_other.py::test_other[x]": {}})
-    project.edit("helpers.py", "total = y * 2", "total = y * 3")
-    assert project.select().everything[0] == "helpers.py:5 ran outside any test (no context)"
+def test_a_line_run_outside_any_test_selects_every_test(repo: Project) -> None:
+    repo.edit("helpers.py", "return 0", "return 1")
+    assert repo.select().everything == ["helpers.py:10 ran outside any test (live-server)"]
+    repo.measure({"": {"helpers.py": [5]}, "tests/test_other.py::test_other[x]": {}})
+    repo.edit("helpers.py", "total = y * 2", "total = y * 3")
+    assert repo.select().everything[0] == "helpers.py:5 ran outside any test (no context)"
 
 
-def test_methods_select_by_their_function(project: Project) -> None:
-    project.edit("views.py", "return self.size", "return self.size + 1")
-    assert selected(project.select()) == {FLOW}
+def test_methods_select_by_their_function(repo: Project) -> None:
+    repo.edit("views.py", "return self.size", "return self.size + 1")
+    assert selected(repo.select()) == {FLOW}
 
 
 # -- templates --------------------------------------------------------------------------
 
 
-def test_template_line_that_ran_selects_its_tests(project: Project) -> None:
-    project.edit("templates/page.html", "<p>big</p>", "<p>huge</p>")
-    assert selected(project.select()) == {BIG}
+def test_template_line_that_ran_selects_its_tests(repo: Project) -> None:
+    repo.edit("templates/page.html", "<p>big</p>", "<p>huge</p>")
+    assert selected(repo.select()) == {BIG}
 
 
-def test_template_lines_without_data_select_by_block_or_template(project: Project) -> None:
-    project.edit("templates/page.html", "  {% endif %}", "  {%- endif %}")
-    selection = project.select()
+def test_template_lines_without_data_select_by_block_or_template(repo: Project) -> None:
+    repo.edit("templates/page.html", "  {% endif %}", "  {%- endif %}")
+    selection = repo.select()
     assert selected(selection) == {BIG, SMALL}
     assert selection.reasons()[SMALL] == ["templates/page.html:6 changed (in block content)"]
-    project.edit("templates/page.html", '{% extends "base.html" %}', "{% extends 'base.html' %}")
-    assert selected(project.select()) == {BIG, SMALL}
+    repo.edit("templates/page.html", '{% extends "base.html" %}', "{% extends 'base.html' %}")
+    assert selected(repo.select()) == {BIG, SMALL}
 
 
-def test_template_added_lines_select_by_block_or_template(project: Project) -> None:
-    project.edit("templates/page.html", "{% endblock %}", "  <p>new</p>\n{% endblock %}")
-    selection = project.select()
+def test_template_added_lines_select_by_block_or_template(repo: Project) -> None:
+    repo.edit("templates/page.html", "{% endblock %}", "  <p>new</p>\n{% endblock %}")
+    selection = repo.select()
     assert selection.reasons()[BIG] == ["templates/page.html:7 added (in block content)"]
-    project.edit("templates/page.html", "  <p>new</p>\n", "")
-    project.edit("templates/page.html", "<footer>", "<hr>\n<footer>")
-    assert project.select().reasons()[BIG] == ["templates/page.html:8 added (in the template)"]
+    repo.edit("templates/page.html", "  <p>new</p>\n", "")
+    repo.edit("templates/page.html", "<footer>", "<hr>\n<footer>")
+    assert repo.select().reasons()[BIG] == ["templates/page.html:8 added (in the template)"]
     # A new block is not in the measured version: the whole template.
-    project.edit("templates/page.html", "<hr>\n", "{% block extra %}\n<hr>\n{% endblock %}\n")
-    assert selected(project.select()) == {BIG, SMALL}
+    repo.edit("templates/page.html", "<hr>\n", "{% block extra %}\n<hr>\n{% endblock %}\n")
+    assert selected(repo.select()) == {BIG, SMALL}
 
 
-def test_template_that_does_not_compile_selects_every_test_rendering_it(project: Project):
-    project.edit("templates/page.html", "{% endif %}", "{% endif")
-    selection = project.select()
+def test_template_that_does_not_compile_selects_every_test_rendering_it(repo: Project):
+    repo.edit("templates/page.html", "{% endif %}", "{% endif")
+    selection = repo.select()
     assert selected(selection) == {BIG, SMALL}
     assert "templates/page.html does not compile" in selection.reasons()[BIG][0]
 
 
-def test_other_template_languages_are_not_parsed_as_jinja(project: Project) -> None:
-    project.write("templates/django.html", "{% load static %}\n<p>x</p>\n")
-    project.commit()
-    name = str(project.root / "templates/django.html")
-    project.data.unlink()
-    data = coverage.CoverageData(str(project.data))  # as django_coverage_plugin writes it
+def test_other_template_languages_are_not_parsed_as_jinja(repo: Project) -> None:
+    repo.write("templates/django.html", "{% load static %}\n<p>x</p>\n")
+    repo.commit()
+    name = str(repo.root / "templates/django.html")
+    repo.data.unlink()
+    data = coverage.CoverageData(str(repo.data))  # as django_coverage_plugin writes it
     data.set_context(SMALL + "|run")
     data.add_lines({name: [1, 2]})
     data.add_file_tracers({name: "django_coverage_plugin.DjangoTemplatePlugin"})
     data.write()
-    record(project.data, project.root)
-    project.edit("templates/django.html", "<p>x</p>", "<p>y</p>")
-    assert project.select().reasons() == {SMALL: ["templates/django.html:2 changed"]}
-    project.git("checkout", "templates/django.html")
-    project.measure()  # Jinja's, whose templates must parse as Jinja
-    project.edit("templates/page.html", "{% endif %}", "{% load static %}{% endif %}")
-    assert "templates/page.html does not compile" in project.select().reasons()[BIG][0]
+    record(repo.data, repo.root)
+    repo.edit("templates/django.html", "<p>x</p>", "<p>y</p>")
+    assert repo.select().reasons() == {SMALL: ["templates/django.html:2 changed"]}
+    repo.git("checkout", "templates/django.html")
+    repo.measure()  # Jinja's, whose templates must parse as Jinja
+    repo.edit("templates/page.html", "{% endif %}", "{% load static %}{% endif %}")
+    assert "templates/page.html does not compile" in repo.select().reasons()[BIG][0]
 
 
 def test_a_template_measured_without_a_plugin_selects_every_test_that_rendered_it(
-    project: Project,
+    repo: Project,
 ) -> None:
     # Without a template plugin, coverage.py records the lines of the Python Jinja compiled
     # the template to, under the template's name: they are not the template's lines.
-    project.data.unlink()
-    data = coverage.CoverageData(str(project.data))
+    repo.data.unlink()
+    data = coverage.CoverageData(str(repo.data))
     data.set_context(SMALL + "|run")
-    data.add_lines({str(project.root / "templates/page.html"): [40, 41]})
+    data.add_lines({str(repo.root / "templates/page.html"): [40, 41]})
     data.write()
-    record(project.data, project.root)
-    project.edit("templates/page.html", "<p>big</p>", "<p>huge</p>")
-    assert project.select().reasons() == {
+    record(repo.data, repo.root)
+    repo.edit("templates/page.html", "<p>big</p>", "<p>huge</p>")
+    assert repo.select().reasons() == {
         SMALL: ["templates/page.html changed (no template plugin) (in the template)"]
     }
 
 
-def test_template_macros_and_unbalanced_ends(project: Project) -> None:
-    project.write(
+def test_template_macros_and_unbalanced_ends(repo: Project) -> None:
+    repo.write(
         "templates/page.html",
         "{% raw %}{% endblock %}{% endraw %}\n{% macro m() %}\nx\n{% endmacro %}\n",
     )
-    project.commit()
-    project.measure({"tests/test_views.py::test_big|run": {"templates/page.html": [2]}})
-    project.edit("templates/page.html", "x\n", "y\n")
-    assert project.select().reasons() == {BIG: ["templates/page.html:3 changed (in macro m)"]}
+    repo.commit()
+    repo.measure({"tests/test_views.py::test_big|run": {"templates/page.html": [2]}})
+    repo.edit("templates/page.html", "x\n", "y\n")
+    assert repo.select().reasons() == {BIG: ["templates/page.html:3 changed (in macro m)"]}
 
 
 # -- files the data does not measure -----------------------------------------------------
 
 
-def test_a_changed_test_file_selects_its_tests_new_ones_too(project: Project) -> None:
-    project.edit(
-        "tests/test_views.py",
-        "pass",
-        "assert 1",
-    )
-    project.write("tests/unit/test_new.py", "def test_new(): pass\n")
-    selection = project.select()
+def test_a_changed_test_file_selects_its_tests_new_ones_too(repo: Project) -> None:
+    repo.edit("tests/test_views.py", "def test_big(): pass", "def test_big(): assert 1")
+    repo.write("tests/unit/test_new.py", "def test_new(): pass\n")
+    selection = repo.select()
     assert selection.node_ids() == ["tests/test_views.py", "tests/unit/test_new.py"]
     assert selection.selects("tests/test_views.py::test_big")
     assert selection.selects("tests/test_views.py::test_added_since")
@@ -314,61 +301,61 @@ def test_a_changed_test_file_selects_its_tests_new_ones_too(project: Project) ->
     assert describe(selection).startswith("2 of 4 tests affected by 2 changed file(s)")
 
 
-def test_a_deleted_test_file_selects_nothing(project: Project) -> None:
-    (project.root / "tests/test_other.py").unlink()
-    assert project.select().node_ids() == []
+def test_a_deleted_test_file_selects_nothing(repo: Project) -> None:
+    (repo.root / "tests/test_other.py").unlink()
+    assert repo.select().node_ids() == []
 
 
 @pytest.mark.parametrize(
     "name", ["tests/conftest.py", "static/style.css", "schema.sql", "tests/helpers.py"]
 )
-def test_a_file_no_data_speaks_for_selects_every_test(project: Project, name: str) -> None:
-    project.write(name, "changed\n")
-    selection = project.select()
+def test_a_file_no_data_speaks_for_selects_every_test(repo: Project, name: str) -> None:
+    repo.write(name, "changed\n")
+    selection = repo.select()
     assert selection.everything == [f"{name} changed and no test data covers it"]
     assert set(selection.node_ids()) == ALL
     assert selection.reasons()[BIG] == selection.everything
 
 
-def test_ignore_and_always_globs(project: Project) -> None:
-    project.write("docs/guide.md", "words\n")
-    project.edit("views.py", 'return "big"', 'return "BIG"')
+def test_ignore_and_always_globs(repo: Project) -> None:
+    repo.write("docs/guide.md", "words\n")
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
     settings = AffectedSettings(ignore=["docs/*"])
-    assert selected(project.select(settings=settings)) == {BIG}
+    assert selected(repo.select(settings=settings)) == {BIG}
     settings = AffectedSettings(ignore=["docs/*"], always=["views.py"])
-    assert project.select(settings=settings).everything == [
+    assert repo.select(settings=settings).everything == [
         "views.py changed ([tool.livecov.affected] always)"
     ]
 
 
-def test_settings_from_pyproject(project: Project) -> None:
-    project.write("pyproject.toml", '[tool.livecov.affected]\nignore = ["*.toml", "docs/*"]\n')
-    project.write("docs/a.md", "")
-    assert project.select().node_ids() == []
-    assert load_settings(project.root / "pyproject.toml") == Settings()  # a table of its own
-    describe_all = project.select(settings=AffectedSettings())
+def test_settings_from_pyproject(repo: Project) -> None:
+    repo.write("pyproject.toml", '[tool.livecov.affected]\nignore = ["*.toml", "docs/*"]\n')
+    repo.write("docs/a.md", "")
+    assert repo.select().node_ids() == []
+    assert load_settings(repo.root / "pyproject.toml") == Settings()  # a table of its own
+    describe_all = repo.select(settings=AffectedSettings())
     assert len(describe_all.everything) == 2
     assert describe(describe_all).endswith("(and 1 more)")
 
 
-def test_a_deleted_measured_file_selects_every_test(project: Project) -> None:
-    (project.root / "helpers.py").unlink()
-    assert project.select().everything == ["helpers.py was deleted"]
+def test_a_deleted_measured_file_selects_every_test(repo: Project) -> None:
+    (repo.root / "helpers.py").unlink()
+    assert repo.select().everything == ["helpers.py was deleted"]
 
 
 # -- the base, the record, stale data --------------------------------------------------------
 
 
-def test_the_base_defaults_to_the_commit_measured(project: Project) -> None:
-    measured = read_record(project.data)
+def test_the_base_defaults_to_the_commit_measured(repo: Project) -> None:
+    measured = read_record(repo.data)
     assert measured is not None
-    project.edit("views.py", 'return "big"', 'return "BIG"')
-    later = project.commit()
-    selection = project.select()
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    later = repo.commit()
+    selection = repo.select()
     assert selection.base == measured.commit
     assert selected(selection) == {BIG}
     # Against the later commit, nothing changed; the data is older: one line says so.
-    selection = project.select(base="HEAD")
+    selection = repo.select(base="HEAD")
     assert selection.base == later
     assert selection.node_ids() == []
     assert selection.warnings == [
@@ -376,17 +363,17 @@ def test_the_base_defaults_to_the_commit_measured(project: Project) -> None:
     ]
 
 
-def test_lines_are_compared_with_the_version_measured(project: Project) -> None:
+def test_lines_are_compared_with_the_version_measured(repo: Project) -> None:
     # Measured with an uncommitted change that moved every line of view() down by two.
-    project.edit("views.py", "def view(x):\n", "def view(x):\n    x = int(x)\n    x = abs(x)\n")
-    project.measure(
+    repo.edit("views.py", "def view(x):\n", "def view(x):\n    x = int(x)\n    x = abs(x)\n")
+    repo.measure(
         {
             "tests/test_views.py::test_big|run": {"views.py": [11, 12, 13, 14]},
             "tests/test_views.py::test_small|run": {"views.py": [11, 12, 13, 15]},
         }
     )
-    project.edit("views.py", 'return "small"', 'return "SMALL"')
-    selection = project.select()
+    repo.edit("views.py", 'return "small"', 'return "SMALL"')
+    selection = repo.select()
     assert selected(selection) == {SMALL}
     assert selection.warnings == [
         f"views.py: measured in another version than {selection.base[:12]}; "
@@ -394,81 +381,81 @@ def test_lines_are_compared_with_the_version_measured(project: Project) -> None:
     ]
 
 
-def test_a_version_measured_elsewhere_selects_every_test(project: Project) -> None:
-    project.edit("views.py", 'return "big"', 'return "BIG"')
-    project.measure()
-    project.git("checkout", "--", "views.py")
+def test_a_version_measured_elsewhere_selects_every_test(repo: Project) -> None:
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    repo.measure()
+    repo.git("checkout", "--", "views.py")
     # The measured version was never committed; record() gave it to git. Remove it, as if
     # the data had been measured in another clone.
-    measured = read_record(project.data).files["views.py"]  # type: ignore[union-attr]
-    (project.root / ".git" / "objects" / measured[:2] / measured[2:]).unlink()
-    project.edit("views.py", 'return "small"', 'return "tiny"')
-    assert project.select().everything == [
+    measured = read_record(repo.data).files["views.py"]  # type: ignore[union-attr]
+    (repo.root / ".git" / "objects" / measured[:2] / measured[2:]).unlink()
+    repo.edit("views.py", 'return "small"', 'return "tiny"')
+    assert repo.select().everything == [
         "views.py: the version measured is not in this repository (measured elsewhere?)"
     ]
 
 
-def test_data_without_a_record(project: Project) -> None:
-    project.measure()
-    with sqlite3.connect(project.data) as db:
+def test_data_without_a_record(repo: Project) -> None:
+    repo.measure()
+    with sqlite3.connect(repo.data) as db:
         db.execute("DELETE FROM meta WHERE key = 'livecov.affected'")
     db.close()
-    assert read_record(project.data) is None
+    assert read_record(repo.data) is None
     with pytest.raises(ConfigError, match="does not say which commit it was measured at"):
-        project.select()
-    project.edit("views.py", 'return "big"', 'return "BIG"')
-    selection = project.select(base="HEAD")
+        repo.select()
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    selection = repo.select(base="HEAD")
     assert selected(selection) == {BIG}
     assert ".coverage has no livecov record: assuming it was measured at" in selection.warnings[0]
-    project.write("new.py", "x = 1\n")
-    project.git("add", "new.py")
+    repo.write("new.py", "x = 1\n")
+    repo.git("add", "new.py")
     # A measured file that is not in the base, and no record says which version ran.
-    project.measure({"t.py::t|run": {"new.py": [1], "gone.py": [1]}})
-    with sqlite3.connect(project.data) as db:
+    repo.measure({"t.py::t|run": {"new.py": [1], "gone.py": [1]}})
+    with sqlite3.connect(repo.data) as db:
         db.execute("DELETE FROM meta WHERE key = 'livecov.affected'")
     db.close()
-    assert project.select(base="HEAD").everything == [
+    assert repo.select(base="HEAD").everything == [
         "new.py: the data does not say which version was measured",
         "views.py changed and no test data covers it",
     ]
 
 
-def test_data_measured_in_another_checkout(project: Project, tmp_path: Path) -> None:
+def test_data_measured_in_another_checkout(repo: Project, tmp_path: Path) -> None:
     elsewhere = tmp_path / "ci" / "checkout"
-    project.measure(at=elsewhere)
-    data = coverage.CoverageData(str(project.data))
+    repo.measure(at=elsewhere)
+    data = coverage.CoverageData(str(repo.data))
     data.read()
     data.set_context(FLOW)
-    data.add_lines({"/usr/lib/python3/site.py": [1], str(project.root / "helpers.py"): [5]})
+    data.add_lines({"/usr/lib/python3/site.py": [1], str(repo.root / "helpers.py"): [5]})
     data.write()
-    record(project.data, project.root)
+    record(repo.data, repo.root)
     # Recorded from here, but the data names files under the other checkout: CI's data.
-    stored = read_record(project.data)
+    stored = read_record(repo.data)
     assert stored is not None
     stored.root = str(elsewhere)
-    with sqlite3.connect(project.data) as db:
+    with sqlite3.connect(repo.data) as db:
         db.execute("UPDATE meta SET value = ? WHERE key = ?", (stored.to_json(), RECORD_KEY))
     db.close()
-    project.edit("views.py", 'return "big"', 'return "BIG"')
-    project.edit("helpers.py", "total = y * 2", "total = y * 3")
-    assert selected(project.select()) == {BIG, FLOW}
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    repo.edit("helpers.py", "total = y * 2", "total = y * 3")
+    assert selected(repo.select()) == {BIG, FLOW}
 
 
-def test_the_data_file_itself_is_not_a_change(project: Project) -> None:
-    (project.root / ".gitignore").unlink()
-    project.commit()
-    project.measure()
-    assert project.select().changed == []
+def test_the_data_file_itself_is_not_a_change(repo: Project) -> None:
+    (repo.root / ".gitignore").unlink()
+    repo.commit()
+    repo.measure()
+    assert repo.select().changed == []
 
 
 def test_a_commit_less_repository_needs_a_base(tmp_path: Path) -> None:
-    project = Project.__new__(Project)
-    project.root, project.data = tmp_path, tmp_path / ".coverage"
-    project.git("init", "-q")
-    project.write("views.py", "x = 1\n")
-    assert project.measure({"t.py::t|run": {"views.py": [1]}}).commit is None
+    repo = Project.__new__(Project)
+    repo.root, repo.data = tmp_path, tmp_path / ".coverage"
+    repo.git("init", "-q")
+    repo.write("views.py", "x = 1\n")
+    assert repo.measure({"t.py::t|run": {"views.py": [1]}}).commit is None
     with pytest.raises(ConfigError, match="give --base REV"):
-        project.select()
+        repo.select()
 
 
 @pytest.mark.parametrize(
@@ -482,16 +469,16 @@ def test_a_commit_less_repository_needs_a_base(tmp_path: Path) -> None:
     ],
 )
 def test_clear_errors(
-    project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, setup: str, message: str
+    repo: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, setup: str, message: str
 ) -> None:
-    where: Path = project.root
+    where: Path = repo.root
     base = None
     if setup == "no data":
-        project.data.unlink()
+        repo.data.unlink()
     elif setup == "bad revision":
         base = "no-such-branch"
     elif setup == "commit gone":  # the data's commit, rebased away and collected
-        with sqlite3.connect(project.data) as db:
+        with sqlite3.connect(repo.data) as db:
             (raw,) = db.execute("SELECT value FROM meta WHERE key = 'livecov.affected'").fetchone()
             record = json.loads(raw) | {"commit": "0123456789abcdef0123456789abcdef01234567"}
             db.execute(
@@ -503,7 +490,7 @@ def test_clear_errors(
     else:
         monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match=message):
-        select(project.data, base, where=where)
+        select(repo.data, base, where=where)
 
 
 # -- [tool.livecov.affected] --------------------------------------------------------------
@@ -528,38 +515,38 @@ def test_affected_settings_are_checked(tmp_path: Path) -> None:
             load_affected_settings(path)
 
 
-def test_a_measured_test_file_selects_its_tests_and_by_lines(project: Project) -> None:
+def test_a_measured_test_file_selects_its_tests_and_by_lines(repo: Project) -> None:
     contexts = {BIG + "|run": {"tests/test_views.py": [1]}, OTHER + "|run": {"views.py": [17]}}
-    project.measure(contexts)
-    project.edit("tests/test_views.py", "def test_small(): pass", "def test_small(): 1")
-    selection = project.select()
+    repo.measure(contexts)
+    repo.edit("tests/test_views.py", "def test_small(): pass", "def test_small(): 1")
+    selection = repo.select()
     assert selection.test_files == {"tests/test_views.py": "tests/test_views.py changed"}
     assert selection.tests == {}  # line 2 ran in no test: no test function is known there
 
 
-def test_relative_file_names_are_relative_to_the_checkout(project: Project) -> None:
+def test_relative_file_names_are_relative_to_the_checkout(repo: Project) -> None:
     # coverage's relative_files = true
-    project.data.unlink()
-    data = coverage.CoverageData(str(project.data))
+    repo.data.unlink()
+    data = coverage.CoverageData(str(repo.data))
     data.set_context(BIG + "|run")
     data.add_lines({"views.py": [12]})
     data.write()
-    assert record(project.data, project.root).files == {
-        "views.py": project.git("rev-parse", "HEAD:views.py").strip()
+    assert record(repo.data, repo.root).files == {
+        "views.py": repo.git("rev-parse", "HEAD:views.py").strip()
     }
-    project.edit("views.py", 'return "big"', 'return "BIG"')
-    assert selected(project.select()) == {BIG}
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    assert selected(repo.select()) == {BIG}
 
 
-def test_a_file_that_is_not_coverage_data(project: Project) -> None:
-    project.data.write_text("not a database")
+def test_a_file_that_is_not_coverage_data(repo: Project) -> None:
+    repo.data.write_text("not a database")
     with pytest.raises(ConfigError, match="is not coverage data"):
-        project.select()
+        repo.select()
 
 
-def test_record_if_in_git_is_quiet_without_data_or_git(project: Project, tmp_path: Path) -> None:
-    assert record_if_in_git(None, project.root) is None
-    assert record_if_in_git(project.data, tmp_path.parent) is None  # not a git checkout
-    stored = record_if_in_git(project.data, project.root)
+def test_record_if_in_git_is_quiet_without_data_or_git(repo: Project, tmp_path: Path) -> None:
+    assert record_if_in_git(None, repo.root) is None
+    assert record_if_in_git(repo.data, tmp_path.parent) is None  # not a git checkout
+    stored = record_if_in_git(repo.data, repo.root)
     assert stored is not None
-    assert stored == read_record(project.data)
+    assert stored == read_record(repo.data)

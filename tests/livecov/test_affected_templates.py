@@ -30,6 +30,7 @@ import pytest
 from livecov.affected.record import read_record
 from livecov.affected.selection import select
 from livecov.jinja import PLUGIN_NAME
+from tests.projects import commit_all, edit, git
 
 APP = Path(__file__).parent / "jinja_app"
 TEMPLATES = "bookshelf/templates"
@@ -102,16 +103,6 @@ def run(project: Path, command: list[str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def git(project: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
 @pytest.fixture(scope="module", params=sorted(MEASURE))
 def measured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bookshelf project in git, its tests run and measured, the commit recorded."""
@@ -123,30 +114,21 @@ def measured(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     (project / ".gitignore").write_text(".coverage*\n__pycache__/\n")
     nav = project / TEMPLATES / "_nav.html"
     nav.write_text(NAV_HEADER + nav.read_text())
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "bookshelf")
+    commit_all(project, "bookshelf")
     for command in MEASURE[request.param]:
         run(project, command)
     return project
 
 
 @pytest.fixture
-def project(measured: Path) -> Iterator[Path]:
+def bookshelf(measured: Path) -> Iterator[Path]:
     """The measured project; whatever a test changes is undone after it."""
     yield measured
     git(measured, "checkout", "-q", "--", ".")
 
 
-def edit(project: Path, template: str, old: str, new: str) -> None:
-    path = project / TEMPLATES / template
-    text = path.read_text()
-    assert text.count(old) == 1, f"{old!r} is not once in {template}"
-    path.write_text(text.replace(old, new))
-
-
-def selected(project: Path) -> set[str]:
-    selection = select(project / ".coverage", where=project)
+def selected(bookshelf: Path) -> set[str]:
+    selection = select(bookshelf / ".coverage", where=bookshelf)
     assert not selection.everything, selection.everything
     assert selection.changed, "nothing changed"
     return set(selection.node_ids())
@@ -195,18 +177,18 @@ CHANGES = {
 
 @pytest.mark.parametrize(("template", "old", "new", "expected"), CHANGES.values(), ids=CHANGES)
 def test_a_template_change_selects_the_tests_that_rendered_it(
-    project: Path, template: str, old: str, new: str, expected: set[str]
+    bookshelf: Path, template: str, old: str, new: str, expected: set[str]
 ) -> None:
-    edit(project, template, old, new)
-    assert selected(project) == expected
+    edit(bookshelf / TEMPLATES / template, old, new)
+    assert selected(bookshelf) == expected
 
 
-def test_a_comment_line_selects_by_its_template_whatever_the_data_holds(project: Path) -> None:
+def test_a_comment_line_selects_by_its_template_whatever_the_data_holds(bookshelf: Path) -> None:
     # Changed in place (same indentation) into output: every render of _nav.html shows it.
-    nav = project / TEMPLATES / "_nav.html"
+    nav = bookshelf / TEMPLATES / "_nav.html"
     measured = nav.read_text()
     selections = {}
     for number in NAV_NOTES:
         nav.write_text(measured.replace(f"  note {number}\n", "  #}<b>news</b>{#\n"))
-        selections[number] = selected(project)
+        selections[number] = selected(bookshelf)
     assert selections == {number: EVERY for number in NAV_NOTES}

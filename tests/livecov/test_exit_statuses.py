@@ -96,24 +96,6 @@ def test_livecov_stopped_by_a_signal_exits_128_plus_n_with_its_result_file(proje
     assert result["failures"][0]["message"] == "interrupted (SIGHUP)"
 
 
-@pytest.mark.parametrize(
-    "arguments",
-    [
-        ["--bogus"],  # argparse's own 2 would read as "coverage under fail-under"
-        ["--workers", "many"],
-        ["--server", "tornado"],
-    ],
-)
-def test_usage_errors_share_the_status_of_bad_settings(capfd, arguments: list[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["run", *arguments, "--", "true"])
-    assert exit_.value.code == errors.EXIT_USAGE
-    err = capfd.readouterr().err
-    assert [line for line in err.splitlines() if line.startswith("livecov:")] == [
-        err.splitlines()[-1]
-    ]
-
-
 def test_a_bad_setting_found_before_the_run_still_writes_the_result_file(
     project: Path, capfd
 ) -> None:

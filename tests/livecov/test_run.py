@@ -330,13 +330,6 @@ def test_unreadable_coverage_config_is_a_clear_error(project: Path, capfd) -> No
     assert "coverage configuration: Couldn't read 'missing.rc'" in capfd.readouterr().err
 
 
-def test_python_dash_m_livecov(project: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "livecov", "--version"], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.startswith("livecov ")
-
-
 @needs_curl
 def test_crash_without_any_saved_data(project: Path, capfd) -> None:
     crash = ["sh", "-c", 'curl -sS "$LIVE_SERVER_URL/crash"; true']

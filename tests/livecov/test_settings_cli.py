@@ -1,16 +1,14 @@
-"""Settings from pyproject.toml and the command line; --help and friends."""
+"""Settings from ``[tool.livecov]`` in pyproject.toml: types, limits, defaults, one-line errors.
+
+The command line that overrides them is test_cli.py's."""
 
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from livecov import __version__
-from livecov.cli import build_parser, main, settings_from_args
 from livecov.errors import ConfigError
 from livecov.live_server import ServerOptions
 from livecov.settings import Settings, load_settings
@@ -72,48 +70,6 @@ def test_bad_settings_are_named(tmp_path: Path, table: str, message: str) -> Non
     assert message in str(error.value)
 
 
-def test_command_line_overrides_the_file(tmp_path: Path) -> None:
-    path = write_pyproject(tmp_path, '[tool.livecov]\napp = "a:b"\n[tool.livecov.env]\nA = "1"\n')
-    args = build_parser().parse_args(
-        ["run", "--config", str(path), "--app", "c:d", "--env", "B=2", "--source", "x,y",
-         "--no-contexts", "--no-html", "--", "true"]
-    )  # fmt: skip
-    settings = settings_from_args(args)
-    assert settings.app == "c:d"
-    assert settings.env == {"A": "1", "B": "2"}
-    assert settings.source == ["x", "y"]
-    assert settings.contexts is False
-    assert settings.html == ""
-    assert settings.show_contexts is True  # untouched default
-
-
-def test_bad_env_option_is_a_clear_error(tmp_path: Path, capsys) -> None:
-    status = main(["run", "--config", str(tmp_path / "none.toml"), "--env", "NOEQUALS", "--", "x"])
-    assert status == 4
-    assert "livecov: --env takes KEY=VALUE, not 'NOEQUALS'" in capsys.readouterr().err
-
-
-def test_help_shows_the_workflow(capsys) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["run", "--help"])
-    assert exit_.value.code == 0
-    text = capsys.readouterr().out
-    assert "LIVE_SERVER_URL" in text
-    assert "Livecov-Context" in text
-    assert "livecov run --app flaskr:create_app" in text
-
-
-def test_version(capsys) -> None:
-    with pytest.raises(SystemExit):
-        main(["--version"])
-    assert capsys.readouterr().out.strip() == f"livecov {__version__}"
-
-
-def test_no_subcommand_prints_help(capsys) -> None:
-    assert main([]) == 4
-    assert "SUBCOMMAND" in capsys.readouterr().out
-
-
 def test_settings_at_their_limits_are_accepted(tmp_path: Path) -> None:
     path = write_pyproject(
         tmp_path,
@@ -126,68 +82,6 @@ def test_settings_at_their_limits_are_accepted(tmp_path: Path) -> None:
     assert settings.source == ["src", "lib"]
     path = write_pyproject(tmp_path, "[tool.livecov]\nfail-under = 100\n")
     assert load_settings(path).fail_under == 100.0
-
-
-@pytest.mark.parametrize(
-    ("option", "message"),
-    [
-        (["--workers", "0"], "workers must be at least 1, not 0"),
-        (["--threads", "0"], "threads must be at least 1, not 0"),
-        (["--startup-timeout", "-1"], "startup-timeout must be more than 0 s, not -1"),
-        (["--stop-timeout", "0"], "stop-timeout must be more than 0 s, not 0"),
-        (["--timeout", "nan"], "timeout must be more than 0 s, not nan"),
-        (["--fail-under", "101"], "fail-under must be between 0 and 100, not 101"),
-    ],
-)
-def test_bad_numbers_on_the_command_line_exit_4_before_anything_starts(
-    tmp_path: Path, capfd, option: list[str], message: str
-) -> None:
-    marker = tmp_path / "ran"
-    status = main(
-        ["run", "--config", str(tmp_path / "none.toml"), "--app", "x:app", "--server",
-         "gunicorn", *option, "--", "touch", str(marker)]
-    )  # fmt: skip
-    err = capfd.readouterr().err
-    assert status == 4
-    assert err == f"livecov: {message}\n"  # one line, no traceback
-    assert not marker.exists()
-
-
-def test_help_states_the_timeouts_livecov_uses(capsys) -> None:
-    with pytest.raises(SystemExit):
-        main(["run", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    defaults = Settings()
-    assert f"--startup-timeout S default: {defaults.startup_timeout:g}" in text
-    assert f"--stop-timeout S default: {defaults.stop_timeout:g}" in text
-
-
-def _livecov(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The installed ``livecov`` command, as a shell runs it (its arguments are not
-    the interned strings a call of ``main([...])`` from Python would pass)."""
-    script = Path(sys.executable).with_name("livecov")
-    return subprocess.run(
-        [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
-
-
-def test_the_livecov_command_runs_both_subcommands(project: Path) -> None:
-    ran = _livecov("run", "--app", "branchy:app", "--no-html", "--", "true", cwd=project)
-    assert ran.returncode == 0, ran.stderr
-    assert "livecov: serving branchy:app at http://127.0.0.1:" in ran.stdout
-    assert "branchy.py" in ran.stdout  # the report
-
-    listed = _livecov("contexts", cwd=project)
-    assert listed.returncode == 0, listed.stderr
-    assert "Lines only end-to-end tests run" in listed.stdout
-
-
-def test_only_a_leading_double_dash_is_removed_from_the_command(project: Path, capfd) -> None:
-    # Without "--" the command starts at its first word, whatever that word sorts like.
-    assert main(["run", "--app", "branchy:app", "--no-html", "true"]) == 0
-    status = main(["run", "--app", "branchy:app", "--no-html", "!", "true"])
-    assert status == 127
-    assert "livecov: the test command '!' was not found" in capfd.readouterr().err
 
 
 def test_library_defaults_are_the_command_line_defaults() -> None:

@@ -8,9 +8,9 @@ copy's commit; a one-line change to a flaskr view then runs only the test that r
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
+from tests.projects import commit_all
 from tests.suite.checkouts import checkout, make
 
 TESTS = "tests/unit/test_config.py"
@@ -20,12 +20,7 @@ VIEW = "flaskr/src/flaskr/__init__.py"
 
 def committed_checkout(destination: Path) -> Path:
     repo = checkout(destination)
-    for args in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "copy"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    commit_all(repo, "copy")
     return repo
 
 
