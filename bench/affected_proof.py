@@ -1,7 +1,7 @@
 """Safety of ``livecov affected`` on every mutant (``make affected-proof``).
 
 Every mutant the full suite kills is a change with known failing tests: the ground truth
-a test selector must meet. For each mutant of the chosen sessions (mutation/sessions.toml:
+a test selector must meet. For each mutant of the chosen sessions (mutation/sessions/:
 cosmic-ray's mutants of flaskr's Python, mutation/templates.py's of its templates):
 
 1. The mutant is applied in a throw-away copy (bench/affected_check.py's ``Copy``: the
@@ -257,7 +257,7 @@ def _refuse_failures(run: affected_check.Run, code: int, what: str) -> None:
 
 
 def sessions_named(names: list[str]) -> list[Any]:
-    _, sessions = mutation_run.load_config()
+    sessions = mutation_run.load_sessions()
     by_name = {s.name: s for s in sessions}
     unknown = [n for n in names if n not in by_name]
     if unknown:
@@ -281,11 +281,9 @@ def template_mutants(session: Any, repo: Path) -> Iterator[Mutant]:
 
 def cosmic_ray_mutants(session: Any, repo: Path, tools: Path) -> Iterator[Mutant]:
     """The session's mutants as ``cosmic-ray init`` lists them, filtered as make mutation does."""
-    config, _ = mutation_run.load_config()
-    cfg = repo.parent / f"{session.name}.toml"
+    cfg = repo / session.config  # the session's checked-in cosmic-ray config
     db = repo.parent / f"{session.name}.sqlite"
     db.unlink(missing_ok=True)
-    cfg.write_text(mutation_run.cosmic_ray_config(session, repo, config["operators"]["exclude"]))
     for step in (["cosmic-ray", "init", cfg, db], ["cr-filter-operators", db, cfg]):
         subprocess.run([str(tools / step[0]), *map(str, step[1:])], cwd=repo, check=True)
     with contextlib.closing(sqlite3.connect(db)) as con:
@@ -315,10 +313,7 @@ def cosmic_ray_tools(work: Path) -> Path:
     """cosmic-ray in a venv of its own (mutation/run.py's), made once per work folder."""
     tools = work / "cosmic-ray-venv" / "bin"
     if not (tools / "cosmic-ray").exists():
-        config, _ = mutation_run.load_config()
-        tools = mutation_run.make_tool_venv(
-            work, mutation_run.find_uv(), config, work / "setup.log"
-        )
+        tools = mutation_run.make_tool_venv(work, mutation_run.find_uv(), work / "setup.log")
     return tools
 
 

@@ -1,11 +1,16 @@
 """Mutation testing of flaskr and livecov with cosmic-ray, in a throw-away copy.
 
-    python mutation/run.py                       # every session in mutation/sessions.toml
+    python mutation/run.py                       # every session in mutation/sessions/
     python mutation/run.py --session flaskr      # only some sessions (repeatable)
     python mutation/run.py --jobs 2              # sessions run in two copies at once
     python mutation/run.py --list                # the sessions, and exit
     python mutation/run.py --json r.json         # also save every result
     python mutation/run.py --retest r.json       # after adding tests: only r.json's survivors
+
+Each session is a cosmic-ray config of its own, checked in: mutation/sessions/NAME.toml
+(its ``[make-mutation]`` table names the package it counts for); the packages' targets are
+in mutation/targets.toml. What this script adds to cosmic-ray, which mutates the files it
+is given in place and judges one session at a time (docs/testing.md says why each is ours):
 
 The repository is never mutated: its files (tracked, and untracked ones that are not
 ignored, as they are on disk now) are copied to a temporary folder; there the project
@@ -15,7 +20,9 @@ into a second venv from mutation/requirements.txt. The temporary folder, and eve
 process started from it, is removed at the end, on error, on Ctrl-C and on SIGTERM/SIGHUP.
 
 Prints, per package, killed/total and every surviving mutant (file:line, operator, diff).
-Exits 1 when a package is under its target in sessions.toml, 2 on a setup error.
+Exits 1 when a package is under its target in targets.toml, 2 on a setup error.
+``--retest`` skips every mutant but the earlier survivors with a cosmic-ray filter of
+ours (mutation/retest_filter.py), as cr-filter-operators skips the excluded operators.
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import glob
 import json
 import os
 import queue
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -41,10 +48,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / "mutation" / "sessions.toml"
+SESSIONS = Path("mutation") / "sessions"  # in the repository, and in its copies
+TARGETS = REPO / "mutation" / "targets.toml"
+REQUIREMENTS = REPO / "mutation" / "requirements.txt"
+RETEST_FILTER = Path("mutation") / "retest_filter.py"
 TMP_PREFIX = "flaskr-livecov-mutation-"
-# pytest plugins the sessions don't need: fewer imports per mutant (about 0.7 s each).
-LEAN_PYTEST = ["-p", "no:randomly", "-p", "no:playwright", "-p", "no:xdist", "-p", "no:cov"]
 
 
 class SetupError(Exception):
@@ -54,11 +62,11 @@ class SetupError(Exception):
 @dataclass
 class Session:
     name: str
+    config: Path  # its cosmic-ray config, relative to the repository (and to a copy)
     package: str
     modules: list[str]
-    tests: list[str]
+    test_command: str
     timeout: float
-    lean: bool = True
     kind: str = "python"  # or "templates": mutation/templates.py instead of cosmic-ray
     # With --retest: the earlier results; only their survivors are tested again.
     previous: list[dict] | None = None
@@ -68,22 +76,30 @@ class Session:
     error: str | None = None
 
 
-def load_config(path: Path = CONFIG) -> tuple[dict, list[Session]]:
+def load_session(path: Path) -> Session:
+    """A session from its cosmic-ray config (``path`` in the repository)."""
     with open(path, "rb") as f:
         config = tomllib.load(f)
-    sessions = [
-        Session(
-            name=s["name"],
-            package=s["package"],
-            modules=s["modules"],
-            tests=s["tests"],
-            timeout=float(s.get("timeout", 120)),
-            lean=s.get("lean", True),
-            kind=s.get("kind", "python"),
-        )
-        for s in config["session"]
-    ]
-    return config, sessions
+    cosmic_ray, ours = config["cosmic-ray"], config["make-mutation"]
+    modules = cosmic_ray["module-path"]
+    return Session(
+        name=path.stem,
+        config=path.relative_to(REPO),
+        package=ours["package"],
+        modules=[modules] if isinstance(modules, str) else modules,
+        test_command=cosmic_ray["test-command"],
+        timeout=float(cosmic_ray["timeout"]),
+        kind=ours.get("kind", "python"),
+    )
+
+
+def load_sessions(folder: Path = REPO / SESSIONS) -> list[Session]:
+    return [load_session(path) for path in sorted(folder.glob("*.toml"))]
+
+
+def load_targets(path: Path = TARGETS) -> dict[str, float]:
+    with open(path, "rb") as f:
+        return {package: float(t) for package, t in tomllib.load(f)["targets"].items()}
 
 
 # Re-testing survivors -------------------------------------------------------------------
@@ -150,19 +166,6 @@ def _source_lines(path: Path) -> list[str]:
 
 def needs_retest(result: dict) -> bool:
     return outcome(result["result"]) not in ("killed", "timeout", "skipped")
-
-
-def keep_only(db: Path, keys: set[tuple[str, str, int]]) -> int:
-    """Drop every mutant but ``keys`` from cosmic-ray's work database; return how many stay."""
-    with contextlib.closing(sqlite3.connect(db)) as con, con:
-        rows = con.execute(
-            "SELECT job_id, module_path, operator_name, occurrence FROM mutation_specs"
-        ).fetchall()
-        drop = [(job,) for job, *key in rows if tuple(key) not in keys]
-        con.executemany("DELETE FROM work_results WHERE job_id = ?", drop)
-        con.executemany("DELETE FROM mutation_specs WHERE job_id = ?", drop)
-        con.executemany("DELETE FROM work_items WHERE job_id = ?", drop)
-    return len(rows) - len(drop)
 
 
 # Processes ------------------------------------------------------------------------------
@@ -277,8 +280,8 @@ def repo_files() -> list[str]:
 
 
 def find_uv() -> str:
-    uv = os.environ.get("UV") or shutil.which("uv")
-    if not uv or not Path(uv).exists():
+    uv = os.environ.get("UV") or shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
+    if not Path(uv).exists():
         raise SetupError("uv not found: put it on PATH or set UV=/path/to/uv (make does)")
     return uv
 
@@ -305,14 +308,13 @@ def make_copy(tmp: Path, index: int, files: list[str], uv: str, log: Path) -> Pa
     return copy
 
 
-def make_tool_venv(tmp: Path, uv: str, config: dict, log: Path) -> Path:
+def make_tool_venv(tmp: Path, uv: str, log: Path) -> Path:
     venv = tmp / "cosmic-ray-venv"
     env = {**os.environ, "VIRTUAL_ENV": str(venv)}
     python = sys.executable if sys.version_info >= (3, 11) else "python3"
     if run([uv, "venv", "--quiet", "--python", python, str(venv)], tmp, log) != 0:
         raise SetupError(f"uv venv failed; see {log}")
-    requirements = REPO / config["tool"]["requirements"]
-    if run([uv, "pip", "install", "--quiet", "-r", str(requirements)], tmp, log, env=env) != 0:
+    if run([uv, "pip", "install", "--quiet", "-r", str(REQUIREMENTS)], tmp, log, env=env) != 0:
         raise SetupError(f"installing cosmic-ray failed; see {log}")
     return venv / "bin"
 
@@ -320,51 +322,28 @@ def make_tool_venv(tmp: Path, uv: str, config: dict, log: Path) -> Path:
 # Sessions -------------------------------------------------------------------------------
 
 
-def test_command(session: Session, copy: Path) -> str:
-    files: list[str] = []
-    for pattern in session.tests:
-        matches = sorted(glob.glob(pattern, root_dir=copy))
-        files.extend(m for m in matches if m not in files)
-    args = ["-x", "-q", "-p", "no:cacheprovider"]
-    if session.lean:
-        flaskr = session.package.startswith("flaskr")
-        args += LEAN_PYTEST + (["-p", "no:livecov"] if flaskr else [])
-    return " ".join([".venv/bin/python", "-m", "pytest", *args, *files])
-
-
-def cosmic_ray_config(session: Session, copy: Path, exclude: list[str]) -> str:
-    def toml_list(items: list[str]) -> str:
-        return "[" + ", ".join(json.dumps(i) for i in items) + "]"
-
-    modules = session.modules[0] if len(session.modules) == 1 else session.modules
-    module_path = json.dumps(modules) if isinstance(modules, str) else toml_list(modules)
-    return (
-        "[cosmic-ray]\n"
-        f"module-path = {module_path}\n"
-        f"timeout = {session.timeout}\n"
-        "excluded-modules = []\n"
-        f"test-command = {json.dumps(test_command(session, copy))}\n"
-        '\n[cosmic-ray.distributor]\nname = "local"\n'
-        f"\n[cosmic-ray.filters.operators-filter]\nexclude-operators = {toml_list(exclude)}\n"
-    )
-
-
-def run_session(session: Session, copy: Path, tools: Path, exclude: list[str], logs: Path) -> None:
+def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
     start = time.monotonic()
-    cfg = logs / f"{session.name}.toml"
+    cfg = str(copy / session.config)  # the checked-in config, as the copy has it
     db = logs / f"{session.name}.sqlite"
     log = logs / f"{session.name}.log"
-    cfg.write_text(cosmic_ray_config(session, copy, exclude))
     # No stale bytecode: cosmic-ray's test runs set PYTHONDONTWRITEBYTECODE themselves.
     for cache in copy.glob("*/src/**/__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("VIRTUAL_ENV", None)
     steps = [
-        ([str(tools / "cosmic-ray"), "init", str(cfg), str(db)], "init"),
-        ([str(tools / "cr-filter-operators"), str(db), str(cfg)], "operator filter"),
-        ([str(tools / "cosmic-ray"), "baseline", str(cfg)], "baseline (tests on unmutated code)"),
-        ([str(tools / "cosmic-ray"), "exec", str(cfg), str(db)], "exec"),
+        ([str(tools / "cosmic-ray"), "init", cfg, str(db)], "init"),
+        ([str(tools / "cr-filter-operators"), str(db), cfg], "operator filter"),
+    ]
+    if session.previous is not None:
+        keys = logs / f"{session.name}.retest.json"
+        keys.write_text(json.dumps(sorted(survivor_keys(session.previous))))
+        retest = [str(tools / "python"), str(copy / RETEST_FILTER), str(db), "--keep", str(keys)]
+        steps.append((retest, "retest filter (only the earlier survivors)"))
+    steps += [
+        ([str(tools / "cosmic-ray"), "baseline", cfg], "baseline (tests on unmutated code)"),
+        ([str(tools / "cosmic-ray"), "exec", cfg, str(db)], "exec"),
     ]
 
     def report_progress() -> None:
@@ -375,9 +354,6 @@ def run_session(session: Session, copy: Path, tools: Path, exclude: list[str], l
     for cmd, what in steps:
         if _stopping.is_set():
             return
-        if what == "exec" and session.previous is not None and not _select_survivors(session, db):
-            session.seconds = time.monotonic() - start
-            return
         progress = report_progress if what == "exec" else None
         if run(cmd, copy, log, progress=progress, env=env) != 0:
             session.error = f"{what} failed; see the log (kept only with --keep)"
@@ -386,27 +362,26 @@ def run_session(session: Session, copy: Path, tools: Path, exclude: list[str], l
     dump = subprocess.run(
         [str(tools / "cosmic-ray"), "dump", str(db)], capture_output=True, text=True, check=True
     ).stdout
-    for line in dump.splitlines():
-        item, result = json.loads(line)
-        session.results.append({"item": item, "result": result})
-    if session.previous is not None:  # the mutants not re-tested keep their earlier result
-        session.results += [r for r in session.previous if not needs_retest(r)]
+    pairs = [json.loads(line) for line in dump.splitlines()]
+    results = [{"item": item, "result": result} for item, result in pairs]
+    session.results = merge_retest(results, session.previous)
     session.seconds = time.monotonic() - start
 
 
-def _select_survivors(session: Session, db: Path) -> bool:
-    """Keep only the earlier survivors in the database; False (and an error) if any is gone."""
-    assert session.previous is not None
-    keys = {mutant_key(r["item"]) for r in session.previous if needs_retest(r)}
-    kept = keep_only(db, keys)
-    if kept != len(keys):
-        session.error = (
-            f"{len(keys) - kept} of the {len(keys)} earlier survivors are no longer generated; "
-            "the source changed: run the session in full"
-        )
-        return False
-    print(f"mutation: {session.name}: re-testing the {kept} earlier survivor(s)", flush=True)
-    return True
+def survivor_keys(previous: list[dict]) -> set[tuple[str, str, int]]:
+    """The earlier results' mutants that --retest tests again."""
+    return {mutant_key(r["item"]) for r in previous if needs_retest(r)}
+
+
+def merge_retest(results: list[dict], previous: list[dict] | None) -> list[dict]:
+    """This run's results; with --retest, the earlier survivors' new results plus the
+    earlier results of every other mutant (which the retest filter skipped this time)."""
+    if previous is None:
+        return results
+    again = survivor_keys(previous)
+    return [r for r in results if mutant_key(r["item"]) in again] + [
+        r for r in previous if mutant_key(r["item"]) not in again
+    ]
 
 
 # Report ---------------------------------------------------------------------------------
@@ -503,7 +478,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--package", action="append", help="run only this package's sessions")
     parser.add_argument("--jobs", type=int, default=1, help="copies working at once (default 1)")
     parser.add_argument("--list", action="store_true", help="list the sessions and exit")
-    parser.add_argument("--config", type=Path, default=CONFIG, help="sessions file (TOML)")
     parser.add_argument("--keep", metavar="DIR", help="copy session databases and logs to DIR")
     parser.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
     parser.add_argument(
@@ -515,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    config, sessions = load_config(args.config)
+    sessions = load_sessions()
     if args.session:
         unknown = set(args.session) - {s.name for s in sessions}
         if unknown:
@@ -546,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         uv = find_uv()
         print(f"mutation: working in {tmp} (removed at the end)", flush=True)
         files = repo_files()
-        tools = make_tool_venv(tmp, uv, config, logs / "setup.log")
+        tools = make_tool_venv(tmp, uv, logs / "setup.log")
         version = subprocess.run(
             [str(tools / "cosmic-ray"), "--version"], capture_output=True, text=True
         ).stdout.strip()
@@ -560,7 +534,6 @@ def main(argv: list[str] | None = None) -> int:
         work: queue.Queue[Session] = queue.Queue()
         for s in sessions:
             work.put(s)
-        exclude = config["operators"]["exclude"]
 
         def worker(copy: Path) -> None:
             while not _stopping.is_set():
@@ -573,10 +546,10 @@ def main(argv: list[str] | None = None) -> int:
                     sys.path.insert(0, str(REPO / "mutation"))
                     import templates
 
-                    command = test_command(s, copy).split()
+                    command = shlex.split(s.test_command)
                     templates.run_session(s, copy, command, logs, _stopping.is_set)
                 else:
-                    run_session(s, copy, tools, exclude, logs)
+                    run_session(s, copy, tools, logs)
                 if _stopping.is_set():
                     return
                 done = sum(1 for r in s.results if outcome(r["result"]) in ("killed", "timeout"))
@@ -592,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
             t.start()
         while any(t.is_alive() for t in threads):
             time.sleep(0.5)
-        ok = report(sessions, config["targets"])
+        ok = report(sessions, load_targets())
         print(f"\nmutation: total time {(time.monotonic() - started) / 60:.1f} min")
         if args.json:
             write_json(Path(args.json), sessions)

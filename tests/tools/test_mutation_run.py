@@ -1,10 +1,11 @@
-"""mutation/run.py's --retest: which mutants are tested again, and when it refuses."""
+"""mutation/run.py: its sessions (mutation/sessions/*.toml), and --retest: which mutants are
+tested again (the retest filter, on a real cosmic-ray session), and when it refuses."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -76,44 +77,81 @@ def test_only_survivors_and_failures_are_tested_again() -> None:
     assert run.needs_retest({"result": None})
 
 
-def _work_db(path: Path, specs: list[tuple[str, str, int]], done: set[int] = frozenset()) -> None:
-    """A database with cosmic-ray 8's tables, one job per spec; ``done`` jobs have a result."""
-    with sqlite3.connect(path) as con:
-        con.executescript(
-            "CREATE TABLE work_items (job_id VARCHAR PRIMARY KEY);"
-            "CREATE TABLE mutation_specs (module_path VARCHAR, operator_name VARCHAR,"
-            " occurrence INTEGER, job_id VARCHAR PRIMARY KEY);"
-            "CREATE TABLE work_results (worker_outcome VARCHAR, job_id VARCHAR PRIMARY KEY);"
-        )
-        for i, (module, op, occ) in enumerate(specs):
-            con.execute("INSERT INTO work_items VALUES (?)", (f"job{i}",))
-            con.execute(
-                "INSERT INTO mutation_specs VALUES (?, ?, ?, ?)", (module, op, occ, f"job{i}")
-            )
-            if i in done:
-                con.execute("INSERT INTO work_results VALUES ('SKIPPED', ?)", (f"job{i}",))
+def test_a_retest_keeps_the_survivors_new_results_and_every_other_earlier_one() -> None:
+    previous = [
+        {"item": _item("Add_Sub", 0), "result": _result("survived")},
+        {"item": _item("Add_Sub", 1), "result": _result("killed")},
+    ]
+    now = [
+        {"item": _item("Add_Sub", 0), "result": _result("killed")},
+        {"item": _item("Add_Sub", 1), "result": _result("", worker="skipped")},
+    ]
+    assert run.merge_retest(now, previous) == [now[0], previous[1]]
+    assert run.merge_retest(now, None) == now
 
 
-def test_keep_only_leaves_exactly_the_named_mutants(tmp_path: Path) -> None:
-    db = tmp_path / "s.sqlite"
-    specs = [("pkg/m.py", "Add_Sub", 0), ("pkg/m.py", "Add_Sub", 1), ("pkg/m.py", "Eq_NotEq", 0)]
-    _work_db(db, specs, done={2})
-    kept = run.keep_only(db, {("pkg/m.py", "Add_Sub", 1), ("pkg/m.py", "Eq_NotEq", 0)})
-    assert kept == 2
-    with sqlite3.connect(db) as con:
-        assert {r[0] for r in con.execute("SELECT job_id FROM work_items")} == {"job1", "job2"}
-        assert con.execute("SELECT COUNT(*) FROM mutation_specs").fetchone() == (2,)
-        assert con.execute("SELECT job_id FROM work_results").fetchall() == [("job2",)]
+@pytest.fixture(scope="module")
+def cosmic_ray(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cosmic-ray's venv, as make mutation makes it (mutation/requirements.txt)."""
+    where = tmp_path_factory.mktemp("cosmic-ray")
+    return run.make_tool_venv(where, run.find_uv(), where / "setup.log")
 
 
-def test_keep_only_counts_what_is_no_longer_generated(tmp_path: Path) -> None:
-    db = tmp_path / "s.sqlite"
-    _work_db(db, [("pkg/m.py", "Add_Sub", 0)])
-    assert run.keep_only(db, {("pkg/m.py", "Add_Sub", 0), ("pkg/m.py", "Add_Sub", 7)}) == 1
+def _session_db(tools: Path, tree: Path) -> Path:
+    """A cosmic-ray session of pkg/m.py, initialised from a config like the checked-in ones."""
+    config = tree / "session.toml"
+    config.write_text(
+        '[cosmic-ray]\nmodule-path = "pkg/m.py"\ntimeout = 10.0\nexcluded-modules = []\n'
+        'test-command = "true"\n[cosmic-ray.distributor]\nname = "local"\n'
+    )
+    db = tree / "session.sqlite"
+    subprocess.run([tools / "cosmic-ray", "init", config, db], cwd=tree, check=True)
+    return db
+
+
+def _pending(tools: Path, db: Path) -> set[tuple[str, str, int]]:
+    dump = subprocess.run(
+        [tools / "cosmic-ray", "dump", db], capture_output=True, text=True, check=True
+    ).stdout
+    items = [json.loads(line) for line in dump.splitlines()]
+    return {run.mutant_key(item) for item, result in items if result is None}
+
+
+def _retest_filter(tools: Path, db: Path, keep: list[tuple[str, str, int]]) -> int:
+    keys = db.with_suffix(".json")
+    keys.write_text(json.dumps(keep))
+    command = [tools / "python", REPO / run.RETEST_FILTER, db, "--keep", keys]
+    return subprocess.run(command, capture_output=True, check=False).returncode
+
+
+def test_the_retest_filter_leaves_exactly_the_survivors_to_test(
+    cosmic_ray: Path, tree: Path
+) -> None:
+    db = _session_db(cosmic_ray, tree)
+    every = sorted(_pending(cosmic_ray, db))
+    assert len(every) > 2
+    survivors = [every[0], every[-1]]
+    assert _retest_filter(cosmic_ray, db, survivors) == 0
+    assert _pending(cosmic_ray, db) == set(survivors)
+
+
+def test_the_retest_filter_refuses_a_survivor_no_longer_generated(
+    cosmic_ray: Path, tree: Path
+) -> None:
+    db = _session_db(cosmic_ray, tree)
+    gone = ("pkg/m.py", "core/NoSuchOperator", 0)
+    assert _retest_filter(cosmic_ray, db, [gone]) == 3
 
 
 def _session(name: str = "s") -> object:
-    return run.Session(name=name, package="p", modules=["pkg/m.py"], tests=[], timeout=1)
+    return run.Session(
+        name=name,
+        config=Path(f"{name}.toml"),
+        package="p",
+        modules=["pkg/m.py"],
+        test_command="true",
+        timeout=1,
+    )
 
 
 def _saved(tmp_path: Path, sessions: list[dict]) -> Path:
@@ -195,11 +233,18 @@ def test_a_diff_ending_past_the_last_newline_still_applies(tree: Path) -> None:
 def test_every_session_names_modules_and_tests_that_exist() -> None:
     # A test file renamed or merged away stops its session at the baseline, an hour into
     # `make mutation`; this says so at once.
-    _, sessions = run.load_config()
+    sessions = run.load_sessions()
+    tests = {s.name: [w for w in s.test_command.split() if w.endswith(".py")] for s in sessions}
     missing = [
         f"{s.name}: {pattern}"
         for s in sessions
-        for pattern in s.modules + s.tests
+        for pattern in s.modules + tests[s.name]
         if not any(REPO.glob(pattern))
     ]
     assert missing == []
+    assert all(tests.values())
+
+
+def test_every_session_counts_for_a_package_with_a_target() -> None:
+    targets = run.load_targets()
+    assert {s.package for s in run.load_sessions()} == set(targets)
