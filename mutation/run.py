@@ -94,7 +94,15 @@ def load_session(path: Path) -> Session:
 
 
 def load_sessions(folder: Path = REPO / SESSIONS) -> list[Session]:
-    return [load_session(path) for path in sorted(folder.glob("*.toml"))]
+    """Every session in ``folder``; SetupError naming the file that is not a session."""
+    sessions = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            sessions.append(load_session(path))
+        except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+            problem = f"no {exc} key" if isinstance(exc, KeyError) else str(exc)
+            raise SetupError(f"{path.relative_to(REPO)}: not a session: {problem}") from None
+    return sessions
 
 
 def load_targets(path: Path = TARGETS) -> dict[str, float]:
@@ -489,7 +497,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    sessions = load_sessions()
+    try:
+        sessions = load_sessions()
+    except SetupError as exc:
+        print(f"mutation: {exc}", file=sys.stderr)
+        return 2
     if args.session:
         unknown = set(args.session) - {s.name for s in sessions}
         if unknown:

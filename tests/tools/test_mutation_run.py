@@ -248,3 +248,19 @@ def test_every_session_names_modules_and_tests_that_exist() -> None:
 def test_every_session_counts_for_a_package_with_a_target() -> None:
     targets = run.load_targets()
     assert {s.package for s in run.load_sessions()} == set(targets)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[cosmic-ray]\nmodule-path = [\n", "Invalid value"),
+        ('[cosmic-ray]\nmodule-path = "m.py"\n', "no 'make-mutation' key"),
+    ],
+)
+def test_a_session_file_that_is_not_a_session_is_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, problem: str
+) -> None:
+    monkeypatch.setattr(run, "REPO", tmp_path)
+    (tmp_path / "broken.toml").write_text(text)
+    with pytest.raises(run.SetupError, match=rf"^broken.toml: not a session: .*{problem}"):
+        run.load_sessions(tmp_path)
