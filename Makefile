@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 INSTANCE := $(CURDIR)/instance
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test test-affected combine report durations lint docs e2e browser bench mutation affected-check affected-proof clean
+.PHONY: run test test-affected combine report durations lint docs e2e browser bench bench-tools mutation affected-check affected-proof clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -119,8 +119,18 @@ durations: $(VENV)/.synced
 	$(BIN)/pytest -n $(JOBS) -q --store-durations --durations-path .test_durations
 
 # Benchmarks: every figure of docs/benchmarks.md in one table (about 8 minutes).
-bench: $(VENV)/.synced
+bench: $(VENV)/.synced browser bench-tools
 	$(BIN)/python bench/run_all.py
+
+# What the benchmarks run besides Python: wrk (HTTP load) and hyperfine (timing commands).
+# The Debian packages when they are missing and this is root; otherwise what to install.
+BENCH_TOOLS = wrk hyperfine
+bench-tools:
+	@missing=$$(for t in $(BENCH_TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "bench: missing:" $$missing "(Debian: apt-get install" $$missing")" >&2; exit 2; fi; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
 
 # Proof that `livecov affected` selects what matters: realistic changes to flaskr, one at a
 # time, the full suite against the selected tests (and pytest-testmon's); about 20 minutes.

@@ -6,7 +6,8 @@ measured first in a throw-away copy (as ``make affected-check`` does). A shared 
 the repository at the recorded commit is changed, and ``livecov affected`` answers for
 each realistic change of CHANGES (a view's error message; a template's line, which
 livecov.jinja measured: the template is parsed by Jinja), in turn with ``livecov
---version`` (the same interpreter and imports: the floor any CLI pays).
+--version`` (the same interpreter and imports: the floor any CLI pays), timed by hyperfine
+in alternating rounds (wall and CPU time).
 
     python bench/affected_speed.py [--runs 5]
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
+    common.require_tools(parser, "hyperfine")
     started = time.perf_counter()
     where = Path(tempfile.mkdtemp(prefix="affected-speed-"))
     livecov = str(common.ROOT / ".venv" / "bin" / "livecov")
@@ -91,22 +92,16 @@ def main(argv: list[str] | None = None) -> int:
             selected[name] = sum(1 for line in lines if not line.startswith("livecov:"))
             common.log(f"{name}: {lines[-1]}")
             commands[name] = (command, clone)
-        cpu: dict[str, list[float]] = {name: [] for name in commands}
-
-        def timed(name: str) -> float:
-            command, cwd = commands[name]
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            seconds = common.run_timed(command, cwd=cwd, env=env).seconds
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-            return seconds
-
-        values = common.alternate(
-            {name: lambda name=name: timed(name) for name in commands},
+        shell_lines = {name: common.in_shell(cmd, cwd) for name, (cmd, cwd) in commands.items()}
+        timings = common.alternate_commands(
+            lambda _round: shell_lines,
             runs=args.runs,
             warmup=1,
             label="affected",
+            env=env,
         )
+        values = {name: common.walls(t) for name, t in timings.items()}
+        cpu = {name: common.cpus(t) for name, t in timings.items()}
     finally:
         shutil.rmtree(where, ignore_errors=True)
     figures = []
@@ -123,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             common.Figure.from_stats(
                 f"affected.cpu.{name}",
                 f"livecov affected, one changed {name}, CPU time (steadier under load)",
-                common.Stats.of(cpu[name][-args.runs :]),
+                common.Stats.of(cpu[name]),
                 unit="s",
                 target="< 1",
             ),

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = common.load_benchmark_parser(__doc__)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    common.ensure_tool("wrk")
+    common.require_tools(parser, "wrk")
     cpu: dict[str, list[float]] = {}
     runners = {v: (lambda v=v: one_run(v, args, cpu)) for v in VARIANTS}
     rps = common.alternate(runners, args.runs, label="uvicorn:")

@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -37,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-SEED = Path(
-    os.environ.get("BENCH_SEED", ROOT.parent / "shared" / "seeds" / "000_52925b5ab498e803.txt")
-)
+# The tutorial's "Test Coverage" chapter as a text file, to rebuild the tutorial's tests from
+# (bench/tutorial.py); without it the tests of Flask's own examples/tutorial are used.
+SEED = Path(os.environ["BENCH_SEED"]) if os.environ.get("BENCH_SEED") else None
 
 # Python may be told not to write bytecode (some agent shells and CI images set this). Then
 # every process compiles coverage.py, Flask, pytest's rewritten test modules... from source,
@@ -218,6 +217,104 @@ def run_timed(
     return Timed(seconds, proc.returncode, output)
 
 
+@dataclass
+class Timing:
+    """One timed run of a command, as hyperfine measured it."""
+
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the command and the children it waited for
+    code: int
+
+
+def hyperfine(
+    commands: dict[str, str],
+    *,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    warmup: int = 0,
+    allow_fail: bool = False,
+    timeout: float = 600,
+) -> dict[str, Timing]:
+    """One run of each command (through the shell), in this order, timed by hyperfine.
+
+    hyperfine measures the wall time (less the shell's own start-up, which it calibrates),
+    the CPU time and the exit status, and says which command failed; ``warmup`` untimed runs
+    of each come first. The whole invocation is bounded by ``timeout``: hyperfine and its
+    commands run in a session of their own, killed together at the deadline.
+    """
+    tool = require_tool("hyperfine")
+    with tempfile.TemporaryDirectory(prefix="bench-hyperfine-") as tmp:
+        report, output = Path(tmp) / "hyperfine.json", Path(tmp) / "output.txt"
+        cmd = [tool, "--runs", "1", "--warmup", str(warmup), "--style", "none"]
+        cmd += ["--export-json", str(report), "--output", str(output)]
+        cmd += ["--ignore-failure"] if allow_fail else []
+        for name in commands:
+            cmd += ["--command-name", name]
+        cmd += commands.values()
+        timed = run_timed(cmd, cwd=cwd, env=env, timeout=timeout, check=False)
+        if timed.code != 0:
+            printed = output.read_text(errors="replace") if output.exists() else ""
+            raise CommandFailed(list(commands.values()), timed.code, printed + timed.output)
+        results = json.loads(report.read_text())["results"]
+    return {
+        r["command"]: Timing(r["times"][0], r["user"] + r["system"], r["exit_codes"][0])
+        for r in results
+    }
+
+
+def alternate_commands(
+    commands: Callable[[int], dict[str, str]],
+    runs: int,
+    *,
+    label: str = "",
+    warmup: int = 0,
+    **options: Any,
+) -> dict[str, list[Timing]]:
+    """``runs`` rounds of ``hyperfine``, each one run of every command, the order rotating
+    (A B, B A, ...) as in ``alternate``; ``commands(round)`` gives a round's commands (a
+    round may name its own output files). The warm-up runs are in the first round."""
+    timings: dict[str, list[Timing]] = {}
+    for round_no in range(runs):
+        named = commands(round_no)
+        names = list(named)
+        shift = round_no % len(names)
+        order = {name: named[name] for name in names[shift:] + names[:shift]}
+        measured = hyperfine(order, warmup=warmup if round_no == 0 else 0, **options)
+        for name in names:
+            timings.setdefault(name, []).append(measured[name])
+            log(f"  {label} round {round_no + 1}/{runs} {name}: {measured[name].wall:.4g} s")
+    return timings
+
+
+def walls(timings: list[Timing]) -> list[float]:
+    return [t.wall for t in timings]
+
+
+def cpus(timings: list[Timing]) -> list[float]:
+    return [t.cpu for t in timings]
+
+
+def in_shell(cmd: Sequence[str], cwd: str | Path, **env: str) -> str:
+    """``cmd`` as one shell command line run in ``cwd`` with ``env`` added (for hyperfine)."""
+    assignments = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+    return (
+        f"cd {shlex.quote(str(cwd))} && " + shlex.join(cmd)
+        if not assignments
+        else (f"cd {shlex.quote(str(cwd))} && env {' '.join(assignments)} {shlex.join(cmd)}")
+    )
+
+
+def junit_summary(path: Path) -> dict[str, Any]:
+    """Counts and pytest's own session time from its ``--junit-xml`` report."""
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(path).getroot().find("testsuite")  # noqa: S314 - our own pytest wrote it
+    if suite is None:
+        return {}
+    counts = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+    return {"counts": counts, "session_seconds": float(suite.get("time", "nan"))}
+
+
 PYTEST_SUMMARY = re.compile(r"=*\s*(?P<summary>(?:\d+ \w+(?:, )?)+) in (?P<secs>[\d.]+)s")
 
 
@@ -236,34 +333,29 @@ def pytest_summary(output: str) -> dict[str, Any]:
 # -- tools --------------------------------------------------------------------------------
 
 
-def ensure_tool(name: str, package: str | None = None, timeout: float = 240) -> str | None:
-    """Path to ``name``; installs the Debian package when missing and we are root."""
+class MissingTool(RuntimeError):
+    pass
+
+
+def require_tool(name: str) -> str:
+    """The path to ``name``, a tool the benchmarks run (wrk, hyperfine). ``make bench``
+    installs the missing ones first (Debian packages, as root); a script run alone says
+    in one line what is missing."""
     found = shutil.which(name)
-    if found:
-        return found
-    if os.environ.get("BENCH_NO_INSTALL") or not shutil.which("apt-get") or os.geteuid() != 0:
-        return None
-    log(f"{name} is missing: installing the Debian package {package or name}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if found is None:
+        raise MissingTool(
+            f"{name} is not installed: `make bench-tools` (Debian: apt-get install {name})"
+        )
+    return found
+
+
+def require_tools(parser: argparse.ArgumentParser, *names: str) -> None:
+    """Every tool of ``names``, or the script's usage error naming the first one missing."""
     try:
-        subprocess.run(
-            ["apt-get", "update", "-qq"],
-            env=env,
-            timeout=timeout,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", package or name],
-            env=env,
-            timeout=timeout,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        log(f"could not install {package or name}: {exc}")
-        return None
-    return shutil.which(name)
+        for name in names:
+            require_tool(name)
+    except MissingTool as exc:
+        parser.error(str(exc))
 
 
 def tool_version(cmd: Sequence[str]) -> str:
@@ -293,17 +385,23 @@ class Load:
     generator: str
 
 
-_WRK_REQS = re.compile(r"(\d+) requests in ([\d.]+)(m?s)")
-_WRK_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
-_WRK_P50 = re.compile(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-_WRK_ERR = re.compile(r"(?:Non-2xx or 3xx responses|Socket errors):\s*(.*)")
-
-
-_WRK_CYCLE = """\
+# wrk's Lua hooks: ``request`` names a new test every ``every`` requests (when asked), and
+# ``done`` prints wrk's own summary as one JSON line (no parsing of its text report).
+_WRK_SCRIPT = """\
+local header, prefix, every, count = %s
 local i = 0
-request = function()
-  i = i + 1
-  return wrk.format(nil, nil, {["%s"] = "%s" .. (math.floor(i / %d) %% %d)})
+if header ~= "" then
+  request = function()
+    i = i + 1
+    return wrk.format(nil, nil, {[header] = prefix .. (math.floor(i / every) %% count)})
+  end
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\n{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "errors": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50),
+    e.connect + e.read + e.write + e.status + e.timeout))
 end
 """
 
@@ -316,111 +414,37 @@ def load(
     cycle: tuple[str, str, int] | None = None,
     every: int = 1,
 ) -> Load:
-    """Bounded load on ``url``: wrk (-t1) when available, else a small Python generator.
+    """Bounded load on ``url`` with ``wrk -t1``: its requests, rate, median latency, errors
+    (non-2xx/3xx answers and socket errors).
 
     ``cycle=(header, prefix, n)`` gives request i the header ``header: prefix<i // every % n>``
     (``every=20``: a new name every 20 requests, as a test suite switches tests).
     """
     _check_loopback(url)
-    wrk = None if os.environ.get("BENCH_NO_WRK") else ensure_tool("wrk")
-    if wrk:
-        cmd = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s"]
-        for k, v in (headers or {}).items():
-            cmd += ["-H", f"{k}: {v}"]
-        with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-            if cycle:
-                header, prefix, count = cycle
-                script.write(_WRK_CYCLE % (header, prefix, every, count))
-                script.flush()
-                cmd += ["-s", script.name]
-            out = subprocess.run(
-                [*cmd, url], capture_output=True, text=True, timeout=seconds + 30, check=True
-            ).stdout
-        reqs = _WRK_REQS.search(out)
-        rps = _WRK_RPS.search(out)
-        p50 = _WRK_P50.search(out)
-        if not (reqs and rps):
-            raise RuntimeError(f"cannot read wrk's output:\n{out}")
-        scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-        errors = 0
-        for m in _WRK_ERR.finditer(out):
-            errors += sum(int(n) for n in re.findall(r"\d+", m.group(1)))
-        secs = float(reqs.group(2)) / (1000 if reqs.group(3) == "ms" else 1)
-        return Load(
-            int(reqs.group(1)),
-            secs,
-            float(rps.group(1)),
-            float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan"),
-            errors,
-            "wrk",
-        )
-    return python_load(url, seconds, connections, headers, cycle=cycle, every=every)
-
-
-def python_load(
-    url: str,
-    seconds: float = 5,
-    connections: int = 4,
-    headers: dict[str, str] | None = None,
-    max_requests: int = 200_000,
-    cycle: tuple[str, str, int] | None = None,
-    every: int = 1,
-) -> Load:
-    """A bounded keep-alive load generator in Python threads (the fallback for wrk).
-
-    It shares the GIL-bound Python runtime with nothing but itself, but on 2 cores it does
-    compete with the server for CPU: its figures are lower than wrk's, compare like with like.
-    """
-    _check_loopback(url)
-    parts = urllib.request.urlparse(url)
-    path = parts.path or "/"
-    deadline = time.perf_counter() + seconds
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors = [0]
-    count = [0]
-
-    def worker() -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        while time.perf_counter() < deadline:
-            with lock:
-                if count[0] >= max_requests:
-                    break
-                count[0] += 1
-                number = count[0]
-            sent = dict(headers or {})
-            if cycle:
-                sent[cycle[0]] = f"{cycle[1]}{number // every % cycle[2]}"
-            t0 = time.perf_counter()
-            try:
-                conn.request("GET", path, headers=sent)
-                resp = conn.getresponse()
-                resp.read()
-                ok = resp.status < 400
-            except (OSError, http.client.HTTPException):
-                ok = False
-                conn.close()
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-            with lock:
-                latencies.append(time.perf_counter() - t0)
-                if not ok:
-                    errors[0] += 1
-        conn.close()
-
-    began = time.perf_counter()
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(seconds + 30)
-    elapsed = time.perf_counter() - began
+    wrk = require_tool("wrk")
+    cmd = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "5s"]
+    for k, v in (headers or {}).items():
+        cmd += ["-H", f"{k}: {v}"]
+    header, prefix, count = cycle or ("", "", 1)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(_WRK_SCRIPT % json.dumps([header, prefix, every, count])[1:-1])
+        script.flush()
+        out = subprocess.run(
+            [*cmd, "-s", script.name, url],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=True,
+        ).stdout
+    summary = json.loads(out.strip().splitlines()[-1])
+    secs = summary["duration_us"] / 1e6
     return Load(
-        len(latencies),
-        elapsed,
-        len(latencies) / elapsed,
-        statistics.median(latencies) * 1000 if latencies else float("nan"),
-        errors[0],
-        "python",
+        summary["requests"],
+        secs,
+        summary["requests"] / secs,
+        summary["p50_us"] / 1000,
+        summary["errors"],
+        "wrk",
     )
 
 
@@ -683,7 +707,8 @@ def machine_info() -> dict[str, Any]:
         "os": platform.platform(terse=True),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "versions": versions,
-        "wrk": tool_version(["wrk", "--version"]) if shutil.which("wrk") else "not installed",
+        "wrk": tool_version(["wrk", "--version"]),
+        "hyperfine": tool_version(["hyperfine", "--version"]),
         "git": commit,
         "PYTHONDONTWRITEBYTECODE": (
             ("set in the caller's environment; " if DONTWRITEBYTECODE_WAS_SET else "not set; ")

@@ -2,10 +2,12 @@
 
     python bench/compare.py "CMD A" "CMD B" [--runs N] [--warmup W] [--name NAME]
 
-Runs are interleaved (A B, B A, A B, ...), so noise from a shared machine falls on both,
-and the ratio B/A is taken per round (each pair ran back to back), then summarized.
-Commands go through the shell; a command that fails stops the comparison (exit 1) unless
-``--allow-fail``. The figures are written to bench/results/NAME.json (default: compare).
+hyperfine times each run (wall and CPU time, the shell's start-up taken off, a failing
+command named); the runs are interleaved (A B, B A, A B, ...: one hyperfine round each),
+so noise from a shared machine falls on both, and the ratio B/A is taken per round (each
+pair ran back to back), then summarized. Commands go through the shell; a command that
+fails stops the comparison (exit 1) unless ``--allow-fail``. The figures are written to
+bench/results/NAME.json (default: compare).
 
 Example, a change to livecov tried on a copy of the repository:
 
@@ -40,33 +42,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="compare")
     parser.add_argument("--cwd", default=None, help="run the commands here")
     args = parser.parse_args(argv)
+    common.require_tools(parser, "hyperfine")
     started = time.perf_counter()
 
-    def timed(cmd: str) -> float:
-        return common.run_timed(
-            cmd, cwd=args.cwd, timeout=args.timeout, check=not args.allow_fail
-        ).seconds
-
     try:
-        times = common.alternate(
-            {"A": lambda: timed(args.a), "B": lambda: timed(args.b)},
+        timings = common.alternate_commands(
+            lambda _round: {"A": args.a, "B": args.b},
             args.runs,
             warmup=args.warmup,
             label="compare:",
+            cwd=args.cwd,
+            allow_fail=args.allow_fail,
+            timeout=args.timeout,
         )
     except common.CommandFailed as exc:
         print(f"compare: {exc}", file=sys.stderr)
         return 1
+    times = {name: common.walls(t) for name, t in timings.items()}
+    cpu = {name: common.cpus(t) for name, t in timings.items()}
     figures = [
         Figure.from_stats("A", f"A: {args.a}", Stats.of(times["A"]), "s"),
         Figure.from_stats("B", f"B: {args.b}", Stats.of(times["B"]), "s"),
         Figure.from_stats("B/A", "ratio B / A (per round)", ratios(times["B"], times["A"]), "x"),
+        Figure.from_stats(
+            "B/A.cpu", "CPU time ratio B / A (per round)", ratios(cpu["B"], cpu["A"]), "x"
+        ),
     ]
     common.write_results(
         args.name,
         f"compare: {args.runs} alternating runs",
         figures,
-        {"a": args.a, "b": args.b, "times": times},
+        {"a": args.a, "b": args.b, "times": times, "cpu_seconds": cpu},
         started,
     )
     return 0

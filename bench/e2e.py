@@ -48,9 +48,8 @@ def ensure_browser() -> str:
     probe = subprocess.run(check, capture_output=True, text=True, cwd=common.ROOT, timeout=60)
     if probe.returncode == 0:
         return ""
-    if common.ensure_tool("chromium"):
-        return ""
-    return f"no Chromium: {probe.stderr.strip().splitlines()[-1:] or ['?']}"
+    missing = probe.stderr.strip().splitlines()[-1:] or ["?"]
+    return f"no Chromium ({missing[0]}): `make browser` installs one"
 
 
 def junit_times(path: Path) -> list[float]:

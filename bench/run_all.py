@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         statuses = {n: 0 for n in names if (common.RESULTS / f"{n}.json").exists()}
     else:
-        common.ensure_tool("wrk")  # once, up front: the load figures need it
+        # Once, up front: the load figures need wrk, the command timings hyperfine.
+        common.require_tools(parser, "wrk", "hyperfine")
     for name, full, quick in SCRIPTS:
         if args.report_only or (only and name not in only) or name in skip:
             continue

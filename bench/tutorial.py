@@ -2,16 +2,16 @@
 
 Nothing of the tutorial is kept in this repository. At bench time:
 
-* the **tests** are rebuilt from the user's seed document (the tutorial's "Test Coverage"
-  chapter, ``shared/seeds/000_52925b5ab498e803.txt``): its code is cut out of the prose and
+* the **app** (``flaskr/``) and its **tests** come from the tutorial's upstream copy,
+  ``examples/tutorial`` in the source distribution of the installed Flask, fetched with pip
+  into ``bench/.cache`` (git-ignored) the first time;
+* with ``--seed FILE`` (or ``BENCH_SEED``: the tutorial's "Test Coverage" chapter as text)
+  the **tests** are rebuilt from that chapter instead: its code is cut out of the prose and
   the lines the scraping lost are put back (decorators, closing brackets, the
-  ``auth.login()`` calls, ...); redirects are compared with today's relative ``Location``;
-* the **app** (``flaskr/``, which the chapter does not contain) comes from the tutorial's
-  upstream copy, ``examples/tutorial`` in the source distribution of the installed Flask,
-  fetched with pip into ``bench/.cache`` (git-ignored) the first time.
+  ``auth.login()`` calls, ...); redirects are compared with today's relative ``Location``.
 
 ``--tutorial DIR`` uses another copy instead (a checkout of pallets/flask
-``examples/tutorial``: its ``flaskr/`` and its own ``tests/``); ``--seed FILE`` another seed.
+``examples/tutorial``: its ``flaskr/`` and its own ``tests/``).
 
     python bench/tutorial.py [--dest DIR] [--tutorial DIR] [--seed FILE]
 """
@@ -243,8 +243,13 @@ def extract_tutorial(sdist: Path, dest: Path) -> Path:
     return next(dest.glob("*/examples/tutorial"))
 
 
-def build(dest: Path, seed: Path = common.SEED, tutorial: Path | None = None) -> dict[str, str]:
-    """Lay out the tutorial project in ``dest`` (flaskr/ and tests/); returns its provenance."""
+def build(
+    dest: Path, seed: Path | None = common.SEED, tutorial: Path | None = None
+) -> dict[str, str]:
+    """Lay out the tutorial project in ``dest`` (flaskr/ and tests/); returns its provenance.
+
+    The app and, without ``seed``, the tests are those of Flask's examples/tutorial; with
+    ``seed``, the tests are rebuilt from that chapter."""
     dest.mkdir(parents=True, exist_ok=True)
     info: dict[str, str] = {}
     if tutorial is not None:
@@ -256,12 +261,16 @@ def build(dest: Path, seed: Path = common.SEED, tutorial: Path | None = None) ->
         upstream = extract_tutorial(flask_sdist(version), dest / "_upstream")
         shutil.copytree(upstream / "flaskr", dest / "flaskr")
         info["app"] = f"Flask {version} sdist examples/tutorial/flaskr"
-        for name, text in reconstruct_tests(seed.read_text(encoding="utf-8")).items():
-            path = dest / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        info["tests"] = f"rebuilt from {seed}"
-        info["upstream_tests"] = str(upstream / "tests")
+        if seed is None:
+            shutil.copytree(upstream / "tests", dest / "tests")
+            info["tests"] = f"Flask {version} sdist examples/tutorial/tests"
+        else:
+            for name, text in reconstruct_tests(seed.read_text(encoding="utf-8")).items():
+                path = dest / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+            info["tests"] = f"rebuilt from {seed}"
+            info["upstream_tests"] = str(upstream / "tests")
     (dest / "pytest.ini").write_text("[pytest]\ntestpaths = tests\naddopts = -p no:cacheprovider\n")
     return info
 

@@ -2,10 +2,13 @@
 
   ours      ``python -m pytest -q tests/unit`` in this repository
   tutorial  ``python -m pytest -q`` in a temporary copy of the tutorial project: the app
-            from Flask's source distribution (examples/tutorial), the tests rebuilt from the
-            seed chapter (see bench/tutorial.py); or ``--tutorial DIR`` for another copy
+            and its tests from Flask's source distribution (examples/tutorial), or the tests
+            rebuilt from the chapter with ``--seed`` (see bench/tutorial.py); or
+            ``--tutorial DIR`` for another copy
 
-Same interpreter (the project's venv), same pytest and plugins, runs alternating. Both are
+Same interpreter (the project's venv), same pytest and plugins, timed by hyperfine in
+alternating rounds (``common.alternate_commands``); counts and pytest's own session time
+come from its ``--junit-xml`` report. Both are
 warmed up first with ``--collect-only`` (bytecode caches), whose time is also reported as
 the fixed start-up cost every pytest run here pays. Targets: ours <= 0.5x the tutorial's
 wall time while running >= 3x as many tests.
@@ -33,11 +36,8 @@ NAME = "unit_suite"
 TITLE = "1. Unit suite: flaskr's tests/unit vs the Flask tutorial's 24 tests"
 
 
-def _env(extra_path: Path | None = None) -> dict[str, str]:
-    env = common.clean_env()
-    if extra_path is not None:
-        env["PYTHONPATH"] = str(extra_path)  # before site-packages: the tutorial's flaskr wins
-    return env
+def _env() -> dict[str, str]:
+    return common.clean_env()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=Path, default=common.SEED)
     parser.add_argument("--keep", action="store_true", help="keep the tutorial's temp folder")
     args = parser.parse_args(argv)
+    common.require_tools(parser, "hyperfine")
     started = time.perf_counter()
     py = common.project_python()
     figures: list[Figure] = []
@@ -71,51 +72,53 @@ def main(argv: list[str] | None = None) -> int:
         tut_dir = tmp / "tutorial"
         ours_cmd = [py, "-m", "pytest", "-q", "tests/unit"]
         tut_cmd = [py, "-m", "pytest", "-q"]
-        outputs: dict[str, list[dict[str, Any]]] = {"ours": [], "tutorial": []}
+        tut_env = {"PYTHONPATH": str(tut_dir)}  # before site-packages: the tutorial's flaskr
 
-        def ours() -> float:
-            t = common.run_timed(ours_cmd, cwd=common.ROOT, env=_env(), timeout=600, check=False)
-            outputs["ours"].append({"code": t.code, **common.pytest_summary(t.output)})
-            if t.code not in (0, 1):
-                raise common.CommandFailed(ours_cmd, t.code, t.output)
-            return t.seconds
-
-        def tut() -> float:
-            t = common.run_timed(tut_cmd, cwd=tut_dir, env=_env(tut_dir), timeout=300, check=False)
-            outputs["tutorial"].append({"code": t.code, **common.pytest_summary(t.output)})
-            if t.code != 0:
-                raise common.CommandFailed(tut_cmd, t.code, t.output)
-            return t.seconds
-
-        def ours_collect() -> float:
-            return common.run_timed(
-                [*ours_cmd, "--collect-only"], cwd=common.ROOT, env=_env(), timeout=300
-            ).seconds
+        def commands(round_no: int) -> dict[str, str]:
+            junit = f"--junit-xml={tmp}/%s-{round_no}.xml"
+            return {
+                "ours": common.in_shell([*ours_cmd, junit % "ours"], common.ROOT),
+                "tutorial": common.in_shell([*tut_cmd, junit % "tutorial"], tut_dir, **tut_env),
+                "collect": common.in_shell([*ours_cmd, "--collect-only"], common.ROOT),
+            }
 
         # Warm-up: bytecode caches for everything both suites import, and their collection.
-        common.run_timed(
-            [*tut_cmd, "--collect-only"], cwd=tut_dir, env=_env(tut_dir), timeout=300, check=False
+        common.hyperfine(
+            {
+                "ours": common.in_shell([*ours_cmd, "--collect-only"], common.ROOT),
+                "tutorial": common.in_shell([*tut_cmd, "--collect-only"], tut_dir, **tut_env),
+            },
+            env=_env(),
+            allow_fail=True,
         )
-        ours_collect()
-        times = common.alternate(
-            {"ours": ours, "tutorial": tut, "collect": ours_collect}, args.runs, label="unit:"
+        # hyperfine times each round; failing tests in ours are reported, not fatal.
+        timings = common.alternate_commands(
+            commands, args.runs, label="unit:", env=_env(), allow_fail=True, timeout=900
         )
+        for name, allowed in (("ours", (0, 1)), ("tutorial", (0,)), ("collect", (0,))):
+            codes = [t.code for t in timings[name]]
+            if any(code not in allowed for code in codes):
+                raise common.CommandFailed(commands(0)[name], max(codes), "")
+        outputs = {
+            name: [common.junit_summary(tmp / f"{name}-{i}.xml") for i in range(args.runs)]
+            for name in ("ours", "tutorial")
+        }
+        times = {name: common.walls(t) for name, t in timings.items()}
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             common.log(f"tutorial kept in {tmp}")
 
-    def count(name: str, key: str = "passed") -> int:
-        counts = [o.get("counts", {}) for o in outputs[name]]
-        return max((sum(c.values()) if key == "all" else c.get(key, 0)) for c in counts)
+    def count(name: str, key: str = "tests") -> int:
+        return max(o.get("counts", {}).get(key, 0) for o in outputs[name])
 
-    ours_n, tut_n = count("ours", "all"), count("tutorial", "all")
-    ours_failed = max(o.get("counts", {}).get("failed", 0) for o in outputs["ours"])
+    ours_n, tut_n = count("ours"), count("tutorial")
+    ours_failed = count("ours", "failures") + count("ours", "errors")
     per_test = {
         name: Stats.of(
             [
-                o["session_seconds"] / max(sum(o["counts"].values()), 1)
+                o["session_seconds"] / max(o["counts"]["tests"], 1)
                 for o in outputs[name]
                 if o.get("counts")
             ]
@@ -175,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     details.update(
         {
             "times": times,
+            "cpu_seconds": {name: common.cpus(t) for name, t in timings.items()},
             "pytest": outputs,
             "commands": {
                 "ours": "python -m pytest -q tests/unit",
