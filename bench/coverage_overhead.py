@@ -16,8 +16,14 @@ coverage.py's options do. A variant is a base and "+"-flags:
 
   nocov          LiveServer(coverage_config=None): the baseline
   cov            the project's settings: branch, source, per-request contexts  [default]
-  coverage-run   not livecov: ``coverage run --branch --rcfile=/dev/null -m waitress`` (or
-                 ``flask run``): no ``source``, nothing else configured
+  plain          not livecov: the server's own command (``flask run --with-threads``,
+                 ``waitress-serve``, ``uvicorn``), unmeasured: the bare server
+  coverage-run   not livecov: ``coverage run --branch --rcfile=/dev/null`` of that command:
+                 no ``source``, nothing else configured
+  slipcover      not livecov: SlipCover (``python -m slipcover --source flaskr/src/flaskr``)
+                 of that command, line coverage; ``slipcover+branch``: its branch coverage.
+                 No contexts, not coverage.py's data: the anchor of what coverage can cost.
+                 Needs ``uv pip install slipcover`` into the venv that runs this script
   flags of cov:  +nobranch  branch = false       +noctx     --no-contexts (no gate/lock)
                  +allfiles  no ``source`` (every file outside stdlib and site-packages)
                  +pytrace   core = pytrace       +sysmon    core = sysmon (Python 3.12+;
@@ -73,7 +79,8 @@ from common import Figure, Stats, ratios
 
 NAME = "coverage_overhead"
 TITLE = "3. Coverage overhead on a live server (requests/s of flaskr's index)"
-BASES = ("nocov", "cov", "coverage-run")
+COMMAND_BASES = ("plain", "coverage-run", "slipcover")  # no livecov
+BASES = ("nocov", "cov", *COMMAND_BASES)
 COV_FLAGS = ("nobranch", "noctx", "noplugins", "allfiles", "pytrace", "sysmon", "ctrace", "thread")
 FAST_PATH = "cov+nobranch+noctx"  # what livecov measures with sysmon on Python 3.12+
 SYSMON_CONTEXTS = "cov+nobranch+noplugins+suite"  # sysmon re-armed per context, Python 3.12+
@@ -113,36 +120,42 @@ def check_variant(variant: str) -> str:
             flag in ("switch", "suite", "alt", "t1")
             or (flag[:1] == "t" and flag[1:].isdigit())
             or (base == "cov" and flag in COV_FLAGS)
+            or (base == "slipcover" and flag == "branch")
         )
         if not known:
             return f"unknown flag {flag!r} for {base}"
     return ""
 
 
-class PlainCoverageRun:
-    """``coverage run --branch`` of the server with no configuration: the issue's 3.6x."""
+class CommandServer:
+    """The server started as its own command, without livecov: bare (``plain``), under
+    ``coverage run --branch`` with no configuration (``coverage-run``), or under SlipCover
+    (``slipcover``, ``slipcover+branch``: no contexts, its own data format; the floor of
+    what line coverage can cost, ISSTA'23)."""
 
-    def __init__(self, server: str) -> None:
-        self.server = server
-        self.tmp = Path(tempfile.mkdtemp(prefix="bench-covrun-"))
+    def __init__(self, server: str, base: str, flags: list[str]) -> None:
+        self.server, self.base, self.flags = server, base, flags
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-command-server-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
-    def start(self) -> str:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = common.clean_env(FLASKR_INSTANCE_PATH=str(self.tmp / "instance"))
-        py = sys.executable
-        subprocess.run(
-            [py, "-m", "flask", "--app", "flaskr", "init-db"],
-            env=env,
-            check=True,
-            cwd=self.tmp,
-            capture_output=True,
-        )
+    def measure(self) -> list[str]:
+        """What runs the server's module: coverage.py, SlipCover, or nothing."""
+        if self.base == "coverage-run":
+            return ["-m", "coverage", "run", "--branch", "--rcfile=/dev/null"]
+        if self.base == "slipcover":
+            source = str(common.ROOT / "flaskr" / "src" / "flaskr")
+            branch = ["--branch"] if "branch" in self.flags else []
+            return ["-m", "slipcover", *branch, "--source", source, "--json", "--out", self.data]
+        return []
+
+    @property
+    def data(self) -> str:
+        return str(self.tmp / "slipcover.json")
+
+    def server_command(self, port: int) -> list[str]:
         if self.server == "waitress":
-            target = [
+            return [
                 "-m",
                 "waitress",
                 f"--listen=127.0.0.1:{port}",
@@ -150,21 +163,38 @@ class PlainCoverageRun:
                 "--call",
                 "flaskr:create_app",
             ]
-        else:
-            target = [
-                "-m",
-                "flask",
-                "--app",
-                "flaskr",
-                "run",
-                "--port",
-                str(port),
-                "--with-threads",
-                "--no-reload",
-                "--no-debugger",
-            ]
+        if self.server == "uvicorn":
+            app_dir = ["--app-dir", str(common.ROOT)]  # bench.flaskr_asgi: flaskr via a2wsgi
+            return ["-m", "uvicorn", *app_dir, "--factory", ASGI_APP["app"], "--port", str(port)]
+        return [
+            "-m",
+            "flask",
+            "--app",
+            "flaskr",
+            "run",
+            "--port",
+            str(port),
+            "--with-threads",
+            "--no-reload",
+            "--no-debugger",
+        ]
+
+    def start(self) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = common.clean_env(FLASKR_INSTANCE_PATH=str(self.tmp / "instance"))
+        py = sys.executable
+        if self.server != "uvicorn":  # bench.flaskr_asgi's factory creates its database
+            subprocess.run(
+                [py, "-m", "flask", "--app", "flaskr", "init-db"],
+                env=env,
+                check=True,
+                cwd=self.tmp,
+                capture_output=True,
+            )
         self.process = subprocess.Popen(
-            [py, "-m", "coverage", "run", "--branch", "--rcfile=/dev/null", *target],
+            [py, *self.measure(), *self.server_command(port)],
             cwd=self.tmp,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -180,17 +210,23 @@ class PlainCoverageRun:
         return self.tmp / "instance" / "flaskr.sqlite"
 
     def stop(self) -> None:
+        """Stop the server (SIGINT: coverage.py and SlipCover save at exit), then check that
+        SlipCover wrote its data: a measured variant that measured nothing is no figure."""
         import shutil
         import signal
 
-        if self.process:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            if self.process:
+                os.killpg(self.process.pid, signal.SIGINT)
+                try:
+                    self.process.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                    self.process.wait()
+            if self.base == "slipcover" and not Path(self.data).is_file():
+                raise RuntimeError("SlipCover wrote no coverage data")
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def one_run(
@@ -199,12 +235,16 @@ def one_run(
     """Start, seed, load, stop; returns requests/s and keeps the details in ``samples``."""
     from livecov import LiveServer
 
-    if variant == "coverage-run":
-        live: Any = PlainCoverageRun(server)
-        url = live.start()
+    base, *flags = variant.split("+")
+    if base in COMMAND_BASES:
+        live: Any = CommandServer(server, base, flags)
+        try:
+            url = live.start()
+        except BaseException:
+            live.stop()
+            raise
         db_path, pid = live.db_path, live.process.pid
     else:
-        base, *flags = variant.split("+")
         config, contexts = variant_settings(base, flags)
         threads = next(
             (int(f[1:]) for f in flags if f[:1] == "t" and f[1:].isdigit()), args.threads
@@ -243,7 +283,7 @@ def one_run(
         if result.errors:
             raise RuntimeError(f"{result.errors} failed requests under load")
     finally:
-        if variant == "coverage-run":
+        if base in COMMAND_BASES:
             live.stop()
         else:
             try:
@@ -295,9 +335,12 @@ def main(argv: list[str] | None = None) -> int:
         if "alt" in v.split("+")[1:] and args.alt_src is None:
             parser.error(f"{v} needs --alt-src")
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    if "coverage-run" in variants and "uvicorn" in servers:
-        parser.error("coverage-run starts werkzeug or waitress only: leave uvicorn out")
-    common.ensure_tool("wrk")
+    command_variants = [v for v in variants if v.split("+")[0] in COMMAND_BASES]
+    if command_variants and "gunicorn" in servers:
+        parser.error(
+            f"{command_variants[0]} starts werkzeug, waitress or uvicorn: leave gunicorn out"
+        )
+    common.require_tools(parser, "wrk")
 
     figures: list[Figure] = []
     details: dict[str, Any] = {
