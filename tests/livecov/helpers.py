@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 import coverage
 import pytest
 
+from livecov.client import Client
 from livecov.errors import LivecovError
 from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import merge_into_running
@@ -218,6 +218,34 @@ def sample_project(folder: Path) -> Path:
     return folder
 
 
+FASTAPI_PYPROJECT = """\
+[tool.livecov]
+app = "fastapi_app:app"
+
+[tool.coverage.run]
+branch = true
+source = ["."]
+omit = ["test_*.py"]
+"""
+FASTAPI_TESTS = """\
+def test_items(livecov_client):
+    assert livecov_client.get("/items/4").text == "item 4, session open: True"
+
+
+def test_sync(livecov_client):
+    assert livecov_client.get("/sync").text == "sync, in a worker thread: True"
+"""
+
+
+def fastapi_api_project(folder: Path) -> Path:
+    """Fill ``folder`` with the sample FastAPI app and its API tests through livecov's
+    pytest plugin (test_app.py: test_items, test_sync); return it."""
+    shutil.copy(APPS / "fastapi_app.py", folder)
+    (folder / "pyproject.toml").write_text(FASTAPI_PYPROJECT)
+    (folder / "test_app.py").write_text(FASTAPI_TESTS)
+    return folder
+
+
 @contextmanager
 def suite_server(**options) -> Iterator[LiveServer]:
     """A LiveServer measured like this test run is, its data merged into the run's.
@@ -290,6 +318,7 @@ def port_closed(url: str) -> bool:
 
 
 def get(url: str, context: str | None = None) -> str:
-    headers = {"Livecov-Context": context} if context else {}
-    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
-        return r.read().decode()
+    """What ``url`` answers, asked by livecov's own client naming the test ``context`` (none:
+    no test named); an error status raises, a dropped connection raises ``OSError``."""
+    with Client(url, context) as client:
+        return client.get("").raise_for_status().text

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import coverage
 
 from livecov import LiveServer, ServerOptions
+from livecov.client import Client
 
 ROUTES = ("/thread", "/generator", "/caught", "/stream")
 # The reset hook lives in a module of its own, left out of the measurement: reset runs
@@ -131,13 +130,12 @@ def _round(
 
 def _get(url: str, context: str) -> str:
     """'' when ``url`` answered 200 for ``context``, else what went wrong."""
-    request = urllib.request.Request(url, headers={"Livecov-Context": context})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
-            return "" if response.status == 200 else f"{url} {context}: {response.status}"
-    except (urllib.error.URLError, OSError) as error:
+        with Client(url, context) as client:
+            status = client.get("").status_code
+    except OSError as error:  # refused, dropped, timed out
         return f"{url} {context}: {error}"
+    return "" if status == 200 else f"{url} {context}: {status}"
 
 
 def _serial(project: Path, app: str, server: str, contexts: int) -> dict[str, Lines]:

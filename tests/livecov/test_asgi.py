@@ -7,7 +7,6 @@ which context.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 import urllib.request
@@ -24,8 +23,8 @@ from livecov import LiveServer, ServerOptions
 from livecov.cli import main
 from livecov.errors import ConfigError, ServerStartError
 from tests.livecov.helpers import (
-    APPS,
     context_client,
+    fastapi_api_project,
     get,
     group_alive,
     json_report,
@@ -315,31 +314,10 @@ def test_livecov_run_measures_a_fastapi_app_alike_under_uvicorn_and_gunicorn(
     assert executed[()] == executed[("--server", "gunicorn", "--workers", "2")]
 
 
-PLUGIN_PYPROJECT = """\
-[tool.livecov]
-app = "fastapi_app:app"
-
-[tool.coverage.run]
-branch = true
-source = ["."]
-omit = ["test_*.py"]
-"""
-PLUGIN_TESTS = """\
-def test_items(livecov_client):
-    assert livecov_client.get("/items/4").text == "item 4, session open: True"
-
-
-def test_sync(livecov_client):
-    assert livecov_client.get("/sync").text == "sync, in a worker thread: True"
-"""
-
-
 def test_a_fastapi_app_through_the_pytest_plugin(pytester: pytest.Pytester, monkeypatch) -> None:
     monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
     monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
-    shutil.copy(APPS / f"{FASTAPI}.py", pytester.path)
-    pytester.makefile(".toml", pyproject=PLUGIN_PYPROJECT)
-    pytester.makepyfile(test_app=PLUGIN_TESTS)
+    fastapi_api_project(pytester.path)
 
     result = pytester.runpytest_subprocess("--cov", timeout=180)
 

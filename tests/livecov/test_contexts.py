@@ -335,14 +335,8 @@ def test_unit():
 """
 
 TEST_LIVE = """\
-import urllib.request
-
-
-def test_live(live_server, request):
-    headers = {"Livecov-Context": request.node.nodeid}
-    req = urllib.request.Request(live_server.url + "/e2e", headers=headers)
-    with urllib.request.urlopen(req) as response:
-        assert response.read() == b"e2e"
+def test_live(livecov_client):
+    assert livecov_client.get("/e2e").content == b"e2e"
 """
 
 

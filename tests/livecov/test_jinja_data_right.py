@@ -76,14 +76,8 @@ def test_empty_again():
 """
 
 TESTS_LIVE = """\
-import urllib.request
-
-
-def test_full_live(live_server, request):
-    headers = {"Livecov-Context": request.node.nodeid}
-    req = urllib.request.Request(live_server.url + "/full", headers=headers)
-    with urllib.request.urlopen(req) as response:
-        assert b"<li>a</li>" in response.read()
+def test_full_live(livecov_client):
+    assert b"<li>a</li>" in livecov_client.get("/full").content
 """
 
 

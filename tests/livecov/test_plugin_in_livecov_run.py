@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import coverage
 import pytest
 
 from livecov.cli import main
-from tests.livecov.helpers import APPS
+from tests.livecov.helpers import fastapi_api_project
 from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, write_plugin_project
 
 # Every way a test reaches the server: a page only (base_url), live_server, and a test
@@ -42,25 +41,6 @@ def test_square(live_server, page):
     page.goto(live_server.url + "/square?n=5")
     assert page.locator("body").inner_text() == "25"
     assert (pathlib.Path(live_server.tmpdir) / "seed.txt").read_text() == "seeded 4"
-"""
-
-FASTAPI_PYPROJECT = """\
-[tool.livecov]
-app = "fastapi_app:app"
-
-[tool.coverage.run]
-branch = true
-source = ["."]
-omit = ["test_*.py"]
-"""
-
-FASTAPI_TESTS = """\
-def test_items(livecov_client):
-    assert livecov_client.get("/items/4").text == "item 4, session open: True"
-
-
-def test_sync(livecov_client):
-    assert livecov_client.get("/sync").text == "sync, in a worker thread: True"
 """
 
 
@@ -131,9 +111,7 @@ def test_browser_tests_in_livecov_run_give_pytest_covs_numbers(
 def test_api_tests_of_a_fastapi_app_in_livecov_run_give_pytest_covs_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    shutil.copy(APPS / "fastapi_app.py", tmp_path)
-    (tmp_path / "pyproject.toml").write_text(FASTAPI_PYPROJECT)
-    (tmp_path / "test_app.py").write_text(FASTAPI_TESTS)
+    fastapi_api_project(tmp_path)
     expected_lines, expected_total = with_pytest_cov(tmp_path)
 
     lines, total, _ = with_livecov_run(tmp_path, monkeypatch, capfd)

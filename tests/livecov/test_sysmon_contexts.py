@@ -12,8 +12,6 @@ then by the other), then from concurrent clients of both contexts.
 from __future__ import annotations
 
 import sys
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import coverage
 import pytest
 
 from livecov import LiveServer, ServerOptions
+from livecov.client import Client
 from livecov.cores import CTRACE, SYSMON
 from tests.livecov.helpers import read_data
 from tests.livecov.soak import soak, workers_for
@@ -35,12 +34,9 @@ Triple = tuple[str, str, int]
 
 
 def request(url: str, context: str) -> int:
-    headers = {"Livecov-Context": context}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30):
-            return 200
-    except urllib.error.HTTPError as error:  # /boom
-        return error.code
+    """The status ``url`` answers for the test ``context`` (/boom: 500)."""
+    with Client(url, context) as client:
+        return client.get("").status_code
 
 
 def drive(url: str) -> list[int]:
