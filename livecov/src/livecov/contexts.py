@@ -24,6 +24,7 @@ from typing import TextIO
 from coverage import Coverage, CoverageData
 from coverage.exceptions import CoverageException
 
+from livecov.coverage_data import read_data
 from livecov.errors import ConfigError
 from livecov.jinja import PLUGIN_NAME as JINJA_PLUGIN
 from livecov.jinja.repair import repair_data
@@ -182,6 +183,4 @@ def _templates_repaired(data: CoverageData) -> Iterator[CoverageData]:
         copy = os.path.join(folder, "data")
         shutil.copyfile(data.data_filename(), copy)
         repair_data(copy)
-        repaired = CoverageData(copy)
-        repaired.read()
-        yield repaired
+        yield read_data(copy)

@@ -154,6 +154,10 @@ class CoverageLostError(LivecovError):
     outcome = COVERAGE_LOST
 
 
+class CoverageSchemaError(CoverageLostError):
+    """coverage.py's data file has a schema version livecov was not written for."""
+
+
 class ServerDiedError(CoverageLostError):
     """The server died during the run: a server failure, and its coverage is lost."""
 

@@ -1,12 +1,17 @@
-"""Coverage data: fold the server's files in with the tests' data, and report on it all."""
+"""Coverage data: fold the server's files in with the tests' data, and report on it all.
+
+Features change the data as it is folded in (livecov.jinja repairs templates' arcs,
+livecov.affected records the commit): each is a :class:`DataStep` that the front ends
+register (:func:`register_step`, through :mod:`livecov.features`); this module imports no
+feature. Every read and write of a data file goes through :mod:`livecov.coverage_data`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,7 +20,7 @@ import coverage
 from coverage.exceptions import CoverageException, DataError, NoDataError
 from coverage.results import should_fail_under
 
-from livecov.affected.record import record_if_in_git
+from livecov.coverage_data import add_context_markers, read_data
 from livecov.errors import ConfigError, CoverageLostError
 
 SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory
@@ -32,22 +37,34 @@ def server_context_marker(context: str) -> str:
     return SERVER_CONTEXT_MARK + hashlib.sha256(context.encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class DataStep:
+    """What a feature does to a data file as livecov folds the server's data in."""
+
+    name: str
+    # Changes the data file in place; True when it changed the lines or arcs it holds.
+    run: Callable[[str], bool]
+    server_files: bool = False  # on each of the server's data files, before they join
+    combined: bool = False  # on the data file livecov combined them into (livecov run)
+
+
+_steps: dict[str, DataStep] = {}
+
+
+def register_step(step: DataStep) -> None:
+    """Run ``step`` whenever data is folded in from now on (again: it replaces the step of
+    the same name)."""
+    _steps[step.name] = step
+
+
 def prepare_server_file(path: Path) -> None:
     """Make the server's data file ready to join the tests': mark its contexts as the
-    server's (``livecov contexts`` tells layers apart by them), repair its templates."""
-    connection = sqlite3.connect(path)
-    try:
-        with connection:
-            contexts = [row[0] for row in connection.execute("select context from context")]
-            connection.executemany(
-                "insert or ignore into context (context) values (?)",
-                [(server_context_marker(context),) for context in contexts],
-            )
-    finally:
-        connection.close()
-    from livecov.jinja.repair import repair_data  # not at import: `python -m livecov.jinja`
-
-    repair_data(str(path))
+    server's (``livecov contexts`` tells layers apart by them), then the registered steps
+    (the template repair)."""
+    add_context_markers(path, server_context_marker)
+    for step in _steps.values():
+        if step.server_files:
+            step.run(str(path))
 
 
 def open_coverage(
@@ -95,9 +112,8 @@ def check_measured_alike(cov: coverage.Coverage) -> None:
     The server measures as ``cov`` is configured; data measured with branches (``--branch``,
     or ``--cov-branch``) and without never combine. Raises ConfigError saying the way out.
     """
-    data = coverage.CoverageData(cov.config.data_file)
     try:
-        data.read()
+        data = read_data(cov.config.data_file)
     except DataError as exc:
         raise ConfigError(
             f"cannot read the coverage data {cov.config.data_file}: {exc}; "
@@ -130,11 +146,10 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
             cov.erase()
         cov.combine(paths, strict=True, keep=False)
         cov.save()
-        from livecov.jinja.repair import repair_data  # not at import: `python -m livecov.jinja`
-
-        if repair_data(cov.get_data().data_filename()):
-            cov.load()  # templates' arcs repaired on disk (livecov.jinja)
-        record_if_in_git(cov.get_data().data_filename())  # the commit, for livecov affected
+        data_file = cov.get_data().data_filename()
+        changed = [step.run(data_file) for step in _steps.values() if step.combined]
+        if any(changed):
+            cov.load()  # changed on disk (templates' arcs repaired)
     except DataError as exc:
         raise CoverageLostError(
             f"cannot combine the server's data with {cov.config.data_file}: {exc}. "

@@ -1,6 +1,6 @@
 """pytest wiring for test selection (``--livecov-affected``) and for recording what it needs.
 
-The logic is :mod:`livecov.affected`; this only connects it to pytest's hooks.
+The logic is the :mod:`livecov.affected` package's; this only connects it to pytest's hooks.
 """
 
 from __future__ import annotations
@@ -113,4 +113,7 @@ class RecordCommit:
         controller = getattr(session.config.pluginmanager.getplugin("_cov"), "cov_controller", None)
         # Not on an xdist worker: its data is only a part, combined by the controller.
         cov = None if hasattr(session.config, "workerinput") else getattr(controller, "cov", None)
-        record_if_in_git(cov and cov.get_data().data_filename(), session.config.rootpath)
+        try:
+            record_if_in_git(cov and cov.get_data().data_filename(), session.config.rootpath)
+        except LivecovError as exc:  # one line (a data schema livecov does not know)
+            pytest.exit(f"livecov: {exc}", returncode=exc.exit_status)

@@ -20,6 +20,7 @@ from livecov.client import HTTPClient, client_for
 from livecov.control import RunServer
 from livecov.cores import measuring_core
 from livecov.errors import ConfigError, LivecovError
+from livecov.features import register_data_steps
 from livecov.jinja.repair import repair_running_data
 from livecov.live_server import SERVERS, LiveServer
 from livecov.measure import merge_into_running
@@ -69,6 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _reset_mode(config)  # a bad value is a usage error before any test runs
+    register_data_steps()  # the template repair of the server's data (livecov.features)
     pytest_affected.configure(config)
     # Registered now, after every entry-point plugin, so these fixtures take precedence
     # over pytest-playwright's and can build on them.
@@ -338,4 +340,7 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     try:
         return (yield)
     finally:
-        repair_running_data(coverage.Coverage.current())
+        try:
+            repair_running_data(coverage.Coverage.current())
+        except LivecovError as exc:  # one line (a data schema livecov does not know)
+            pytest.exit(f"livecov: {exc}", returncode=exc.exit_status)

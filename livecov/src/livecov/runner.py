@@ -31,6 +31,7 @@ from livecov.errors import (
     Outcome,
     ServerStartError,
 )
+from livecov.features import register_data_steps
 from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import (
     ReportOptions,
@@ -129,6 +130,7 @@ def run(settings: Settings, command: list[str], out: TextIO | None = None) -> Ru
     """Run the whole pipeline; never raises for the user's mistakes (see ``failures``)."""
     out = out or sys.stdout
     result = RunResult()
+    register_data_steps()  # the template repair and the commit record, as data is combined
     # Set explicitly: started in the background by a non-interactive shell, this process
     # would inherit SIGINT as ignored.
     previous = {sig: signal.signal(sig, _signals.handler) for sig in _STOP_SIGNALS}

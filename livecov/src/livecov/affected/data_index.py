@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,31 +14,8 @@ from livecov.affected.changes import EveryTest, node_id_of, scope_tests
 from livecov.affected.git import GitError, blob_id, git
 from livecov.affected.python import uses
 from livecov.affected.record import Record, measured_paths
+from livecov.coverage_data import arc_ends_by_context
 from livecov.jinja import PLUGIN_NAME as JINJA_TRACER
-
-
-def template_lines_run(data_file: str, filename: str) -> dict[int, list[str]]:
-    """The lines of a template livecov.jinja measured with arcs, and the contexts that ran each.
-
-    Only the arcs' ends: coverage.py's C tracer starts the arc after a resumed generator at
-    a *Python* line of the compiled template, which is no template line; data that was not
-    repaired (pytest-cov's; a ``coverage combine`` without ``python -m livecov.jinja``)
-    holds those starts. A template line that ran is always an arc's end in its context.
-    """
-    db = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = db.execute(
-            "SELECT DISTINCT arc.tono, context.context FROM arc"
-            " JOIN file ON file.id = arc.file_id JOIN context ON context.id = arc.context_id"
-            " WHERE file.path = ? AND arc.tono > 0",
-            (filename,),
-        ).fetchall()
-    finally:
-        db.close()
-    lines: dict[int, list[str]] = {}
-    for number, context in rows:
-        lines.setdefault(number, []).append(context)
-    return lines
 
 
 class DataIndex:
@@ -57,9 +33,17 @@ class DataIndex:
         self.test_files = {t.split("::", 1)[0] for t in self.tests}
 
     def contexts_by_line(self, path: str) -> dict[int, list[str]]:
+        """Each line of ``path`` that ran, and the contexts that ran it.
+
+        For a template livecov.jinja measured with arcs, the arcs' ends only: coverage.py's
+        C tracer starts the arc after a resumed generator at a *Python* line of the compiled
+        template, which is no template line; data that was not repaired (pytest-cov's; a
+        ``coverage combine`` without ``python -m livecov.jinja``) holds those starts. A
+        template line that ran is always an arc's end in its context.
+        """
         filename = self.files[path]
         if self.data.has_arcs() and self.data.file_tracer(filename) == JINJA_TRACER:
-            return template_lines_run(self.data.data_filename(), filename)
+            return arc_ends_by_context(self.data.data_filename(), filename)
         return self.data.contexts_by_lineno(filename)
 
     def measured_text(self, path: str) -> str:

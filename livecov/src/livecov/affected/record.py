@@ -7,7 +7,6 @@ the measured versions to git as blobs, so that ``livecov affected`` can read the
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
 from livecov.affected.git import git, git_root
+from livecov.coverage_data import read_data, read_meta, write_meta
 from livecov.errors import ConfigError
 
 RECORD_KEY = "livecov.affected"  # the row livecov adds to the data file's meta table
@@ -50,9 +50,8 @@ class Record:
 def open_data(data_file: str | Path) -> CoverageData:
     if not Path(data_file).is_file():
         raise ConfigError(f"no coverage data in {data_file}: run the tests first (make test)")
-    data = CoverageData(str(data_file))
     try:
-        data.read()
+        data = read_data(data_file)
     except CoverageException as exc:
         raise ConfigError(f"{data_file} is not coverage data: {exc}") from None
     return data
@@ -99,11 +98,7 @@ def record(data_file: str | Path, where: str | Path = ".") -> Record:
         root=str(root),
         files=dict(zip(paths, blobs, strict=True)),
     )
-    with sqlite3.connect(data_file) as db:
-        db.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (RECORD_KEY, result.to_json())
-        )
-    db.close()
+    write_meta(data_file, RECORD_KEY, result.to_json())
     return result
 
 
@@ -123,9 +118,5 @@ def record_if_in_git(data_file: str | Path | None, where: str | Path = ".") -> R
 def read_record(data_file: str | Path) -> Record | None:
     """The record :func:`record` stored in ``data_file``, or None."""
     open_data(data_file)  # a clear message for a missing or broken file
-    db = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (RECORD_KEY,)).fetchone()
-    finally:
-        db.close()
-    return Record.from_json(row[0]) if row else None
+    stored = read_meta(data_file, RECORD_KEY)
+    return Record.from_json(stored) if stored else None

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 
 import coverage
 
+from livecov.coverage_data import restart_stray_arcs
+from livecov.errors import LivecovError
 from livecov.jinja import PLUGIN_NAME
 
 
@@ -25,29 +26,7 @@ def repair_data(data_file: str) -> int:
     """
     if not os.path.exists(data_file):
         return 0
-    connection = sqlite3.connect(data_file)
-    try:
-        with connection:
-            tables = {row[0] for row in connection.execute("select name from sqlite_master")}
-            if not {"arc", "tracer"} <= tables:
-                return 0
-            stray = """
-                from arc as a where a.fromno > 0
-                and a.file_id in (select file_id from tracer where tracer = ?)
-                and not exists (select 1 from arc as b where b.file_id = a.file_id
-                                and b.context_id = a.context_id and b.tono = a.fromno)
-            """
-            connection.execute(
-                "insert or ignore into arc (file_id, context_id, fromno, tono)"
-                f" select a.file_id, a.context_id, -1, a.tono {stray}",
-                (PLUGIN_NAME,),
-            )
-            return connection.execute(
-                f"delete from arc where rowid in (select a.rowid {stray})",  # noqa: S608
-                (PLUGIN_NAME,),
-            ).rowcount
-    finally:
-        connection.close()
+    return restart_stray_arcs(data_file, PLUGIN_NAME)
 
 
 def repair_running_data(cov: coverage.Coverage | None) -> int:
@@ -72,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not os.path.exists(args.data_file):
         print(f"livecov.jinja: no coverage data file {args.data_file}", file=sys.stderr)
         return 1
-    repaired = repair_data(args.data_file)
+    try:
+        repaired = repair_data(args.data_file)
+    except LivecovError as exc:
+        print(f"livecov.jinja: {exc}", file=sys.stderr)
+        return exc.exit_status
     print(f"livecov.jinja: {args.data_file}: {repaired} template arcs repaired")
     return 0

@@ -1,0 +1,148 @@
+"""Every read and write livecov makes of coverage.py's data files, in one module.
+
+What coverage.py's ``CoverageData`` offers (files, lines, arcs, contexts, file tracers) is
+read through it. Four things it does not offer are done here in SQL on its SQLite file: the
+contexts' markers the live server's data gets (a context that holds no lines), the record
+of ``livecov affected`` (a row of the ``meta`` table), the template lines each context ran
+(the arcs' ends, per context, in one query), and livecov.jinja's repair of arcs. coverage.py
+calls its schema internal, so each of these first reads ``coverage_schema``'s version and
+refuses, in one line, a version livecov was not written for: a coverage.py release that
+changes the schema stops livecov with a message, never with wrong numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from coverage import CoverageData
+
+from livecov.errors import ConfigError, CoverageSchemaError
+
+# The version of coverage.py's data schema the SQL below is written for: coverage.py's
+# ``coverage.sqldata.SCHEMA_VERSION`` in every release livecov supports (7.10 and later).
+KNOWN_SCHEMA_VERSION = 7
+
+
+class NotCoverageDataError(ConfigError):
+    """A file that is no coverage.py data: not SQLite, or no ``coverage_schema`` table."""
+
+
+def read_data(data_file: str | Path) -> CoverageData:
+    """The data file, read by coverage.py once its schema is checked (coverage.py's own
+    errors, ``DataError``, for a file that is no coverage data, are the caller's)."""
+    if Path(data_file).is_file():
+        connection = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            _check_known(_schema_version(connection), data_file)
+        finally:
+            connection.close()
+    data = CoverageData(str(data_file))
+    data.read()
+    return data
+
+
+@contextlib.contextmanager
+def _database(data_file: str | Path, read_only: bool = False) -> Iterator[sqlite3.Connection]:
+    """A connection to coverage.py's SQLite file, once its schema is one livecov knows;
+    what it writes is committed when the block ends without an exception."""
+    mode = "?mode=ro" if read_only else ""
+    connection = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}{mode}", uri=True)
+    try:
+        version = _schema_version(connection)
+        if version is None:
+            raise NotCoverageDataError(f"{data_file} is not coverage data")
+        _check_known(version, data_file)
+        with connection:
+            yield connection
+    finally:
+        connection.close()
+
+
+def _schema_version(connection: sqlite3.Connection) -> int | None:
+    """``coverage_schema``'s version; None when the file is no coverage data."""
+    try:
+        row = connection.execute("select version from coverage_schema").fetchone()
+    except sqlite3.DatabaseError:  # not SQLite, or SQLite without coverage.py's tables
+        return None
+    return int(row[0]) if row else None
+
+
+def _check_known(version: int | None, data_file: str | Path) -> None:
+    if version is not None and version != KNOWN_SCHEMA_VERSION:
+        raise CoverageSchemaError(
+            f"{data_file} is coverage.py data of schema version {version}, which livecov "
+            f"does not know (it reads version {KNOWN_SCHEMA_VERSION}): measure with a "
+            "coverage.py release livecov supports, or upgrade livecov"
+        )
+
+
+def add_context_markers(data_file: str | Path, marker: Callable[[str], str]) -> None:
+    """For each context of the file, add ``marker(context)``: a context holding no lines
+    (coverage.py's API adds a context only with lines)."""
+    with _database(data_file) as db:
+        contexts = [row[0] for row in db.execute("select context from context")]
+        db.executemany(
+            "insert or ignore into context (context) values (?)",
+            [(marker(context),) for context in contexts],
+        )
+
+
+def write_meta(data_file: str | Path, key: str, value: str) -> None:
+    """Store ``value`` under ``key`` in the data file's ``meta`` table (coverage.py keeps its
+    own keys there; ``coverage combine`` does not carry other keys over)."""
+    with _database(data_file) as db:
+        db.execute("insert or replace into meta (key, value) values (?, ?)", (key, value))
+
+
+def read_meta(data_file: str | Path, key: str) -> str | None:
+    """What :func:`write_meta` stored under ``key``, or None."""
+    with _database(data_file, read_only=True) as db:
+        row = db.execute("select value from meta where key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def arc_ends_by_context(data_file: str | Path, filename: str) -> dict[int, list[str]]:
+    """Each line some arc of ``filename`` ends on, and the contexts whose arcs end there.
+
+    ``CoverageData.contexts_by_lineno`` counts both ends of an arc; this one query counts
+    the ends only (why: ``livecov.affected.data_index``).
+    """
+    with _database(data_file, read_only=True) as db:
+        rows = db.execute(
+            "select distinct arc.tono, context.context from arc"
+            " join file on file.id = arc.file_id join context on context.id = arc.context_id"
+            " where file.path = ? and arc.tono > 0",
+            (filename,),
+        ).fetchall()
+    lines: dict[int, list[str]] = {}
+    for number, context in rows:
+        lines.setdefault(number, []).append(context)
+    return lines
+
+
+def restart_stray_arcs(data_file: str | Path, tracer: str) -> int:
+    """In the files ``tracer`` measured, make each arc that starts at a line no arc ends on
+    (in its context) start at an entry (-1) instead; count them. 0 for a file that is no
+    coverage data (why: ``livecov.jinja.repair``)."""
+    try:
+        with _database(data_file) as db:
+            stray = """
+                from arc as a where a.fromno > 0
+                and a.file_id in (select file_id from tracer where tracer = ?)
+                and not exists (select 1 from arc as b where b.file_id = a.file_id
+                                and b.context_id = a.context_id and b.tono = a.fromno)
+            """
+            db.execute(
+                "insert or ignore into arc (file_id, context_id, fromno, tono)"
+                f" select a.file_id, a.context_id, -1, a.tono {stray}",
+                (tracer,),
+            )
+            return db.execute(
+                f"delete from arc where rowid in (select a.rowid {stray})",  # noqa: S608
+                (tracer,),
+            ).rowcount
+    except NotCoverageDataError:
+        return 0
