@@ -28,11 +28,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import coverage
 from coverage.config import CoverageConfig
 
 from livecov.control import TMPDIR_ENV, post_control
 from livecov.cores import CoreChoice, choose_core
+from livecov.coverage_data import read_data
 from livecov.errors import (
     EXIT_USAGE,
     ConfigError,
@@ -526,13 +526,7 @@ class LiveServer:
 
 def _measured_files(data_files: list[Path]) -> int:
     """How many source files the data files hold lines for (a flush may leave empty ones)."""
-    return sum(len(_read_data(path).measured_files()) for path in data_files)
-
-
-def _read_data(path: Path) -> coverage.CoverageData:
-    data = coverage.CoverageData(str(path))
-    data.read()
-    return data
+    return sum(len(read_data(path).measured_files()) for path in data_files)
 
 
 def _describe(code: int | None) -> str:
