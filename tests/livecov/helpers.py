@@ -93,6 +93,11 @@ def livecov_command(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[s
     )
 
 
+def livecov_lines(err: str) -> list[str]:
+    """The lines livecov itself wrote in ``err`` (they start with ``livecov:``)."""
+    return [line for line in err.splitlines() if line.startswith("livecov:")]
+
+
 def unmeasured_command(*arguments: str) -> list[str]:
     """A Python command that the suite's own measurement leaves alone: without ``site``,
     coverage.py's ``patch = subprocess`` never starts in it. For the commands a test kills:

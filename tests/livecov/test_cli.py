@@ -20,15 +20,11 @@ from livecov.cli import build_parser, main, settings_from_args
 from livecov.errors import EXIT_USAGE
 from livecov.settings import Settings
 from tests.livecov.affected_project import Project
-from tests.livecov.helpers import livecov_command
+from tests.livecov.helpers import livecov_command, livecov_lines
 from tests.livecov.test_contexts import make_data, module
 
 SUBCOMMANDS = ("run", "contexts", "affected", "record")
 BIG = "tests/test_views.py::test_big"
-
-
-def livecov_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("livecov:")]
 
 
 def usage_error(capfd: pytest.CaptureFixture[str], *arguments: str) -> str:

@@ -20,6 +20,7 @@ from livecov.measure import check_not_measured_into, open_coverage
 from tests.livecov.helpers import (
     expected_executed,
     json_report,
+    livecov_lines,
     measure_like_unit_tests,
     sighup_default,
 )
@@ -27,10 +28,6 @@ from tests.livecov.helpers import (
 CURL = shutil.which("curl")
 NODE = shutil.which("node")
 needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed")
-
-
-def livecov_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("livecov:")]
 
 
 def run(*args: str) -> int:

@@ -10,7 +10,7 @@ import pytest
 import livecov
 from livecov.cli import main
 from livecov.errors import ConfigError
-from tests.livecov.helpers import suite_server_failure
+from tests.livecov.helpers import livecov_lines, suite_server_failure
 
 BACKENDS = ["werkzeug", "waitress", "gunicorn"]
 
@@ -45,10 +45,6 @@ MISTAKES = {
         True,
     ),
 }
-
-
-def livecov_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("livecov:")]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
