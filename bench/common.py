@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import importlib.metadata
 import json
 import os
 import platform
@@ -315,24 +316,6 @@ def junit_summary(path: Path) -> dict[str, Any]:
     return {"counts": counts, "session_seconds": float(suite.get("time", "nan"))}
 
 
-PYTEST_SUMMARY = re.compile(r"=*\s*(?P<summary>(?:\d+ \w+(?:, )?)+) in (?P<secs>[\d.]+)s")
-
-
-def pytest_summary(output: str) -> dict[str, Any]:
-    """Counts (passed, failed, ...) and pytest's own session time from its last line."""
-    found: dict[str, Any] = {}
-    for match in PYTEST_SUMMARY.finditer(output):
-        counts = {}
-        for part in match.group("summary").split(", "):
-            number, word = part.split(" ", 1)
-            counts[word.rstrip("s") if word.endswith("errors") else word] = int(number)
-        found = {"counts": counts, "session_seconds": float(match.group("secs"))}
-    return found
-
-
-# -- tools --------------------------------------------------------------------------------
-
-
 class MissingTool(RuntimeError):
     pass
 
@@ -359,6 +342,7 @@ def require_tools(parser: argparse.ArgumentParser, *names: str) -> None:
 
 
 def tool_version(cmd: Sequence[str]) -> str:
+    """The first line ``cmd`` prints ("?" if none), or "not found"."""
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
@@ -658,6 +642,10 @@ def markdown_table(rows: list[list[str]], header: list[str] = TABLE_HEADER) -> s
     return "\n".join(out)
 
 
+PACKAGES = ["flask", "werkzeug", "coverage", "waitress", "gunicorn", "uvicorn", "slipcover"]
+PACKAGES += ["pytest", "pytest-cov", "pytest-xdist", "playwright", "hypothesis", "jinja2"]
+
+
 def machine_info() -> dict[str, Any]:
     """The machine and the versions that produced a figure."""
     cpu = "?"
@@ -666,39 +654,16 @@ def machine_info() -> dict[str, Any]:
             if text_line.startswith("model name"):
                 cpu = text_line.split(":", 1)[1].strip()
                 break
-    versions: dict[str, str] = {}
-    script = (
-        "import json, importlib.metadata as m, sys\n"
-        "names = ['flask', 'werkzeug', 'coverage', 'waitress', 'gunicorn', 'pytest',"
-        " 'pytest-cov', 'pytest-xdist', 'playwright', 'hypothesis', 'jinja2']\n"
-        "out = {'python': sys.version.split()[0]}\n"
-        "for n in names:\n"
-        "    try: out[n] = m.version(n)\n"
-        "    except m.PackageNotFoundError: pass\n"
-        "print(json.dumps(out))\n"
-    )
-    with contextlib.suppress(Exception):
-        versions = json.loads(
-            subprocess.run(
-                [project_python(), "-c", script], capture_output=True, text=True, timeout=30
-            ).stdout
-        )
-    commit = "?"
-    with contextlib.suppress(Exception):
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        if dirty:
-            commit += " (+ uncommitted changes)"
+    # This interpreter's: every script runs in the venv it measures (ensure_project_venv,
+    # or BENCH_NO_REEXEC=1 under another one).
+    versions = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[name] = importlib.metadata.version(name)
+    git = ["git", "-C", str(ROOT)]
+    commit = tool_version([*git, "rev-parse", "--short", "HEAD"])
+    if tool_version([*git, "status", "--porcelain"]) not in ("?", "not found"):
+        commit += " (+ uncommitted changes)"
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

@@ -4,10 +4,12 @@
   parallel  ``python -m pytest tests/e2e -q -n 2`` (pytest-xdist: each worker its own
             live server and browser)
 
-Runs alternate. The time per browser test is pytest's own duration of each test (set-up,
-call and tear-down, from a JUnit XML report of the serial runs): its median over the suite,
-then the median of that over the runs. Nothing is measured when tests/e2e has no tests yet;
-a Chromium is installed from Debian's packages when none can be found (as CI does).
+Runs alternate, timed by hyperfine (``common.alternate_commands``). The time per browser
+test is pytest's own duration of each test (set-up, call and tear-down, from a JUnit XML
+report of the serial runs): its median over the suite,
+then the median of that over the runs; the counts come from the same reports. Nothing is
+measured when tests/e2e has no tests yet, or when no Chromium can be found (``make browser``
+installs one; ``make bench`` does it first).
 
     python bench/e2e.py [--runs 2]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=420, help="per pytest run, seconds")
     args = parser.parse_args(argv)
+    common.require_tools(parser, "hyperfine")
     started = time.perf_counter()
     if not has_tests():
         common.write_results(
@@ -88,32 +92,36 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, Any]]] = {"serial": [], "parallel": []}
     tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
 
-    def run(kind: str) -> float:
-        junit = tmp / f"{kind}-{len(runs[kind])}.xml"
-        cmd = [*base, f"--junitxml={junit}"] + (["-n", "2"] if kind == "parallel" else [])
-        t = common.run_timed(cmd, cwd=common.ROOT, env=env, timeout=args.timeout, check=False)
-        summary = common.pytest_summary(t.output)
-        runs[kind].append({"code": t.code, "seconds": t.seconds, **summary})
-        if t.code not in (0, 1) or not summary:
-            raise common.CommandFailed(cmd, t.code, t.output)
-        if kind == "serial" and junit.exists():
-            times = junit_times(junit)
-            all_times.append(times)
-            per_test.append(statistics.median(times))
-        return t.seconds
+    def commands(round_no: int) -> dict[str, str]:
+        def cmd(kind: str) -> list[str]:
+            junit = f"--junitxml={tmp}/{kind}-{round_no}.xml"
+            return [*base, junit, *(["-n", "2"] if kind == "parallel" else [])]
 
-    wall = common.alternate(
-        {"serial": lambda: run("serial"), "parallel": lambda: run("parallel")},
-        args.runs,
-        label="e2e:",
-    )
-    counts = (runs["serial"] or runs["parallel"])[-1].get("counts", {})
+        return {kind: common.in_shell(cmd(kind), common.ROOT) for kind in runs}
+
+    try:
+        # hyperfine times each round; failing tests are reported, not fatal.
+        timings = common.alternate_commands(
+            commands, args.runs, label="e2e:", env=env, allow_fail=True, timeout=2 * args.timeout
+        )
+        for kind, timed in timings.items():
+            for round_no, t in enumerate(timed):
+                junit = tmp / f"{kind}-{round_no}.xml"
+                summary = common.junit_summary(junit) if junit.exists() else {}
+                runs[kind].append({"code": t.code, "seconds": t.wall, "cpu": t.cpu, **summary})
+                if t.code not in (0, 1) or not summary:
+                    raise common.CommandFailed(commands(round_no)[kind], t.code, "")
+                if kind == "serial":
+                    all_times.append(junit_times(junit))
+                    per_test.append(statistics.median(all_times[-1]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    wall = {kind: common.walls(timed) for kind, timed in timings.items()}
+    counts = runs["serial"][-1]["counts"]
     failed = max(
-        (r.get("counts", {}).get("failed", 0) + r.get("counts", {}).get("error", 0))
-        for rs in runs.values()
-        for r in rs
+        r["counts"]["failures"] + r["counts"]["errors"] for rs in runs.values() for r in rs
     )
-    n = sum(counts.values())
+    n = counts["tests"]
     slowest = max((max(t) for t in all_times), default=None)
     fastest = min((min(t) for t in all_times), default=None)
     figures = [

@@ -3,7 +3,8 @@ the combined report), with the venv already there.
 
 ``make -o .venv/.synced test``: the venv counts as up to date, so the figure never includes
 a ``uv sync``. The Makefile is in flux, so a failing ``make test`` is still timed and
-reported with its exit status and the tail of its output.
+reported with its exit status. Timed by hyperfine; pytest's counts come from its
+``--junit-xml`` report (``PYTEST_ARGS``).
 
     python bench/make_test.py [--runs 1]
 """
@@ -14,7 +15,9 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -54,33 +57,37 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     times: list[float] = []
     skipped_lint = ""
-    for i in range(args.runs):
-        t = common.run_timed(cmd, cwd=common.ROOT, env=env, timeout=args.timeout, check=False)
-        summary = common.pytest_summary(t.output)
-        if t.code != 0 and not summary and "lint" not in cmd:
-            # It stopped before any test ran: lint failed (work in progress). Time the rest.
-            lint_tail = " / ".join(line.strip() for line in t.output.splitlines()[-3:])
-            skipped_lint = f"lint failed ({lint_tail}), so timed without it (make -o lint); "
-            common.log(f"  make test stopped before the tests: {lint_tail}; again without lint")
-            cmd[-1:-1] = ["-o", "lint"]
-            t = common.run_timed(cmd, cwd=common.ROOT, env=env, timeout=args.timeout, check=False)
-            summary = common.pytest_summary(t.output)
-        results.append(
-            {"code": t.code, "seconds": t.seconds, **summary, "tail": t.output.splitlines()[-15:]}
-        )
-        times.append(t.seconds)
-        common.log(f"  make test run {i + 1}/{args.runs}: {t.seconds:.1f} s, exit {t.code}")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-make-test-"))
+    junit = tmp / "junit.xml"
+
+    def timed() -> common.Timing:
+        """One make test, timed by hyperfine; pytest's counts from its --junit-xml report."""
+        junit.unlink(missing_ok=True)
+        line = common.in_shell([*cmd, f"PYTEST_ARGS=--junit-xml={junit}"], common.ROOT)
+        timings = common.hyperfine({"make": line}, env=env, allow_fail=True, timeout=args.timeout)
+        return timings["make"]
+
+    try:
+        for i in range(args.runs):
+            t = timed()
+            if t.code != 0 and not junit.exists() and "lint" not in cmd:
+                # It stopped before any test ran: lint failed (work in progress). Time the rest.
+                skipped_lint = "lint failed, so timed without it (make -o lint); "
+                common.log("  make test stopped before the tests (lint); again without lint")
+                cmd[-1:-1] = ["-o", "lint"]
+                t = timed()
+            summary = common.junit_summary(junit) if junit.exists() else {}
+            results.append({"code": t.code, "seconds": t.wall, "cpu": t.cpu, **summary})
+            times.append(t.wall)
+            common.log(f"  make test run {i + 1}/{args.runs}: {t.wall:.1f} s, exit {t.code}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     last = results[-1]
     counts = last.get("counts", {})
     note = f"pytest: {', '.join(f'{v} {k}' for k, v in counts.items())}" if counts else ""
     note = skipped_lint + note
     if last["code"] != 0:
-        note = (
-            f"make test FAILED (exit {last['code']}); "
-            + note
-            + " | "
-            + " / ".join(line.strip() for line in last["tail"][-3:])
-        )
+        note = f"make test FAILED (exit {last['code']}); " + note
     figures = [
         Figure.from_stats(
             "5.make_test",
