@@ -1,7 +1,7 @@
 """Mutation testing of flaskr and livecov with cosmic-ray, in a throw-away copy.
 
     python mutation/run.py                       # every session in mutation/sessions/
-    python mutation/run.py --session flaskr      # only some sessions (repeatable)
+    python mutation/run.py --session flaskr-blog # only some sessions (repeatable)
     python mutation/run.py --jobs 2              # sessions run in two copies at once
     python mutation/run.py --list                # the sessions, and exit
     python mutation/run.py --json r.json         # also save every result
