@@ -12,9 +12,9 @@ the same coverage settings (branch on, source = flaskr), then report:
   livecov  ``livecov run --app flaskr:create_app --setup flaskr.db:init_db ... --
            python bench/e2e_requests.py``
 
-Runs alternate; each reports wall time and the lines of flaskr it covered (from the data
-file each produced). One more anchor run without ``patch = _exit`` shows what is lost
-without it.
+Runs alternate, timed by hyperfine (``common.alternate_commands``); each reports wall time
+and the lines of flaskr it covered (from the data file each round's run produced). One
+more anchor run without ``patch = _exit`` shows what is lost without it.
 
     python bench/anchor.py [--runs 3] [--venv DIR]
 """
@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
     args = parser.parse_args(argv)
+    common.require_tools(parser, "hyperfine")
     started = time.perf_counter()
     try:
         anchor_python = ensure_anchor_venv(args.venv)
@@ -175,16 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     (anchor_dir / "plain.rc").write_text(RC.format(extra=""))
     (livecov_dir / "livecov.rc").write_text(RC.format(extra=""))
     env = common.clean_env("FLASKR_INSTANCE_PATH")
-    lines: dict[str, list[int]] = {"anchor": [], "livecov": []}
 
-    def clean(folder: Path) -> None:
-        for f in folder.glob(".coverage*"):
-            f.unlink()
-
-    def anchor(rc: str = "patched.rc", key: str | None = "anchor") -> float:
-        clean(anchor_dir)
+    def anchor_cmd(rc: str) -> list[str]:
         # -p no:livecov: the project's own pytest plugin also has a live_server fixture.
-        cmd = [
+        return [
             str(anchor_python),
             "-m",
             "pytest",
@@ -197,11 +192,6 @@ def main(argv: list[str] | None = None) -> int:
             f"--cov-config={rc}",
             "--cov-report=term-missing",
         ]
-        t = common.run_timed(cmd, cwd=anchor_dir, env=env, timeout=300)
-        n, _ = covered_lines(anchor_dir / ".coverage")
-        if key:
-            lines[key].append(n)
-        return t.seconds if key else n
 
     livecov_cmd = [
         str(common.ROOT / ".venv" / "bin" / "livecov")
@@ -216,8 +206,6 @@ def main(argv: list[str] | None = None) -> int:
         "FLASKR_INSTANCE_PATH={tmpdir}/instance",
         "--rcfile",
         "livecov.rc",
-        "--data-file",
-        ".coverage",
         "--erase",
         "--no-html",
         "--",
@@ -225,20 +213,29 @@ def main(argv: list[str] | None = None) -> int:
         str(common.BENCH / "e2e_requests.py"),
     ]
 
-    def livecov() -> float:
-        clean(livecov_dir)
-        t = common.run_timed(livecov_cmd, cwd=livecov_dir, env=env, timeout=300)
-        lines["livecov"].append(covered_lines(livecov_dir / ".coverage")[0])
-        return t.seconds
+    def commands(round_no: int) -> dict[str, str]:
+        """Each round's data in files of its own (pytest-cov and livecov erase them first)."""
+        data = f".coverage-round-{round_no}"
+        return {
+            "anchor": common.in_shell(anchor_cmd("patched.rc"), anchor_dir, COVERAGE_FILE=data),
+            "livecov": common.in_shell([*livecov_cmd, "--data-file", data], livecov_dir),
+        }
 
     try:
-        anchor()  # warm-up: bytecode caches of the anchor venv
-        livecov()
-        lines = {"anchor": [], "livecov": []}
-        wall = common.alternate({"anchor": anchor, "livecov": livecov}, args.runs, label="anchor:")
-        unpatched = anchor("plain.rc", None)
+        # Warm-up (bytecode caches of the anchor venv) in the first round, then timed rounds.
+        timings = common.alternate_commands(
+            commands, args.runs, label="anchor:", warmup=1, env=env, timeout=600
+        )
+        lines = {
+            name: [covered_lines(folder / f".coverage-round-{i}")[0] for i in range(args.runs)]
+            for name, folder in (("anchor", anchor_dir), ("livecov", livecov_dir))
+        }
+        plain = common.in_shell(anchor_cmd("plain.rc"), anchor_dir, COVERAGE_FILE=".plain")
+        common.hyperfine({"unpatched": plain}, env=env, timeout=300)
+        unpatched = covered_lines(anchor_dir / ".plain")[0]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    wall = {name: common.walls(timed) for name, timed in timings.items()}
 
     figures = [
         Figure.from_stats(
@@ -276,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall": wall,
         "lines": lines,
         "unpatched_lines": unpatched,
+        "cpu_seconds": {name: common.cpus(timed) for name, timed in timings.items()},
         "livecov_command": " ".join(livecov_cmd[1:]),
     }
     common.write_results(NAME, TITLE, figures, details, started)

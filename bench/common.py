@@ -239,9 +239,9 @@ def hyperfine(
     """One run of each command (through the shell), in this order, timed by hyperfine.
 
     hyperfine measures the wall time (less the shell's own start-up, which it calibrates),
-    the CPU time and the exit status, and says which command failed; ``warmup`` untimed runs
-    of each come first. The whole invocation is bounded by ``timeout``: hyperfine and its
-    commands run in a session of their own, killed together at the deadline.
+    the CPU time and the exit status; ``warmup`` untimed runs of each come first. The whole
+    invocation is bounded by ``timeout``: hyperfine and its commands run in a session of
+    their own, killed together at the deadline.
     """
     tool = require_tool("hyperfine")
     with tempfile.TemporaryDirectory(prefix="bench-hyperfine-") as tmp:
@@ -297,12 +297,8 @@ def cpus(timings: list[Timing]) -> list[float]:
 
 def in_shell(cmd: Sequence[str], cwd: str | Path, **env: str) -> str:
     """``cmd`` as one shell command line run in ``cwd`` with ``env`` added (for hyperfine)."""
-    assignments = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
-    return (
-        f"cd {shlex.quote(str(cwd))} && " + shlex.join(cmd)
-        if not assignments
-        else (f"cd {shlex.quote(str(cwd))} && env {' '.join(assignments)} {shlex.join(cmd)}")
-    )
+    prefix = ["env", *(f"{k}={v}" for k, v in env.items())] if env else []
+    return f"cd {shlex.quote(str(cwd))} && {shlex.join([*prefix, *cmd])}"
 
 
 def junit_summary(path: Path) -> dict[str, Any]:
