@@ -78,7 +78,7 @@ def _uv() -> str | None:
 
 
 def ensure_anchor_venv(venv: Path) -> Path:
-    """The anchor's venv, made (once) with uv: pytest-flask, pytest-cov, this project."""
+    """The anchor's venv, made (once) with uv: pytest-flask, pytest-cov, flaskr (editable)."""
     python = venv / "bin" / "python"
     pins = []
     for name in PINNED:
@@ -93,7 +93,7 @@ def ensure_anchor_venv(venv: Path) -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     base = getattr(sys, "_base_executable", sys.executable)
     uv = _uv()
-    common.log(f"creating the anchor venv {venv} (pytest-flask, pytest-cov, the project)")
+    common.log(f"creating the anchor venv {venv} (pytest-flask, pytest-cov, flaskr)")
     if uv:
         subprocess.run([uv, "venv", "-q", "--python", base, str(venv)], check=True, timeout=300)
         subprocess.run(
@@ -107,7 +107,7 @@ def ensure_anchor_venv(venv: Path) -> Path:
                 "pytest-flask",
                 *pins,
                 "-e",
-                str(common.ROOT),
+                str(common.ROOT / "flaskr"),
             ],
             check=True,
             timeout=600,
@@ -124,7 +124,7 @@ def ensure_anchor_venv(venv: Path) -> Path:
                 "pytest-flask",
                 *pins,
                 "-e",
-                str(common.ROOT),
+                str(common.ROOT / "flaskr"),
             ],
             check=True,
             timeout=600,
@@ -208,17 +208,17 @@ def main(argv: list[str] | None = None) -> int:
         "livecov.rc",
         "--erase",
         "--no-html",
-        "--",
-        common.project_python(),
-        str(common.BENCH / "e2e_requests.py"),
     ]
+    session = [common.project_python(), str(common.BENCH / "e2e_requests.py")]
 
     def commands(round_no: int) -> dict[str, str]:
         """Each round's data in files of its own (pytest-cov and livecov erase them first)."""
         data = f".coverage-round-{round_no}"
         return {
             "anchor": common.in_shell(anchor_cmd("patched.rc"), anchor_dir, COVERAGE_FILE=data),
-            "livecov": common.in_shell([*livecov_cmd, "--data-file", data], livecov_dir),
+            "livecov": common.in_shell(
+                [*livecov_cmd, "--data-file", data, "--", *session], livecov_dir
+            ),
         }
 
     try:
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         "lines": lines,
         "unpatched_lines": unpatched,
         "cpu_seconds": {name: common.cpus(timed) for name, timed in timings.items()},
-        "livecov_command": " ".join(livecov_cmd[1:]),
+        "livecov_command": " ".join([*livecov_cmd[1:], "--", *session]),
     }
     common.write_results(NAME, TITLE, figures, details, started)
     return 0
