@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from coverage.config import CoverageConfig
 
-from livecov.live_server import server_coverage_config
+from livecov.server_coverage import server_coverage_config
 from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, plugin_project  # noqa: F401
 
 

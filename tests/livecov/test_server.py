@@ -19,10 +19,10 @@ from pathlib import Path
 import coverage
 import pytest
 
-import livecov.live_server
+import livecov.server_process
 from livecov import CoverageLostError, LivecovError, LiveServer, ServerOptions
 from livecov.errors import ServerStartError
-from livecov.live_server import _kill_leftover_servers
+from livecov.server_process import _kill_leftover_servers
 from tests.livecov.helpers import (
     ALL_BACKENDS,
     DEFAULT_BACKENDS,
@@ -294,17 +294,8 @@ def test_server_exiting_mid_run_reports_its_status(project: Path, backend: Backe
         server.cleanup()
 
 
-def test_context_manager_stops_the_server(project: Path) -> None:
-    with LiveServer(ServerOptions(app="branchy:app"), project_config()) as server:
-        assert get(server.url + "/hello") == "Hello"
-    assert server.process.returncode == 0
-    assert server.data_files
-    server.cleanup()
-    assert server.output() == ""  # the log went with the working directory
-
-
 def test_servers_left_running_are_killed_at_exit(project: Path, monkeypatch) -> None:
-    monkeypatch.setattr(livecov.live_server, "_running", set())  # only this test's server
+    monkeypatch.setattr(livecov.server_process, "_running", set())  # only this test's server
     server = LiveServer(ServerOptions(app="branchy:app"))
     try:
         server.start()
@@ -350,17 +341,6 @@ def test_server_measuring_nothing_is_reported(project: Path) -> None:
             server.stop()
     finally:
         server.cleanup()
-
-
-def test_a_given_workdir_is_the_callers_to_keep(project: Path, tmp_path: Path) -> None:
-    workdir = tmp_path / "mine"
-    server = LiveServer(ServerOptions(app="branchy:app"), project_config(), workdir=workdir)
-    with server:
-        get(server.url + "/hello")
-    server.cleanup()
-    assert server.data_files
-    assert all(path.exists() for path in server.data_files)  # still there for the caller
-    assert (workdir / "server.log").exists()
 
 
 def test_requests_of_one_context_run_side_by_side(shared_server: LiveServer) -> None:
@@ -420,7 +400,7 @@ class PipeRecorder:
 
         def recording_pipe() -> tuple[int, int]:
             ends = real_pipe()
-            if sys._getframe(1).f_code.co_filename == livecov.live_server.__file__:
+            if sys._getframe(1).f_code.co_filename == livecov.server_process.__file__:
                 self.opened += [(fd, os.fstat(fd).st_ino) for fd in ends]
             return ends
 

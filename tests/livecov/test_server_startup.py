@@ -20,7 +20,8 @@ from coverage.config import CoverageConfig
 
 import livecov
 import livecov.live_server
-from livecov.live_server import LiveServer, ServerOptions, preimported_modules
+from livecov.live_server import LiveServer, ServerOptions
+from livecov.server_coverage import preimported_modules
 from tests.livecov.helpers import get, read_data
 
 

@@ -5,7 +5,7 @@ The library API, usable without pytest::
     from livecov import LiveServer, ServerOptions
     with LiveServer(ServerOptions(app="flaskr:create_app"), coverage_config) as server:
         ...  # drive server.url
-    server.data_files  # coverage data written by the server
+    server.data_files  # the server's coverage data, beside the run's data file
 
 ``livecov run -- COMMAND`` (:mod:`livecov.runner`) does the whole pipeline.
 """

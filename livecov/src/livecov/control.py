@@ -1,8 +1,9 @@
 """Talking to a running livecov server from the test side: its control endpoints.
 
 Two kinds of server answer them: the one a :class:`~livecov.live_server.LiveServer` of
-this process started, and the one of the ``livecov run`` that started this process
-(:class:`RunServer`, found in the environment ``livecov run`` gives its command).
+this process started (its ``control``), and the one of the ``livecov run`` that started
+this process (:class:`RunServer`, found in the environment ``livecov run`` gives its
+command). Both are a :class:`ControlClient`: the server's URL and its token.
 """
 
 from __future__ import annotations
@@ -55,7 +56,27 @@ def post_control(
 
 
 @dataclass
-class RunServer:
+class ControlClient:
+    """The control endpoints of the server at ``url``, which answers only with ``token``."""
+
+    url: str
+    token: str
+
+    def post(
+        self, action: str, timeout: float = 30.0, context: str | None = None
+    ) -> dict[str, str]:
+        """POST to the control endpoint ``action`` (``reset``, ``shutdown``); the lines it
+        runs are recorded under ``context`` (default: ``live-server``)."""
+        return post_control(self.url, self.token, action, timeout, context)
+
+    def reset(self, context: str | None = None) -> None:
+        """Run the app's reset hook (fresh data between tests), its lines recorded under
+        ``context`` (the test it is for; default: ``live-server``)."""
+        self.post("reset", context=context)
+
+
+@dataclass
+class RunServer(ControlClient):
     """The measured server of the ``livecov run`` this process runs under.
 
     The pytest plugin serves its fixtures from it instead of starting a server of its own,
@@ -63,8 +84,6 @@ class RunServer:
     says it has no reset action (no ``reset`` or ``setup`` hook).
     """
 
-    url: str
-    token: str
     tmpdir: Path | None = None
     resets: bool = True
 
@@ -76,11 +95,6 @@ class RunServer:
             return None
         tmpdir = environ.get(TMPDIR_ENV)
         return cls(url, token, Path(tmpdir) if tmpdir else None)
-
-    def post(
-        self, action: str, timeout: float = 30.0, context: str | None = None
-    ) -> dict[str, str]:
-        return post_control(self.url, self.token, action, timeout, context)
 
     def reset(self, context: str | None = None) -> None:
         """Run the app's reset hook, if it has one, under ``context``."""

@@ -87,6 +87,13 @@ def wait_until_gone(pgid: int, timeout: float) -> bool:
     return True
 
 
+def describe_exit(code: int | None) -> str:
+    """``exit status 1``, or ``killed by SIGKILL``, for a process's return code."""
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit status {code}"
+
+
 def stop_leftovers(leader: subprocess.Popen[bytes], grace: float = 15.0) -> None:
     """After ``leader`` exited by itself: stop what it left running in its group."""
     if group_members(leader.pid):
