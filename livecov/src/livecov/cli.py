@@ -272,7 +272,7 @@ def _write_failure_result(args: argparse.Namespace, exc: LivecovError) -> None:
     """A usage error found before the run began still gets its result file."""
     path = getattr(args, "result_file", None)
     if path:
-        from livecov.runner import RunResult, write_result_file
+        from livecov.run_result import RunResult, write_result_file
 
         result = RunResult()
         result.fail(exc.outcome, str(exc))
