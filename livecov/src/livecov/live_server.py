@@ -30,6 +30,7 @@ from livecov.control import TMPDIR_ENV, ControlClient
 from livecov.cores import CoreChoice, choose_core
 from livecov.coverage_data import read_data
 from livecov.errors import ConfigError, CoverageLostError
+from livecov.features import register_data_steps
 from livecov.measure import SERVER_DATA_BASENAME, prepare_server_file
 from livecov.output import Listener
 from livecov.server.handshake import SPEC_ENV, ServeSpec
@@ -269,6 +270,7 @@ class LiveServer:
         server's and their templates repaired; return where they are now."""
         if self.coverage_config is None:
             return []
+        register_data_steps()  # the template repair, as the front ends do
         run_data = Path(self.coverage_config.data_file).absolute()
         kept = []
         for path in self.data_files:
