@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from livecov.affected.record import read_record
 from livecov.cli import main
 from tests.livecov.affected_project import Project
-from tests.livecov.helpers import APPS, RCFILE, livecov_command
+from tests.livecov.helpers import livecov_command
 from tests.projects import commit_all
 
 BIG = "tests/test_views.py::test_big"
-
-
-@pytest.fixture
-def project_with_apps(tmp_path: Path) -> Path:
-    """A git repository with the sample app and the coverage settings of livecov's tests."""
-    folder = tmp_path / "apps"
-    folder.mkdir()
-    shutil.copy(APPS / "branchy.py", folder)
-    (folder / ".coveragerc").write_text(RCFILE)
-    (folder / ".gitignore").write_text(".coverage*\nhtmlcov/\n__pycache__/\n")
-    return folder
 
 
 def test_prints_the_affected_tests_one_per_line(repo: Project, capsys) -> None:
@@ -91,13 +77,11 @@ def test_record_stores_the_commit_and_the_files(repo: Project, capsys) -> None:
     assert capsys.readouterr().out == ""  # recorded at the change: nothing since
 
 
-def test_livecov_run_records_the_commit(project_with_apps: Path) -> None:
-    commit = commit_all(project_with_apps)
-    ran = livecov_command(
-        "run", "--app", "branchy:app", "--no-html", "--", "true", cwd=project_with_apps
-    )
+def test_livecov_run_records_the_commit(project: Path) -> None:
+    commit = commit_all(project)
+    ran = livecov_command("run", "--app", "branchy:app", "--no-html", "--", "true", cwd=project)
     assert ran.returncode == 0, ran.stderr
-    stored = read_record(project_with_apps / ".coverage")
+    stored = read_record(project / ".coverage")
     assert stored is not None
     assert "branchy.py" in stored.files
     assert stored.commit == commit

@@ -82,7 +82,8 @@ def test_full_live(livecov_client):
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester) -> Path:
+def page_project(pytester: pytest.Pytester) -> Path:
+    """pytester's folder holding an app that renders templates/page.html, and its unit tests."""
     (pytester.path / "templates").mkdir()
     (pytester.path / "templates" / "page.html").write_text(PAGE)
     pytester.makepyfile(app=APP, test_unit=TESTS_UNIT)
@@ -123,7 +124,7 @@ UNIT_FULL = "test_unit.py::test_full|run"
 UNIT_EMPTY = {"test_unit.py::test_empty|run", "test_unit.py::test_empty_again|run"}
 
 
-def test_pytest_cov_with_a_live_server(pytester: pytest.Pytester, project: Path) -> None:
+def test_pytest_cov_with_a_live_server(pytester: pytest.Pytester, page_project: Path) -> None:
     pytester.makepyfile(test_live=TESTS_LIVE)
     result = pytester.runpytest_subprocess(
         "-p", "no:randomly", "--cov", "--cov-context=test", "--cov-report=", timeout=PYTEST_TIMEOUT
@@ -131,34 +132,34 @@ def test_pytest_cov_with_a_live_server(pytester: pytest.Pytester, project: Path)
     result.assert_outcomes(passed=4)
 
     full = {UNIT_FULL, "test_live.py::test_full_live"}  # the server's, with no phase
-    assert template_contexts(project) == expected(full, UNIT_EMPTY)
+    assert template_contexts(page_project) == expected(full, UNIT_EMPTY)
 
 
-def test_coverage_run_of_pytest(pytester: pytest.Pytester, project: Path) -> None:
+def test_coverage_run_of_pytest(pytester: pytest.Pytester, page_project: Path) -> None:
     result = pytester.run(
         sys.executable, "-m", "coverage", "run", "-m", "pytest", "--livecov-test-contexts",
         "-p", "no:randomly", "-p", "no:cov",
     )  # fmt: skip
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
 
-    assert template_contexts(project) == expected({UNIT_FULL}, UNIT_EMPTY)
+    assert template_contexts(page_project) == expected({UNIT_FULL}, UNIT_EMPTY)
 
 
-def test_coverage_combine_of_shards(pytester: pytest.Pytester, project: Path) -> None:
+def test_coverage_combine_of_shards(pytester: pytest.Pytester, page_project: Path) -> None:
     for shard, test in (("1", "test_full"), ("2", "test_empty or test_empty_again")):
         result = pytester.runpytest_subprocess(
             "-p", "no:randomly", "--cov", "--cov-context=test", "--cov-report=", "-k", test,
             timeout=PYTEST_TIMEOUT,
         )  # fmt: skip
         result.assert_outcomes(passed=len(test.split(" or ")))
-        (project / ".coverage").rename(project / f"shard{shard}.coverage")
+        (page_project / ".coverage").rename(page_project / f"shard{shard}.coverage")
 
-    coverage_command(project, "combine", "shard1.coverage", "shard2.coverage")
+    coverage_command(page_project, "combine", "shard1.coverage", "shard2.coverage")
 
-    assert template_contexts(project) == expected({UNIT_FULL}, UNIT_EMPTY)
+    assert template_contexts(page_project) == expected({UNIT_FULL}, UNIT_EMPTY)
 
 
-def test_a_report_of_unrepaired_data_says_so(pytester: pytest.Pytester, project: Path) -> None:
+def test_a_report_of_unrepaired_data_says_so(pytester: pytest.Pytester, page_project: Path) -> None:
     # Without livecov's pytest plugin, nothing repairs pytest-cov's data.
     result = pytester.runpytest_subprocess(
         "-p", "no:randomly", "-p", "no:livecov", "--cov", "--cov-context=test", "--cov-report=",
@@ -166,14 +167,14 @@ def test_a_report_of_unrepaired_data_says_so(pytester: pytest.Pytester, project:
     )  # fmt: skip
     result.assert_outcomes(passed=3)
 
-    done = coverage_command(project, "report")
+    done = coverage_command(page_project, "report")
     warnings = [line for line in done.stderr.splitlines() if line.startswith("livecov.jinja:")]
     assert len(warnings) == 1, done.stderr
     assert "page.html: the data holds Python line numbers" in warnings[0]
     assert "run `python -m livecov.jinja DATA_FILE`" in warnings[0]
 
-    subprocess.run([sys.executable, "-m", "livecov.jinja"], cwd=project, check=True)  # the fix
-    done = coverage_command(project, "report")
+    subprocess.run([sys.executable, "-m", "livecov.jinja"], cwd=page_project, check=True)  # the fix
+    done = coverage_command(page_project, "report")
     assert "livecov.jinja" not in done.stderr
 
 
@@ -226,7 +227,7 @@ def test_the_warning_comes_once_per_template_and_only_before_the_repair(
     assert "livecov.jinja" not in capfd.readouterr().err
 
 
-def test_pytest_cov_under_xdist(pytester: pytest.Pytester, project: Path) -> None:
+def test_pytest_cov_under_xdist(pytester: pytest.Pytester, page_project: Path) -> None:
     # Each worker repairs its own measurement before it hands the data to the controller.
     result = pytester.runpytest_subprocess(
         "-p", "no:randomly", "-n", "2", "--cov", "--cov-context=test", "--cov-report=",
@@ -234,4 +235,4 @@ def test_pytest_cov_under_xdist(pytester: pytest.Pytester, project: Path) -> Non
     )  # fmt: skip
     result.assert_outcomes(passed=3)
 
-    assert template_contexts(project) == expected({UNIT_FULL}, UNIT_EMPTY)
+    assert template_contexts(page_project) == expected({UNIT_FULL}, UNIT_EMPTY)
