@@ -3,7 +3,8 @@
 A page asks for a table with a marker line; the hook replaces it when the site is built:
 
 - ``<!-- livecov:help SUBCOMMAND -->``: ``livecov SUBCOMMAND --help`` (``livecov --help`` for ``-``)
-- ``<!-- livecov:settings -->``: every ``[tool.livecov]`` key with its option and default
+- ``<!-- livecov:settings -->``: every setting (``livecov.settings.OPTIONS``): its
+  ``[tool.livecov]`` key, ``livecov run`` flag, pytest option and ini key, default, help
 - ``<!-- livecov:pytest-options -->``: the pytest plugin's options, as ``pytest --help`` shows them
 - ``<!-- livecov:exit-statuses -->``: the exit statuses of ``livecov run`` (``errors.OUTCOMES``)
 """
@@ -11,7 +12,6 @@ A page asks for a table with a marker line; the hook replaces it when the site i
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import re
 import subprocess
@@ -44,22 +44,30 @@ def command_help(subcommand: str | None) -> str:
 
 
 def settings_table(_: str | None = None) -> str:
-    from livecov.cli import build_parser
-    from livecov.settings import Settings
+    """Every setting of the table (livecov.settings.OPTIONS): its key, flags, default, help."""
+    from livecov.settings import OPTIONS
 
-    run = _subparsers(build_parser())["run"]
-    flags: dict[str, list[argparse.Action]] = {}
-    for action in run._actions:
-        if action.option_strings:
-            flags.setdefault(action.dest, []).append(action)
-    rows = ["| key | option | default | what |", "| --- | --- | --- | --- |"]
-    for field in dataclasses.fields(Settings):
-        actions = flags.get(field.name, [])
-        option = " / ".join(f"`{a.option_strings[-1]}`" for a in actions) or "(file only)"
-        default = getattr(Settings(), field.name)
-        what = " ".join(a.help for a in actions if a.help).replace("|", "\\|")
-        rows.append(f"| `{field.name}` | {option} | `{default!r}` | {what} |")
+    rows = [
+        "| `[tool.livecov]` key | `livecov run` | pytest option, ini key | default | what |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for option in OPTIONS:
+        run = _run_flags(option) if option.run else "(none)"
+        under_pytest = (
+            f"`--livecov-{option.key}`, `livecov_{option.name}`" if option.pytest else "(none)"
+        )
+        what = option.help.replace("|", "\\|")
+        rows.append(f"| `{option.name}` | {run} | {under_pytest} | `{option.default!r}` | {what} |")
     return "\n".join(rows)
+
+
+def _run_flags(option: Any) -> str:
+    if option.kind is bool:
+        return f"`--{option.key}`, `--no-{option.key}`"
+    value = option.metavar or "{" + ",".join(option.choices) + "}"
+    if option.off is not None:
+        return f"`--{option.key} {value}`, `--no-{option.key}`"
+    return f"`--{option.key} {value}`"
 
 
 def pytest_options(_: str | None = None) -> str:
@@ -73,7 +81,7 @@ def pytest_options(_: str | None = None) -> str:
             env={**os.environ, "COLUMNS": "100"},
         ).stdout
     group = re.search(r"^live server under coverage \(livecov\):\n(.*?)\n\n", shown, re.S | re.M)
-    ini = re.findall(r"^  (live_server_\S+.*(?:\n {20,}.*)*)", shown, re.M)
+    ini = re.findall(r"^  ((?:livecov|live_server)_\S+.*(?:\n {20,}.*)*)", shown, re.M)
     assert group, "pytest --help shows no livecov group"
     return "```text\n" + group.group(1) + "\n\n[pytest] ini keys:\n  " + "\n  ".join(ini) + "\n```"
 

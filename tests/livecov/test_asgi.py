@@ -7,6 +7,7 @@ which context.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import urllib.request
@@ -296,14 +297,20 @@ def test_livecov_run_measures_a_fastapi_app_alike_under_uvicorn_and_gunicorn(
 ) -> None:
     (project / "client.py").write_text(FASTAPI_CLIENT)
     executed = {}
-    for options in ([], ["--server", "gunicorn", "--workers", "2"]):
+    for options, backend in [
+        ([], "uvicorn"),
+        (["--server", "gunicorn", "--workers", "2"], "gunicorn"),
+    ]:
         Path(".coverage").unlink(missing_ok=True)
         status = main(
             ["run", "--no-html", "--json", "report.json", "--app", f"{FASTAPI}:app",
              *options, "--", sys.executable, "client.py"]
         )  # fmt: skip
         assert status == 0
-        assert "t-items 200" in capfd.readouterr().out
+        out = capfd.readouterr().out
+        assert "t-items 200" in out
+        # The server that served, as the serving process reported it when it listened.
+        assert re.search(rf"^livecov: serving {FASTAPI}:app at \S+ \({backend}\)$", out, re.M)
         report = json_report(Path("report.json"))["files"][f"{FASTAPI}.py"]
         by_line = {int(line): set(c) for line, c in report["contexts"].items()}
         tags = tagged_lines(project / f"{FASTAPI}.py")

@@ -87,8 +87,8 @@ def test_run_help_states_the_timeouts_livecov_uses(capsys: pytest.CaptureFixture
         main(["run", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     defaults = Settings()
-    assert f"--startup-timeout S default: {defaults.startup_timeout:g}" in text
-    assert f"--stop-timeout S default: {defaults.stop_timeout:g}" in text
+    assert f"to listen (default: {defaults.startup_timeout:g})" in text
+    assert f"save its data (default: {defaults.stop_timeout:g})" in text
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

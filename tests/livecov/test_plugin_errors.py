@@ -6,7 +6,6 @@ those processes too (they create no Coverage object of their own: ``-p no:cov``)
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import pytest
@@ -149,10 +148,25 @@ def test_auto_reset_needs_a_hook(inline) -> None:
     assert "livecov:" not in result.stdout.str()
 
 
-def test_bad_reset_mode_is_a_usage_error(inline) -> None:
-    result = run(inline, "branchy:app", USES_SERVER, "--live-server-reset", "sometimes")
+@pytest.mark.parametrize(
+    ("given", "line"),
+    [
+        (["-o", "livecov_workers=abc"], "livecov_workers (ini) must be int, not 'abc'"),
+        (["-o", "live_server_workers=abc"], "live_server_workers (ini) must be int, not 'abc'"),
+        (["--livecov-workers", "0"], "--livecov-workers must be at least 1, not 0"),
+        (["--livecov-env", "NOEQUALS"], "--livecov-env takes KEY=VALUE, not 'NOEQUALS'"),
+        (["-o", "livecov_contexts=maybe"], "livecov_contexts (ini) must be true or false, "
+         "not 'maybe'"),
+        (["--live-server-reset", "sometimes"], "--live-server-reset must be true or false, "
+         "not 'sometimes'"),
+        (["--livecov-server", "tornado"], "--livecov-server must be one of auto, werkzeug, "
+         "waitress, gunicorn, uvicorn, not 'tornado'"),
+    ],
+)  # fmt: skip
+def test_a_bad_option_or_ini_value_is_one_line_before_any_test(inline, given, line) -> None:
+    result = run(inline, "branchy:app", USES_SERVER, *given)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--live-server-reset must be 'auto' or 'never'*"])
+    assert [shown for shown in result.stderr.lines if shown] == [f"ERROR: livecov: {line}"]
 
 
 @pytest.fixture
@@ -192,34 +206,6 @@ def test_other_browsers_are_left_alone(page_test) -> None:
     result.stdout.fnmatch_lines(["*firefox*"])
     assert "chromium" not in result.stdout.str().lower()
     assert "livecov:" not in result.stdout.str()
-
-
-WAITS_FOR_THREE_WORKERS = """\
-import urllib.request
-
-
-def test_uses_server(live_server):
-    with urllib.request.urlopen(live_server.url + "/loaded?3") as response:
-        assert response.read() == b"3"  # the session lasts till every worker has loaded
-"""
-
-
-def test_backend_and_workers_options_reach_the_server(inline) -> None:
-    shutil.copy(APPS / "options_app.py", inline.path)
-    result = run(
-        inline, "options_app:app", WAITS_FOR_THREE_WORKERS, "-rP",
-        "--live-server-backend", "gunicorn", "--live-server-workers", "3",
-    )  # fmt: skip
-    result.assert_outcomes(passed=1)
-    loaded = set(re.findall(r"options_app loaded in process (\d+)", result.stdout.str()))
-    assert len(loaded) == 3  # three gunicorn workers, each loading the app
-
-
-def test_startup_timeout_option_reaches_the_server(inline) -> None:
-    shutil.copy(APPS / "hang.py", inline.path)
-    result = run(inline, "hang:create_app", USES_SERVER, "--live-server-startup-timeout", "1")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*livecov: the server did not listen within 1 s*"])
 
 
 def test_bad_settings_fail_a_page_test_in_one_line(page_test) -> None:

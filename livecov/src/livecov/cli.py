@@ -11,8 +11,7 @@ from typing import Any, NoReturn
 
 from livecov import __version__
 from livecov.errors import EXIT_USAGE, OUTCOMES, ConfigError, LivecovError
-from livecov.live_server import SERVERS
-from livecov.settings import Settings, load_settings
+from livecov.settings import OPTIONS, Option, Settings, load_settings
 
 DESCRIPTION = """\
 Measure the coverage of a web app while it runs as a real server and your end-to-end
@@ -61,14 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=RUN_EPILOG.format(statuses=_status_lines()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_server_arguments(run)
-    _add_coverage_arguments(run)
-    run.add_argument("--timeout", type=float, metavar="S", help="stop COMMAND after S seconds")
-    run.add_argument(
-        "--result-file",
-        metavar="FILE",
-        help="write the outcome as JSON (exit status, whether it is the command's, reasons)",
-    )
+    _add_setting_arguments(run)
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
     contexts = commands.add_parser(
         "contexts",
@@ -136,109 +128,55 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
 
 
-def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("the server")
-    group.add_argument("--config", default="pyproject.toml", help="read [tool.livecov] from here")
-    group.add_argument("--app", metavar="MODULE:NAME", help="WSGI or ASGI app or factory to serve")
-    group.add_argument(
-        "--server",
-        choices=SERVERS,
-        help="default: auto, which is werkzeug for a WSGI app and uvicorn for an ASGI app",
-    )
-    group.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="server processes: gunicorn's (default 2), or uvicorn's for an ASGI app "
-        "(default 1); werkzeug and waitress serve from one",
-    )
-    group.add_argument("--threads", type=int, metavar="N", help="waitress threads")
-    group.add_argument("--setup", metavar="MODULE:FUNC", help="hook run once before serving")
-    group.add_argument("--reset", metavar="MODULE:FUNC", help="hook run by POST /__livecov__/reset")
-    group.add_argument(
-        "--warmup",
-        metavar="MODULE:FUNC",
-        help="hook run in each server process before it listens, to load what the first "
-        "request would (its lines count for live-server)",
-    )
-    group.add_argument(
-        "--env",
-        metavar="KEY=VALUE",
-        action="append",
-        help="set in the server's environment; {tmpdir} is its fresh temporary directory",
-    )
-    group.add_argument(
-        "--pythonpath",
-        metavar="DIR",
-        action="append",
-        help="put DIR first on the server's PYTHONPATH (a src layout: --pythonpath src)",
-    )
-    group.add_argument(
-        "--no-contexts",
-        dest="contexts",
-        action="store_false",
-        default=None,
-        help="do not record which request ran a line (serves requests concurrently)",
-    )
-    group.add_argument(
-        "--no-server-output",
-        dest="server_output",
-        action="store_false",
-        default=None,
-        help="do not show what the server prints (shown as it comes, each line marked)",
-    )
-    group.add_argument(
-        "--fail-on-app-errors",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="fail the run when the app raised while serving a request (default: on)",
-    )
-    group.add_argument("--startup-timeout", type=float, metavar="S", help="default: 30")
-    group.add_argument("--stop-timeout", type=float, metavar="S", help="default: 15")
+def _add_setting_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting of the table that ``livecov run`` takes (livecov.settings)."""
+    parser.add_argument("--config", default="pyproject.toml", help="read [tool.livecov] from here")
+    groups: dict[str, Any] = {"": parser}
+    for option in OPTIONS:
+        if option.run:
+            if option.group not in groups:
+                groups[option.group] = parser.add_argument_group(option.group)
+            _add_flag(groups[option.group], option)
 
 
-def _add_coverage_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("coverage and reports")
-    group.add_argument("--rcfile", metavar="FILE", help="coverage configuration file")
-    group.add_argument("--data-file", metavar="FILE", help="coverage data file (.coverage)")
-    group.add_argument("--source", metavar="PATHS", help="comma-separated, as coverage run")
-    group.add_argument(
-        "--erase", action="store_true", default=None, help="discard existing data first"
-    )
-    group.add_argument("--html", metavar="DIR", help="HTML report directory (default: htmlcov)")
-    group.add_argument("--no-html", dest="html", action="store_const", const="")
-    group.add_argument("--xml", metavar="FILE", help="also write an XML (Cobertura) report")
-    group.add_argument("--json", metavar="FILE", help="also write a JSON report")
-    group.add_argument(
-        "--no-show-contexts",
-        dest="show_contexts",
-        action="store_false",
-        default=None,
-        help="do not list contexts per line in the HTML report",
-    )
-    group.add_argument("--fail-under", type=float, metavar="N", help="minimum total percentage")
+def _add_flag(group: Any, option: Option) -> None:
+    flag = f"--{option.key}"
+    shown = option.described
+    if option.kind is bool:
+        group.add_argument(flag, action=argparse.BooleanOptionalAction, help=shown)
+    elif option.kind in (list, dict):
+        group.add_argument(flag, action="append", metavar=option.metavar, help=shown)
+    else:
+        kind = option.kind if option.kind in (int, float) else None
+        group.add_argument(
+            flag, type=kind, choices=option.choices or None, metavar=option.metavar, help=shown
+        )
+    if option.off is not None:
+        group.add_argument(f"--no-{option.key}", dest=option.name, action="store_const",
+                           const=option.off, help=f"turn {option.key} off")  # fmt: skip
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    """``[tool.livecov]`` from ``--config``, then the flags given."""
     settings = load_settings(args.config)
-    values: dict[str, Any] = dict(vars(args))
-    if args.env:
-        values["env"] = {**settings.env, **_parse_env(args.env)}
-    if args.source:
-        values["source"] = [s for s in args.source.split(",") if s]
-    if args.pythonpath:
-        values["pythonpath"] = [str(Path(folder).absolute()) for folder in args.pythonpath]
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        given = getattr(args, option.name, None)
+        if option.run and given is not None:
+            values[option.name] = _from_flag(option, given)
     return settings.updated(values)
 
 
-def _parse_env(pairs: list[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--env takes KEY=VALUE, not {pair!r}")
-        env[key] = value
-    return env
+def _from_flag(option: Option, given: Any) -> Any:
+    if option.kind not in (list, dict):
+        return given
+    try:
+        value = option.from_lines(given)
+    except ConfigError as exc:
+        raise ConfigError(f"--{option.key} {exc}") from None
+    if option.folders:
+        return [str(Path(folder).absolute()) for folder in value]
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

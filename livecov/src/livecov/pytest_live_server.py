@@ -9,8 +9,9 @@ So livecov never serves its server under that name beside them unless told to:
 * livecov's own fixture is ``livecov_server``, always; ``base_url`` (so ``page``), the
   automatic reset and ``livecov_client`` use it.
 * This module's ``live_server`` (the same server) is registered only where no other
-  plugin defines ``live_server``, or where ``[tool.livecov] live_server_fixture = true``
-  says so; ``false`` never registers it.
+  plugin defines ``live_server``, or where ``live_server_fixture = true`` (in
+  ``[tool.livecov]``, or the ini key ``livecov_live_server_fixture``, or
+  ``--livecov-live-server-fixture``) says so; ``false`` never registers it.
 * Where another plugin defines it and nothing says which, tests taking ``live_server`` get
   the other plugin's (as without livecov), and one ``livecov:`` line names the setting.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import sys
 import types
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -30,7 +30,8 @@ from _pytest.fixtures import getfixturemarker
 
 from livecov.control import RunServer
 from livecov.errors import LivecovError
-from livecov.settings import Settings, load_settings
+from livecov.pytest_options import given_settings, plugin_settings
+from livecov.settings import Settings
 
 if TYPE_CHECKING:
     from livecov.pytest_plugin import Server
@@ -95,9 +96,9 @@ def notice(config: pytest.Config) -> str | None:
 
 def _settings(config: pytest.Config) -> Settings:
     try:
-        return load_settings(Path(config.rootpath, "pyproject.toml"))
-    except LivecovError:
-        return Settings()  # the fixtures that need the settings say what is wrong
+        return plugin_settings(config)
+    except LivecovError:  # the fixtures that need the settings say what is wrong
+        return given_settings(config)
 
 
 def _livecov_in_use(settings: Settings) -> bool:

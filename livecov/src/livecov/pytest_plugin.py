@@ -9,49 +9,29 @@ and :mod:`livecov.browser`, which also work without pytest.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import coverage
 import pytest
 
-from livecov import pytest_affected, pytest_live_server
+from livecov import pytest_affected, pytest_live_server, pytest_options
 from livecov.client import HTTPClient, client_for
 from livecov.control import RunServer
 from livecov.cores import measuring_core
 from livecov.errors import ConfigError, LivecovError
 from livecov.features import register_data_steps
 from livecov.jinja.repair import repair_running_data
-from livecov.live_server import SERVERS, LiveServer
+from livecov.live_server import LiveServer
 from livecov.measure import merge_into_running
 from livecov.output import AppErrors, LineBuffer, app_errors
-from livecov.runner import server_options
+from livecov.pytest_options import plugin_settings
 from livecov.server.measuring import events_rearm
-from livecov.settings import Settings, load_settings
-
-OPTIONS = {
-    # option name: (ini/settings key, type, help)
-    "app": (str, "WSGI or ASGI app or factory MODULE:NAME to serve (default: [tool.livecov] app)"),
-    "backend": (
-        str,
-        f"server to run it under: {', '.join(SERVERS)} "
-        "(default: auto, werkzeug for WSGI and uvicorn for ASGI)",
-    ),
-    "workers": (int, "gunicorn worker processes"),
-    "startup-timeout": (float, "seconds to wait for the server to listen (default: 30)"),
-    "reset": (
-        str,
-        "'auto' (default): reset the app's data before each test using the "
-        "live server, when a setup or reset hook is set; 'never'",
-    ),
-}
+from livecov.settings import Settings, server_options
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("livecov", "live server under coverage (livecov)")
-    for name, (kind, help_text) in OPTIONS.items():
-        group.addoption(f"--live-server-{name}", type=kind, default=None, help=help_text)
-        parser.addini(f"live_server_{name.replace('-', '_')}", help=help_text)
+    pytest_options.add_options(parser, group)
     group.addoption(
         "--livecov-test-contexts",
         action="store_true",
@@ -69,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _reset_mode(config)  # a bad value is a usage error before any test runs
+    pytest_options.configure(config)  # a bad value is a usage error before any test runs
     register_data_steps()  # the template repair of the server's data (livecov.features)
     pytest_affected.configure(config)
     # Registered now, after every entry-point plugin, so these fixtures take precedence
@@ -183,26 +163,6 @@ class ServerOutputSections:
         return app_errors(new, "\n".join(lines))
 
 
-def plugin_settings(config: pytest.Config) -> Settings:
-    """``[tool.livecov]`` from the rootdir's pyproject.toml, then ini values, then options."""
-    settings = load_settings(Path(config.rootpath, "pyproject.toml"))
-    values: dict[str, Any] = {}
-    for name, (kind, _) in OPTIONS.items():
-        key = name.replace("-", "_")
-        raw = config.getoption(f"--live-server-{name}") or config.getini(f"live_server_{key}")
-        if raw:
-            values["server" if key == "backend" else key] = kind(raw)
-    values.pop("reset", None)
-    return settings.updated(values)
-
-
-def _reset_mode(config: pytest.Config) -> str:
-    mode = config.getoption("--live-server-reset") or config.getini("live_server_reset") or "auto"
-    if mode not in ("auto", "never"):
-        raise pytest.UsageError(f"--live-server-reset must be 'auto' or 'never', not {mode!r}")
-    return mode
-
-
 Server = LiveServer | RunServer
 
 
@@ -287,7 +247,7 @@ def live_server_reset(livecov_server: Server, request: pytest.FixtureRequest) ->
 def _livecov_auto_reset(request: pytest.FixtureRequest) -> None:
     """Fresh data for every test that reaches the live server, however it reaches it; the
     reset's lines are recorded under the test's own context."""
-    if _reset_mode(request.config) == "never" or not _reaches_live_server(request):
+    if not _reaches_live_server(request) or not _settings(request.config).auto_reset:
         return
     if "live_server_reset" in request.fixturenames:
         return  # it resets, once
@@ -324,9 +284,15 @@ def serves_base_url(config: pytest.Config) -> bool:
         return False
     if RunServer.from_environment() is not None:
         return True
+    return bool(_settings(config).app)
+
+
+def _settings(config: pytest.Config) -> Settings:
+    """The plugin's settings; a bad pyproject.toml fails the test that needs them in one
+    line, not with a traceback through a fixture."""
     try:
-        return bool(plugin_settings(config).app)
-    except LivecovError as exc:  # one line, not a traceback through a fixture
+        return plugin_settings(config)
+    except LivecovError as exc:
         raise pytest.fail.Exception(f"livecov: {exc}", pytrace=False) from None
 
 

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import fields
 from typing import Any, TextIO
 
 import coverage
@@ -31,7 +30,7 @@ from livecov.errors import (
     ServerStartError,
 )
 from livecov.features import register_data_steps
-from livecov.live_server import LiveServer, ServerOptions
+from livecov.live_server import LiveServer
 from livecov.measure import (
     ReportOptions,
     check_measured_alike,
@@ -43,7 +42,7 @@ from livecov.measure import (
 from livecov.output import CommandOutput, app_errors
 from livecov.processes import describe_exit, stop_group, stop_leftovers
 from livecov.run_result import RunResult, write_result_file
-from livecov.settings import Settings
+from livecov.settings import Settings, server_options
 
 SERVER_MARK = "[live-server] "  # before each line the server printed
 
@@ -63,15 +62,6 @@ class Stopped(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
-
-
-def server_options(settings: Settings) -> ServerOptions:
-    if not settings.app:
-        raise ConfigError(
-            "no app to serve: give --app MODULE:NAME or set app in [tool.livecov] of pyproject.toml"
-        )
-    served = {f.name for f in fields(ServerOptions)} & {f.name for f in fields(Settings)}
-    return ServerOptions(**{name: getattr(settings, name) for name in served})
 
 
 def run(settings: Settings, command: list[str], out: TextIO | None = None) -> RunResult:

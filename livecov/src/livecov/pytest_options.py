@@ -1,0 +1,127 @@
+"""The pytest plugin's options and ini keys, generated from livecov's settings table.
+
+Every setting declared for pytest (:mod:`livecov.settings`) is an option ``--livecov-NAME``
+and an ini key ``livecov_NAME``; the plugin's former names (``--live-server-backend``, ini
+``live_server_workers``, ...) still work. Each overrides ``[tool.livecov]`` in the
+rootdir's pyproject.toml; the command line overrides the ini file, a new name its former
+one. A value that is not one is a usage error in one line, before any test runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from livecov.errors import ConfigError
+from livecov.settings import OPTIONS, Option, Settings, load_settings
+
+_VALUES = pytest.StashKey[dict[str, Any]]()
+_SETTINGS = pytest.StashKey[Settings]()
+
+
+def add_options(parser: pytest.Parser, group: pytest.OptionGroup) -> None:
+    for option in OPTIONS:
+        if option.pytest:
+            _add(parser, group, option)
+
+
+def _add(parser: pytest.Parser, group: pytest.OptionGroup, option: Option) -> None:
+    many = option.kind in (list, dict)
+    flag, dest = f"--livecov-{option.key}", f"livecov_{option.name}"
+    if option.kind is bool:
+        group.addoption(flag, action="store_true", dest=dest, default=None, help=option.described)
+        off = f"--livecov-no-{option.key}"
+        group.addoption(off, action="store_false", dest=dest, default=None, help="turn it off")
+    else:
+        action = "append" if many else "store"
+        metavar = option.metavar or "{" + ",".join(option.choices) + "}"
+        group.addoption(flag, action=action, dest=dest, default=None, metavar=metavar,
+                        help=option.described)  # fmt: skip
+    ini_type: Literal["linelist", "string"] = "linelist" if many else "string"
+    parser.addini(f"livecov_{option.name}", help=option.described, type=ini_type)
+    if option.legacy:
+        group.addoption(
+            f"--live-server-{option.legacy}",
+            dest=f"livecov_former_{option.name}",
+            default=None,
+            help=argparse.SUPPRESS,
+        )
+        former_ini = f"live_server_{option.legacy.replace('-', '_')}"
+        parser.addini(former_ini, help=f"former name of livecov_{option.name}", type=ini_type)
+
+
+def configure(config: pytest.Config) -> None:
+    """Read and check every option and ini key; a bad value is a usage error."""
+    try:
+        config.stash[_VALUES] = {
+            option.name: value
+            for option in OPTIONS
+            if option.pytest and (value := _value(config, option)) is not None
+        }
+    except ConfigError as exc:
+        raise pytest.UsageError(f"livecov: {exc}") from None
+
+
+def plugin_settings(config: pytest.Config) -> Settings:
+    """``[tool.livecov]`` from the rootdir's pyproject.toml, then the ini keys and options.
+
+    ConfigError for a bad file (the fixtures that need the server fail with its line).
+    """
+    if _SETTINGS not in config.stash:
+        settings = load_settings(Path(config.rootpath, "pyproject.toml"))
+        config.stash[_SETTINGS] = settings.updated(config.stash.get(_VALUES, {}))
+    return config.stash[_SETTINGS]
+
+
+def given_settings(config: pytest.Config) -> Settings:
+    """The defaults, then the ini keys and options: without pyproject.toml's table."""
+    return Settings().updated(config.stash.get(_VALUES, {}))
+
+
+def _value(config: pytest.Config, option: Option) -> Any:
+    """The option's value as the first place that gives one says, or None; ConfigError
+    naming that place when it is no value of the option's."""
+    for where, raw, folder in _given(config, option):
+        try:
+            value = _parsed(option, raw, folder)
+            problem = option.problem(value)
+        except ConfigError as exc:
+            problem = str(exc)
+        if problem:
+            raise ConfigError(f"{where} {problem}")
+        return value
+    return None
+
+
+def _given(config: pytest.Config, option: Option) -> Iterator[tuple[str, Any, Path]]:
+    """Where the option may be given, in order of precedence: (how it is spelt, what it
+    says, the folder its relative paths start from)."""
+    here = config.invocation_params.dir
+    ini_folder = config.inipath.parent if config.inipath else config.rootpath
+    places = [(f"--livecov-{option.key}", f"livecov_{option.name}", here)]
+    if option.legacy:
+        places.append((f"--live-server-{option.legacy}", f"livecov_former_{option.name}", here))
+    for spelling, dest, folder in places:
+        raw = config.getoption(dest)
+        if raw is not None:
+            yield spelling, raw, folder
+    inis = [f"livecov_{option.name}"]
+    if option.legacy:
+        inis.append(f"live_server_{option.legacy.replace('-', '_')}")
+    for name in inis:
+        raw = config.getini(name)
+        if raw:
+            yield f"{name} (ini)", raw, ini_folder
+
+
+def _parsed(option: Option, raw: Any, folder: Path) -> Any:
+    if isinstance(raw, bool):  # --livecov-NAME / --livecov-no-NAME
+        return raw
+    if isinstance(raw, list):
+        value = option.from_lines(raw)
+        return [str(folder / entry) for entry in value] if option.folders else value
+    return option.from_text(raw)
