@@ -12,7 +12,6 @@ measured (:mod:`livecov.server_coverage`). The process itself is a
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import secrets
@@ -170,7 +169,7 @@ class LiveServer:
             inherited = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
             env["PYTHONPATH"] = os.pathsep.join([*opts.pythonpath, *inherited])
         env["PYTHONUNBUFFERED"] = "1"
-        env[SPEC_ENV] = json.dumps(dataclasses.asdict(self._spec(ready_fd, lifeline_fd)))
+        env[SPEC_ENV] = self._spec(ready_fd, lifeline_fd).to_json()
         if self.coverage_config is not None:
             preimport = preimported_modules(opts.server, self.coverage_config)
             env[PREIMPORT_ENV] = " ".join(preimport)
@@ -185,6 +184,8 @@ class LiveServer:
         return env
 
     def _spec(self, ready_fd: int, lifeline_fd: int) -> ServeSpec:
+        """What the server process is asked to do: the options that reach it, and this
+        run's token, pipes and folders."""
         opts = self.options
         return ServeSpec(
             app=opts.app,

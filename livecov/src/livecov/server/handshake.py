@@ -10,6 +10,7 @@ test side builds the spec from its settings and reads the line back
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -25,8 +26,8 @@ SPEC_ENV = "LIVECOV_SPEC"
 
 @dataclass
 class ServeSpec:
-    """What the parent asks of the server process (sent as JSON, every field always set:
-    the defaults live in :class:`livecov.live_server.ServerOptions`)."""
+    """What the parent asks of the server process: built by :class:`livecov.live_server.LiveServer`
+    from its ServerOptions (where the defaults live), sent as JSON, every field always set."""
 
     app: str
     token: str
@@ -45,6 +46,14 @@ class ServeSpec:
     contexts: bool
     orphan_grace: float
     app_errors_file: str
+
+    def to_json(self) -> str:
+        """The spec as the server process receives it, in ``SPEC_ENV``."""
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeSpec:
+        return cls(**json.loads(text))
 
 
 def http_url(host: str, port: int) -> str:

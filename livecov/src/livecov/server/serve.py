@@ -118,7 +118,7 @@ def _stop_when_parent_is_gone(lifeline_fd: int, grace: float) -> None:
 
 def main() -> None:
     """Serve until SIGTERM, SIGINT or the parent's exit (run by the bootstrap)."""
-    spec = ServeSpec(**json.loads(os.environ.pop(SPEC_ENV)))
+    spec = ServeSpec.from_json(os.environ.pop(SPEC_ENV))
     signal.signal(signal.SIGTERM, _graceful_stop)
     signal.signal(signal.SIGINT, _graceful_stop)
     threading.Thread(
