@@ -11,7 +11,7 @@ import pytest
 
 from livecov.errors import ConfigError
 from livecov.live_server import ServerOptions
-from livecov.settings import Settings, load_settings
+from livecov.settings import BY_NAME, Settings, load_settings
 
 
 def write_pyproject(tmp_path: Path, table: str) -> Path:
@@ -96,3 +96,28 @@ def test_library_defaults_are_the_command_line_defaults() -> None:
     assert shared >= {"server", "workers", "threads", "startup_timeout", "stop_timeout"}
     for name in shared - {"app"}:
         assert getattr(options, name) == getattr(defaults, name), name
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "value"),
+    [
+        ("contexts", "true", True),
+        ("contexts", "Yes", True),
+        ("contexts", "on", True),
+        ("contexts", "1", True),
+        ("contexts", "false", False),
+        ("contexts", "OFF", False),
+        ("workers", "3", 3),
+        ("timeout", "1.5", 1.5),
+        ("app", "m:app", "m:app"),
+        ("auto_reset", "never", False),  # the former --live-server-reset's words
+        ("auto_reset", "auto", True),
+    ],
+)
+def test_a_value_given_as_text_is_read_as_its_setting_s_type(
+    name: str, text: str, value: object
+) -> None:
+    # What the pytest plugin's options and ini keys give (livecov.pytest_options).
+    read = BY_NAME[name].from_text(text)
+    assert read == value
+    assert type(read) is type(value)
