@@ -146,6 +146,7 @@ def observe_run(project: Path, front_end: str, capfd: pytest.CaptureFixture[str]
     everyday = {o.name: VALUES[o.name] for o in OPTIONS if o.run and o.name not in FAILING_RUNS}
     status = run_with(project, front_end, everyday, [sys.executable, "client.py"])
     seen: dict[str, Any] = {"status": status, "output": "".join(capfd.readouterr())}
+    assert (project / "probe.json").is_file(), seen["output"]  # the run reached the server
     seen["probe"] = json.loads((project / "probe.json").read_text())
     for name, (app, _) in FAILING_RUNS.items():
         values = {"app": app, name: VALUES[name]}
@@ -316,6 +317,7 @@ def observe_pytest(pytester: pytest.Pytester, front_end: str) -> dict:
         *measured, "-p", "no:randomly", "-v", "-rA", *arguments, timeout=300
     )
     output = result.stdout.str() + result.stderr.str()
+    assert (pytester.path / "probe.json").is_file(), output  # the test reached the server
     return {"probe": json.loads((pytester.path / "probe.json").read_text()), "output": output}
 
 
