@@ -235,17 +235,20 @@ def hyperfine(
     warmup: int = 0,
     allow_fail: bool = False,
     timeout: float = 600,
+    output: Path | None = None,
 ) -> dict[str, Timing]:
     """One run of each command (through the shell), in this order, timed by hyperfine.
 
     hyperfine measures the wall time (less the shell's own start-up, which it calibrates),
     the CPU time and the exit status; ``warmup`` untimed runs of each come first. The whole
     invocation is bounded by ``timeout``: hyperfine and its commands run in a session of
-    their own, killed together at the deadline.
+    their own, killed together at the deadline. What the commands print goes to ``output``
+    (by default a temporary file, shown only when hyperfine fails).
     """
     tool = require_tool("hyperfine")
     with tempfile.TemporaryDirectory(prefix="bench-hyperfine-") as tmp:
-        report, output = Path(tmp) / "hyperfine.json", Path(tmp) / "output.txt"
+        report = Path(tmp) / "hyperfine.json"
+        output = output or Path(tmp) / "output.txt"
         cmd = [tool, "--runs", "1", "--warmup", str(warmup), "--style", "none"]
         cmd += ["--export-json", str(report), "--output", str(output)]
         cmd += ["--ignore-failure"] if allow_fail else []

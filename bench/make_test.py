@@ -58,13 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     times: list[float] = []
     skipped_lint = ""
     tmp = Path(tempfile.mkdtemp(prefix="bench-make-test-"))
-    junit = tmp / "junit.xml"
+    junit, printed = tmp / "junit.xml", tmp / "output.txt"
 
     def timed() -> common.Timing:
         """One make test, timed by hyperfine; pytest's counts from its --junit-xml report."""
         junit.unlink(missing_ok=True)
         line = common.in_shell([*cmd, f"PYTEST_ARGS=--junit-xml={junit}"], common.ROOT)
-        timings = common.hyperfine({"make": line}, env=env, allow_fail=True, timeout=args.timeout)
+        timings = common.hyperfine(
+            {"make": line}, env=env, allow_fail=True, timeout=args.timeout, output=printed
+        )
         return timings["make"]
 
     try:
@@ -77,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
                 cmd[-1:-1] = ["-o", "lint"]
                 t = timed()
             summary = common.junit_summary(junit) if junit.exists() else {}
-            results.append({"code": t.code, "seconds": t.wall, "cpu": t.cpu, **summary})
+            said = printed.read_text(errors="replace") if printed.exists() else ""
+            tail = said.splitlines()[-15:]
+            results.append(
+                {"code": t.code, "seconds": t.wall, "cpu": t.cpu, **summary, "tail": tail}
+            )
             times.append(t.wall)
             common.log(f"  make test run {i + 1}/{args.runs}: {t.wall:.1f} s, exit {t.code}")
     finally:
@@ -87,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     note = f"pytest: {', '.join(f'{v} {k}' for k, v in counts.items())}" if counts else ""
     note = skipped_lint + note
     if last["code"] != 0:
-        note = f"make test FAILED (exit {last['code']}); " + note
+        said = " / ".join(line.strip() for line in last["tail"][-3:])
+        note = f"make test FAILED (exit {last['code']}); {note} | {said}"
     figures = [
         Figure.from_stats(
             "5.make_test",

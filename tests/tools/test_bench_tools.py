@@ -81,9 +81,11 @@ def test_a_failing_command_stops_the_comparison_naming_it_and_its_output() -> No
 
 
 @needs_hyperfine
-def test_a_failing_command_is_timed_when_failures_are_allowed() -> None:
-    timings = common.hyperfine({"A": "exit 3"}, allow_fail=True)
+def test_a_failing_command_is_timed_when_failures_are_allowed(tmp_path: Path) -> None:
+    printed = tmp_path / "output.txt"
+    timings = common.hyperfine({"A": "echo why; exit 3"}, allow_fail=True, output=printed)
     assert timings["A"].code == 3
+    assert printed.read_text() == "why\n"
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
