@@ -117,6 +117,22 @@ def test_with_coverage_run(pytester: pytest.Pytester, plugin_project: Path) -> N
     assert "live-server" in contexts  # the app's import, in the server
 
 
+def test_livecov_imported_before_pytest_starts_draws_no_rewrite_warning(
+    pytester: pytest.Pytester,
+) -> None:
+    """coverage.py loads livecov.jinja before pytest runs; pytest then cannot rewrite the
+    asserts of the plugin's package and would warn on every run, unless told not to."""
+    pytester.makepyprojecttoml('[tool.coverage.run]\nplugins = ["livecov.jinja"]\n')
+    pytester.makepyfile(test_one="def test_one():\n    assert True\n")
+
+    result = pytester.run(
+        sys.executable, "-m", "coverage", "run", "-m", "pytest", "-p", "no:randomly"
+    )
+
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert "PytestAssertRewriteWarning" not in result.stdout.str() + result.stderr.str()
+
+
 def test_with_xdist_same_total_as_serial(pytester: pytest.Pytester, plugin_project: Path) -> None:
     serial = pytester.runpytest_subprocess("--cov", "--cov-report=term", timeout=PYTEST_TIMEOUT)
     serial.assert_outcomes(passed=3)

@@ -8,6 +8,10 @@ The library API, usable without pytest::
     server.data_files  # the server's coverage data, beside the run's data file
 
 ``livecov run -- COMMAND`` (:mod:`livecov.runner`) does the whole pipeline.
+
+PYTEST_DONT_REWRITE: coverage.py imports this package (its ``livecov.jinja`` plugin) before
+pytest starts, so pytest could not rewrite its asserts and would warn on every run; the
+plugin has none a test could need rewritten.
 """
 
 from __future__ import annotations
