@@ -10,8 +10,12 @@ tree with a base revision and maps each change to the tests that can see it:
 * a changed or removed line that ran: the tests that ran it;
 * a line that never ran, or an added one: the tests that ran its function (Python) or its
   template block, found by name in the measured version, else the template;
-* a line outside any function (it runs at import), a line run outside any test (at import,
-  at the live server's start-up), a Python file that no longer compiles: every test;
+* a line the live server ran outside any test's request (``live-server``: at its start-up,
+  a hook), where the data names the tests that used the server: those tests, and the tests
+  that ran the line themselves;
+* a line outside any function (it runs at import), a line run outside any test otherwise
+  (at import in the test process; by a server whose data names no test), a Python file
+  that no longer compiles: every test;
 * a changed test file: its tests, new ones included; any other file the data cannot speak
   for (conftest.py, fixtures, settings, SQL, static files, a Python file never measured):
   every test, unless ``[tool.livecov.affected]`` ``ignore`` says it cannot matter

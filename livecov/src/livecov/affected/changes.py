@@ -11,6 +11,8 @@ import difflib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from livecov.protocol import DEFAULT_CONTEXT as SERVER_CONTEXT
+
 PHASE_SUFFIXES = ("|setup", "|run", "|teardown")
 
 
@@ -80,21 +82,33 @@ def touched_lines(old: str, new: str, ignored_old: set[int], ignored_new: set[in
     return touched
 
 
-def tests_that_ran(
-    lines: dict[int, list[str]], numbers: Iterable[int], where: str
-) -> Iterator[str]:
-    """The tests whose contexts ran any of ``numbers``; every test if something else did."""
+class LinesRun(dict[int, list[str]]):
+    """The contexts that ran each line of one file, and the tests that used the live server:
+    what a line the server ran outside any test's request (at its start-up) can reach."""
+
+    def __init__(self, by_line: dict[int, list[str]], server_tests: frozenset[str]) -> None:
+        super().__init__(by_line)
+        self.server_tests = server_tests
+
+
+def tests_that_ran(lines: LinesRun, numbers: Iterable[int], where: str) -> Iterator[str]:
+    """The tests whose contexts ran any of ``numbers``; for a line the live server ran outside
+    any test's request, every test that used the server; every test if something else ran
+    one (the test process outside a test: at import, a session fixture)."""
     for number in numbers:
         for context in lines.get(number, ()):
             test = node_id_of(context)
-            if test is None:
+            if test is not None:
+                yield test
+            elif context == SERVER_CONTEXT and lines.server_tests:
+                # Start-up (the app factory, the hooks) shapes what the server answers to
+                # the tests that use it, and to no other test.
+                yield from sorted(lines.server_tests)
+            else:
                 raise EveryTest(f"{where} ran outside any test ({context or 'no context'})")
-            yield test
 
 
-def scope_tests(
-    path: str, scope: Scope, lines: dict[int, list[str]], what: str
-) -> Iterator[tuple[str, str]]:
+def scope_tests(path: str, scope: Scope, lines: LinesRun, what: str) -> Iterator[tuple[str, str]]:
     span = range(scope.first, scope.last + 1)
     for test in tests_that_ran(lines, span, f"{path}:{scope.first}-{scope.last}"):
         yield test, f"{what} (in {scope.name})"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from coverage import CoverageData
 
-from livecov.affected.changes import EveryTest, node_id_of, scope_tests
+from livecov.affected.changes import EveryTest, LinesRun, node_id_of, scope_tests
 from livecov.affected.git import GitError, blob_id, git
 from livecov.affected.python import uses
 from livecov.affected.record import Record, measured_paths
+from livecov.contexts import server_contexts
 from livecov.coverage_data import arc_ends_by_context
 from livecov.jinja import PLUGIN_NAME as JINJA_TRACER
 
@@ -31,9 +32,12 @@ class DataIndex:
         self.files = dict(measured_paths(data, [*roots, root]))
         self.tests = {t for t in map(node_id_of, data.measured_contexts()) if t}
         self.test_files = {t.split("::", 1)[0] for t in self.tests}
+        # The tests whose requests the live server served (the contexts it marked).
+        self.server_tests = frozenset(t for t in map(node_id_of, server_contexts(data)) if t)
 
-    def contexts_by_line(self, path: str) -> dict[int, list[str]]:
-        """Each line of ``path`` that ran, and the contexts that ran it.
+    def contexts_by_line(self, path: str) -> LinesRun:
+        """Each line of ``path`` that ran, the contexts that ran it, and the tests that used
+        the live server.
 
         For a template livecov.jinja measured with arcs, the arcs' ends only: coverage.py's
         C tracer starts the arc after a resumed generator at a *Python* line of the compiled
@@ -43,8 +47,10 @@ class DataIndex:
         """
         filename = self.files[path]
         if self.data.has_arcs() and self.data.file_tracer(filename) == JINJA_TRACER:
-            return arc_ends_by_context(self.data.data_filename(), filename)
-        return self.data.contexts_by_lineno(filename)
+            by_line = arc_ends_by_context(self.data.data_filename(), filename)
+        else:
+            by_line = self.data.contexts_by_lineno(filename)
+        return LinesRun(by_line, self.server_tests)
 
     def measured_text(self, path: str) -> str:
         """The file as it was measured: its recorded blob, else the base's version."""

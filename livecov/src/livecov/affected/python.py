@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 from livecov.affected.changes import (
     EveryTest,
+    LinesRun,
     Scope,
     innermost,
     scope_tests,
@@ -48,7 +49,7 @@ def _code_lines(text: str) -> set[int]:
 
 
 def python_changes(
-    path: str, old: str, new: str, lines: dict[int, list[str]], users: Users
+    path: str, old: str, new: str, lines: LinesRun, users: Users
 ) -> Iterator[tuple[str, str]]:
     try:
         new_tree = ast.parse(new)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from livecov.affected.changes import Scope, innermost, scope_tests, tests_that_ran, touched_lines
+from livecov.affected.changes import (
+    LinesRun,
+    Scope,
+    innermost,
+    scope_tests,
+    tests_that_ran,
+    touched_lines,
+)
 
 _TAG = re.compile(r"{%[-+]?\s*(end)?(block|macro|call|filter)\b\s*(\w*)")
 
@@ -37,7 +44,7 @@ def _template_compiles(text: str) -> bool:
 
 
 def template_changes(
-    path: str, old: str, new: str, lines: dict[int, list[str]], jinja: bool
+    path: str, old: str, new: str, lines: LinesRun, jinja: bool
 ) -> Iterator[tuple[str, str]]:
     """A template's changes; ``jinja``: measured by a Jinja plugin, so Jinja can parse it."""
     whole = Scope("the template", 1, old.count("\n") + 1)
