@@ -141,7 +141,8 @@ affected-check: browser
 # The same question on every mutant of flaskr (cosmic-ray's and mutation/templates.py's), in a
 # throw-away copy: does the selection catch each mutant the full suite kills? Hours for all;
 # resumable (bench/results/affected_proof.jsonl); PROOF_ARGS="--sessions flaskr-templates
-# --limit 20". Method and results: docs/benchmarks.md.
+# --limit 20", or "--selectors livecov,testmon --every 4" to judge pytest-testmon on the same
+# mutants. Method and results: docs/benchmarks.md.
 affected-proof: browser
 	UV=$(UV) nice -n 10 $(BIN)/python bench/affected_proof.py $(PROOF_ARGS)
 
