@@ -36,6 +36,7 @@ def test_the_library_example_leaves_the_data_beside_the_runs_and_nothing_else(
     assert server.process.returncode == 0  # stopped gracefully: it saved its data
     assert not group_alive(pid)
     assert not workdir.exists()  # its folder (log, temporary app data) is gone
+    assert server.output() == ""  # the log went with it
     assert [path.parent for path in server.data_files] == [project]
     assert all(path.name.startswith(".coverage.") for path in server.data_files)
     data = read_data(server.data_files)
