@@ -215,6 +215,12 @@ def _measured_like_this_run(options: dict) -> tuple[LiveServer, bool]:
     return LiveServer(ServerOptions(**options), config), running is not None
 
 
+def project_config() -> coverage.CoverageConfig:
+    """The coverage configuration of the project in the current folder (the sample
+    project's .coveragerc, in the ``project`` fixture): what a server measures its app with."""
+    return coverage.Coverage().config
+
+
 def sample_project(folder: Path) -> Path:
     """Fill ``folder`` with the sample apps and a coverage config; return it."""
     for app in APPS.glob("*.py"):

@@ -19,11 +19,7 @@ from livecov.errors import ServerStartError
 from livecov.measure import server_context_marker
 from livecov.server.handshake import SPEC_ENV, ServeSpec
 from livecov.server_process import ServerProcess
-from tests.livecov.helpers import get, group_alive, read_data
-
-
-def project_config() -> coverage.CoverageConfig:
-    return coverage.Coverage().config  # the sample project's .coveragerc (cwd)
+from tests.livecov.helpers import get, group_alive, project_config, read_data
 
 
 def test_the_library_example_leaves_the_data_beside_the_runs_and_nothing_else(

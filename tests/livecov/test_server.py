@@ -35,16 +35,13 @@ from tests.livecov.helpers import (
     get,
     group_alive,
     port_closed,
+    project_config,
     read_data,
     sample_project,
     sighup_default,
     suite_server,
     tagged_lines,
 )
-
-
-def project_config():
-    return coverage.Coverage().config  # the sample project's .coveragerc (cwd)
 
 
 @pytest.fixture(scope="module", params=DEFAULT_BACKENDS, ids=str)
