@@ -227,6 +227,8 @@ class Copy:
             AFFECTED_CHECK_REPORT=str(self.report),
         )
         self.bin = common.ROOT / ".venv" / "bin"
+        self.suite = list(SUITE)  # the test paths every run is given
+        self.source = FLASKR  # what the baseline measures
         where.mkdir(exist_ok=True)
         (where / "affected_check_reporter.py").write_text(REPORTER)
 
@@ -273,7 +275,7 @@ class Copy:
         skip_file.write_text(json.dumps(sorted(skip or ())))
         self.env["AFFECTED_CHECK_SKIP"] = str(skip_file)
         timed = self.run(
-            "pytest", "-q", "-p", "affected_check_reporter", *options, *SUITE, env=env or {}
+            "pytest", "-q", "-p", "affected_check_reporter", *options, *self.suite, env=env or {}
         )
         if not self.report.exists():
             raise common.CommandFailed(["pytest", *options], timed.code, timed.output)
@@ -284,12 +286,12 @@ class Copy:
         timed = self.run(
             "coverage",
             "run",
-            f"--source={FLASKR}",
+            f"--source={self.source}",
             "-m",
             "pytest",
             "-q",
             "--livecov-test-contexts",
-            *SUITE,
+            *self.suite,
         )
         if timed.code:
             raise common.CommandFailed("coverage run (baseline)", timed.code, timed.output)

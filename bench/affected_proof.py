@@ -45,6 +45,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -64,6 +65,7 @@ from livecov.affected.settings import load_affected_settings
 
 SESSIONS = ["flaskr-blog", "flaskr-core", "flaskr-templates"]
 SELECTORS = ["livecov", *affected_check.TESTMON_MODES]
+LIVECOV = "livecov/src/livecov"
 RESULTS = common.RESULTS / "affected_proof.jsonl"
 WORK = Path(tempfile.gettempdir()) / "livecov-affected-proof"
 RUN_TIMEOUT = 900  # seconds for one pytest run over (part of) the suite: a hang is a kill
@@ -154,8 +156,15 @@ def source_fingerprint(root: Path = common.ROOT) -> str:
 class ProofCopy(affected_check.Copy):
     """affected_check's copy, its baselines kept between runs, and timed plain pytest runs."""
 
-    def __init__(self, where: Path) -> None:
+    def __init__(
+        self, where: Path, suite: list[str] | None = None, source: str | None = None
+    ) -> None:
         super().__init__(where)
+        self.suite = suite or self.suite
+        self.source = source or self.source
+        # A livecov mutant must not mutate the selector that judges it: livecov affected
+        # runs from this tree, and the selected tests are the rest of the suite skipped.
+        self.own_selector = self.source == LIVECOV
         # The copy's livecov too (affected_check runs this tree's): the selector, the plugin
         # and the live server stay the version the baseline was measured with, for hours,
         # while this checkout moves on.
@@ -175,14 +184,17 @@ class ProofCopy(affected_check.Copy):
         """The baselines for ``source`` (livecov's, and testmon's in each mode of
         ``testmon``): kept from an earlier run, or measured now."""
         state = self.load_state()
-        if state.get("source") == source and self.data.exists() and self.repo.exists():
+        same = (
+            state.get("source") == source and state.get("paths", affected_check.SUITE) == self.suite
+        )
+        if same and self.data.exists() and self.repo.exists():
             self.restore()
             common.log(f"affected-proof: the copy and baseline in {self.top} are reused")
         else:
             shutil.rmtree(self.repo, ignore_errors=True)
             self.make()
             self.baseline([])
-            state = {"source": source}
+            state = {"source": source, "paths": self.suite}
         if "durations" not in state:  # also for a baseline kept by an earlier version
             common.log("affected-proof: the full suite, unmeasured, for its time and its tests")
             full, code = self.pytest_run("--durations=0", "--durations-min=0")
@@ -229,7 +241,7 @@ class ProofCopy(affected_check.Copy):
             "-p",
             "affected_proof_selection",
             *options,
-            *affected_check.SUITE,
+            *self.suite,
         ]
         try:
             timed = self.run(*args, timeout=RUN_TIMEOUT, env=env)
@@ -238,6 +250,13 @@ class ProofCopy(affected_check.Copy):
         self.last_output = timed.output
         outcomes = json.loads(self.report.read_text()) if self.report.exists() else {}
         return affected_check.Run(timed.seconds, outcomes), timed.code
+
+    def selector_env(self) -> dict[str, str]:
+        """What ``livecov affected`` runs with: the copy's livecov, or this tree's."""
+        if not self.own_selector:
+            return {}
+        paths = [self.repo / "flaskr/src", common.ROOT / "livecov/src", self.top]
+        return {"PYTHONPATH": os.pathsep.join(map(str, paths))}
 
     def testmon_run(self, mode: str) -> tuple[affected_check.Run, int, list[str]]:
         """``pytest -x --testmon`` in ``mode`` from its unmutated baseline: the run, its exit
@@ -262,13 +281,29 @@ def sessions_named(names: list[str]) -> list[Any]:
     unknown = [n for n in names if n not in by_name]
     if unknown:
         raise SystemExit(f"affected-proof: unknown session(s): {', '.join(unknown)}")
-    not_flaskr = [n for n in names if not by_name[n].package.startswith("flaskr")]
-    if not_flaskr:
+    chosen = [by_name[n] for n in names]
+    if len({_is_flaskr(s) for s in chosen}) > 1:
         raise SystemExit(
-            f"affected-proof: {', '.join(not_flaskr)}: only flaskr's sessions are supported "
-            "(the baseline measures flaskr's suite)"
+            "affected-proof: flaskr's and livecov's sessions need baselines of their own: "
+            "give one kind per run (and a --work of its own)"
         )
-    return [by_name[n] for n in names]
+    return chosen
+
+
+def _is_flaskr(session: Any) -> bool:
+    return bool(session.package.startswith("flaskr"))
+
+
+def suite_of(sessions: list[Any]) -> tuple[list[str], str]:
+    """The test paths and the measured source of the sessions' baseline: flaskr's suite for
+    flaskr's sessions; for livecov's, the test files their test commands run (the ground
+    truth of make mutation's kill), livecov measured."""
+    if all(_is_flaskr(s) for s in sessions):
+        return list(affected_check.SUITE), affected_check.FLASKR
+    paths = {
+        word for s in sessions for word in shlex.split(s.test_command) if word.startswith("tests/")
+    }
+    return sorted(paths), LIVECOV
 
 
 def template_mutants(session: Any, repo: Path) -> Iterator[Mutant]:
@@ -462,7 +497,9 @@ def _is_caught(run: affected_check.Run, code: int) -> bool:
 
 
 def _livecov_pick(outcome: Outcome, copy: ProofCopy, state: dict[str, Any]) -> _Pick:
-    affected = copy.run("livecov", "affected", "--data-file", str(copy.data), "--explain")
+    affected = copy.run(
+        "livecov", "affected", "--data-file", str(copy.data), "--explain", env=copy.selector_env()
+    )
     outcome.affected_seconds = affected.seconds
     outcome.explain = affected.output
     if affected.code:  # the selector refused: no selection to judge
@@ -472,9 +509,15 @@ def _livecov_pick(outcome: Outcome, copy: ProofCopy, state: dict[str, Any]) -> _
     outcome.selected = len(chosen)
     outcome.time_share = _time_share(chosen, state)
     # -x: a caught mutant needs one failure; one that is not caught runs every selected test.
-    selected, code = copy.pytest_run(
-        "-x", f"--livecov-affected-data={copy.data}", "--livecov-affected="
-    )
+    if copy.own_selector:  # not the copy's plugin: it may be the mutant
+        everything = set(state["suite"])
+        selected, code = copy.pytest_run(
+            "-x", skip=set() if outcome.everything else everything - set(chosen)
+        )
+    else:
+        selected, code = copy.pytest_run(
+            "-x", f"--livecov-affected-data={copy.data}", "--livecov-affected="
+        )
     outcome.selected_seconds = selected.seconds
     caught = _is_caught(selected, code)
     outcome.failing = sorted(selected.failed)
@@ -639,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    copy = ProofCopy(args.work)
+    copy = ProofCopy(args.work, *suite_of(sessions))
     state = copy.prepare(source, [s for s in selectors if s != "livecov"])
     done = done_keys(args.results, source)
     tools = None

@@ -90,15 +90,21 @@ class ScriptedCopy:
         testmon: list[tuple[Run, int, list[str]]] | None = None,
     ) -> None:
         self.data = data
+        self.own_selector = False  # a livecov session's copy judges with this tree's
+        self.selector_envs: list[dict[str, str]] = []
         self.explain = explain
         self.runs = runs
         self.testmon = testmon or []
         self.pytest_calls: list[tuple[tuple[str, ...], set[str] | None]] = []
         self.testmon_modes: list[str] = []
 
-    def run(self, *args: str) -> Timed:
+    def run(self, *args: str, env: dict[str, str] | None = None) -> Timed:
         assert args[:2] == ("livecov", "affected")
+        self.selector_envs.append(env or {})
         return self.explain
+
+    def selector_env(self) -> dict[str, str]:
+        return {"PYTHONPATH": "this tree"} if self.own_selector else {}
 
     def pytest_run(self, *options: str, skip: set[str] | None = None) -> tuple[Run, int]:
         self.pytest_calls.append((options, skip))
@@ -271,12 +277,31 @@ def test_the_summary_counts_outcomes_and_takes_medians_over_judged_mutants() -> 
     assert totals["median_time_share"] == 0.2  # of 0.1, 0.2, 0.4
 
 
-def test_only_flaskr_sessions_are_accepted_each_in_one_line() -> None:
+def test_sessions_of_one_kind_are_accepted_each_refusal_in_one_line() -> None:
     assert [s.name for s in proof.sessions_named(["flaskr-templates"])] == ["flaskr-templates"]
-    with pytest.raises(SystemExit, match="only flaskr's sessions are supported"):
-        proof.sessions_named(["livecov-cli"])
+    assert [s.name for s in proof.sessions_named(["livecov-browser"])] == ["livecov-browser"]
+    with pytest.raises(SystemExit, match="need baselines of their own"):
+        proof.sessions_named(["flaskr-core", "livecov-cli"])
     with pytest.raises(SystemExit, match="unknown session"):
         proof.sessions_named(["nope"])
+
+
+def test_flaskr_sessions_measure_flaskrs_suite_livecovs_their_own_test_files() -> None:
+    flaskr = proof.sessions_named(["flaskr-core", "flaskr-templates"])
+    assert proof.suite_of(flaskr) == (["tests/unit", "tests/e2e"], "flaskr/src/flaskr")
+    livecov = proof.sessions_named(["livecov-browser"])
+    assert proof.suite_of(livecov) == (["tests/livecov/test_browser.py"], "livecov/src/livecov")
+
+
+def test_a_livecov_mutant_is_judged_by_this_trees_selector_not_the_copys_plugin() -> None:
+    copy = ScriptedCopy(
+        Path("baseline.coverage"), Timed(0.3, 0, SELECTED), [(Run(2.0, {"t::a": "failed"}), 1)]
+    )
+    copy.own_selector = True
+    (outcome,) = proof._judge(MUTANT, copy, STATE, "-a\n+b\n")
+    assert outcome.outcome == "caught"
+    assert copy.selector_envs == [{"PYTHONPATH": "this tree"}]
+    assert copy.pytest_calls == [(("-x",), {"t::b", "t::c", "t::d"})]  # all but t::a skipped
 
 
 def test_every_template_of_flaskr_gives_its_mutants_with_their_text(tmp_path: Path) -> None:
