@@ -282,7 +282,7 @@ class Copy:
         return Run(timed.seconds, json.loads(self.report.read_text()))
 
     def baseline(self, testmon: list[str]) -> None:
-        common.log("baseline: the flaskr suite measured with per-test contexts")
+        common.log(f"baseline: {' '.join(self.suite)} measured with per-test contexts")
         timed = self.run(
             "coverage",
             "run",
