@@ -1,8 +1,9 @@
 """Features plug into combining: livecov's core imports neither livecov.jinja nor
-livecov.affected, and what they do to the data fails in one line under pytest too.
+livecov.affected; and the pytest plugin refuses, before any test runs, a coverage.py whose
+data livecov does not know.
 
-The pytest runs are real (pytest-cov, a git checkout); livecov's known schema version is
-lowered in them, which is what a coverage.py release with a newer schema looks like to it.
+In that pytest run (a real one), livecov's known schema version is lowered: what a
+coverage.py release with a newer schema looks like to it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import os
 import subprocess
 import sys
 
+import coverage
 import pytest
 
 from livecov.coverage_data import KNOWN_SCHEMA_VERSION
-from livecov.errors import EXIT_COVERAGE_LOST
 
 CORE = """\
 import sys, livecov.live_server, livecov.measure, livecov.runner
@@ -36,31 +37,18 @@ def test_the_core_imports_no_feature() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def newer_coverage_project(pytester: pytest.Pytester, plugins: str) -> None:
-    pytester.makeini("[pytest]\naddopts = -p no:randomly\n")
-    pytester.path.joinpath(".coveragerc").write_text(f"[run]\nbranch = true\nsource = .\n{plugins}")
+def test_a_coverage_py_of_an_unknown_schema_stops_pytest_before_any_test(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makeconftest(NEWER_COVERAGE)
     pytester.makepyfile(test_one="def test_one():\n    assert True\n")
-
-
-@pytest.mark.parametrize(
-    ("plugins", "in_git"),
-    [("plugins = livecov.jinja\n", False), ("", True)],
-    ids=["template repair", "commit record"],
-)
-def test_an_unknown_schema_stops_pytest_in_one_line(
-    pytester: pytest.Pytester, plugins: str, in_git: bool
-) -> None:
-    newer_coverage_project(pytester, plugins)
-    if in_git:
-        subprocess.run(["git", "init", "-q"], cwd=pytester.path, check=True)
-    result = pytester.runpytest_subprocess("--cov", "--cov-report=")
-    assert result.ret == EXIT_COVERAGE_LOST
-    refusals = [line for line in result.outlines + result.errlines if "livecov:" in line]
-    assert len(refusals) == 1
-    assert (
-        f"is coverage.py data of schema version {KNOWN_SCHEMA_VERSION}, which livecov does "
-        f"not know (it reads version {KNOWN_SCHEMA_VERSION - 1}): measure with a coverage.py "
-        "release livecov supports, or upgrade livecov"
-    ) in refusals[0]
-    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    result = pytester.runpytest_subprocess("-p", "no:cov", "-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    refusal = (
+        f"ERROR: livecov: coverage.py {coverage.__version__} writes data of schema version "
+        f"{KNOWN_SCHEMA_VERSION}, which livecov does not know (it reads version "
+        f"{KNOWN_SCHEMA_VERSION - 1}): measure with a coverage.py release livecov supports, "
+        "or upgrade livecov"
+    )
+    assert [line for line in result.errlines if line] == [refusal]
+    assert "test_one" not in result.stdout.str()

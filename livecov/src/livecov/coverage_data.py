@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import coverage
 from coverage import CoverageData
 
 from livecov.errors import ConfigError, CoverageSchemaError
@@ -34,14 +36,27 @@ def read_data(data_file: str | Path) -> CoverageData:
     """The data file, read by coverage.py once its schema is checked (coverage.py's own
     errors, ``DataError``, for a file that is no coverage data, are the caller's)."""
     if Path(data_file).is_file():
-        connection = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            _check_known(_schema_version(connection), data_file)
-        finally:
-            connection.close()
+        _check_file(data_file, f"{data_file} is coverage.py data")
     data = CoverageData(str(data_file))
     data.read()
     return data
+
+
+def check_installed_coverage() -> None:
+    """Refuse, before anything is measured, a coverage.py whose data livecov does not know:
+    the schema of a data file it writes (in a temporary folder) is checked."""
+    with tempfile.TemporaryDirectory(prefix="livecov-schema-") as folder:
+        probe = Path(folder, ".coverage")
+        CoverageData(str(probe)).add_lines({str(probe.with_name("probe.py")): [1]})
+        _check_file(probe, f"coverage.py {coverage.__version__} writes data")
+
+
+def _check_file(data_file: str | Path, what: str) -> None:
+    connection = sqlite3.connect(f"{Path(data_file).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        _check_known(_schema_version(connection), what)
+    finally:
+        connection.close()
 
 
 @contextlib.contextmanager
@@ -54,7 +69,7 @@ def _database(data_file: str | Path, read_only: bool = False) -> Iterator[sqlite
         version = _schema_version(connection)
         if version is None:
             raise NotCoverageDataError(f"{data_file} is not coverage data")
-        _check_known(version, data_file)
+        _check_known(version, f"{data_file} is coverage.py data")
         with connection:
             yield connection
     finally:
@@ -70,12 +85,12 @@ def _schema_version(connection: sqlite3.Connection) -> int | None:
     return int(row[0]) if row else None
 
 
-def _check_known(version: int | None, data_file: str | Path) -> None:
+def _check_known(version: int | None, what: str) -> None:
     if version is not None and version != KNOWN_SCHEMA_VERSION:
         raise CoverageSchemaError(
-            f"{data_file} is coverage.py data of schema version {version}, which livecov "
-            f"does not know (it reads version {KNOWN_SCHEMA_VERSION}): measure with a "
-            "coverage.py release livecov supports, or upgrade livecov"
+            f"{what} of schema version {version}, which livecov does not know (it reads "
+            f"version {KNOWN_SCHEMA_VERSION}): measure with a coverage.py release livecov "
+            "supports, or upgrade livecov"
         )
 
 

@@ -113,7 +113,4 @@ class RecordCommit:
         controller = getattr(session.config.pluginmanager.getplugin("_cov"), "cov_controller", None)
         # Not on an xdist worker: its data is only a part, combined by the controller.
         cov = None if hasattr(session.config, "workerinput") else getattr(controller, "cov", None)
-        try:
-            record_if_in_git(cov and cov.get_data().data_filename(), session.config.rootpath)
-        except LivecovError as exc:  # one line (a data schema livecov does not know)
-            pytest.exit(f"livecov: {exc}", returncode=exc.exit_status)
+        record_if_in_git(cov and cov.get_data().data_filename(), session.config.rootpath)

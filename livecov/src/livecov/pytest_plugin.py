@@ -18,6 +18,7 @@ from livecov import pytest_affected, pytest_live_server, pytest_options
 from livecov.client import HTTPClient, client_for
 from livecov.control import RunServer
 from livecov.cores import measuring_core
+from livecov.coverage_data import check_installed_coverage
 from livecov.errors import ConfigError, LivecovError
 from livecov.features import register_data_steps
 from livecov.jinja.repair import repair_running_data
@@ -50,6 +51,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     pytest_options.configure(config)  # a bad value is a usage error before any test runs
+    try:
+        check_installed_coverage()  # its data's schema: one livecov knows (coverage_data)
+    except LivecovError as exc:
+        raise pytest.UsageError(f"livecov: {exc}") from None
     register_data_steps()  # the template repair of the server's data (livecov.features)
     pytest_affected.configure(config)
     # Registered now, after every entry-point plugin, so these fixtures take precedence
@@ -306,7 +311,4 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     try:
         return (yield)
     finally:
-        try:
-            repair_running_data(coverage.Coverage.current())
-        except LivecovError as exc:  # one line (a data schema livecov does not know)
-            pytest.exit(f"livecov: {exc}", returncode=exc.exit_status)
+        repair_running_data(coverage.Coverage.current())
