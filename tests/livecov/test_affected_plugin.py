@@ -6,16 +6,13 @@ whose lines are attributed to the test whose request ran them, committed in git.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from livecov.affected.record import read_record
-from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, write_plugin_project
+from tests.livecov.test_pytest_plugin import measure_with_pytest_cov, write_plugin_project
 from tests.projects import commit_all, edit, git, head
 
 SQUARE_LINE = "body = str(number * number)"
@@ -36,14 +33,7 @@ def measured_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ".coverage*\n__pycache__/\n.pytest_cache/\nrunpytest-*\nstdout\nstderr\n"
     )
     commit_all(project, "project")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "PYTEST_"))}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "--cov", "--cov-context=test", "--cov-report=", "-q"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 passed" in run.stdout, run.stdout
+    measure_with_pytest_cov(project, passed=3)
     return project
 
 

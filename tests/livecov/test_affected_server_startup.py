@@ -8,15 +8,16 @@ a change to start-up code can reach: those, and the tests that ran the line them
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from livecov.affected.selection import select
-from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, server_lines, write_plugin_project
+from tests.livecov.test_pytest_plugin import (
+    measure_with_pytest_cov,
+    server_lines,
+    write_plugin_project,
+)
 from tests.projects import commit_all, edit
 
 WARMUP = """\
@@ -60,14 +61,7 @@ def measured(tmp_path: Path) -> Path:
     (project / "test_unit.py").write_text(UNIT_TEST)
     (project / ".gitignore").write_text(".coverage*\n__pycache__/\n")
     commit_all(project)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "PYTEST_"))}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "--cov", "--cov-context=test", "--cov-report=", "-q"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "4 passed" in run.stdout, run.stdout
+    measure_with_pytest_cov(project, passed=4)
     return project
 
 

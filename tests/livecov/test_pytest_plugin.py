@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -72,6 +74,19 @@ def write_plugin_project(folder: Path, app_module: str = "branchy", coverage_run
     (folder / "test_hello.py").write_text(TESTS_HELLO)
     (folder / "test_square.py").write_text(TESTS_SQUARE)
     return folder
+
+
+def measure_with_pytest_cov(project: Path, passed: int) -> None:
+    """Run ``project``'s tests with pytest-cov and per-test contexts, as its user would (this
+    suite's own measurement stays off for that run); all ``passed`` of them must pass."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "PYTEST_"))}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
+         "--cov", "--cov-context=test", "--cov-report=", "-q"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{passed} passed" in run.stdout, run.stdout
 
 
 def server_lines(project: Path, module: str = "branchy") -> dict[int, set[str]]:
