@@ -365,7 +365,6 @@ class Load:
     rps: float
     latency_ms_p50: float
     errors: int
-    generator: str
 
 
 # wrk's Lua hooks: ``request`` names a new test every ``every`` requests (when asked), and
@@ -427,7 +426,6 @@ def load(
         summary["requests"] / secs,
         summary["p50_us"] / 1000,
         summary["errors"],
-        "wrk",
     )
 
 

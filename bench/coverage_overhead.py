@@ -3,8 +3,8 @@
 For each server (werkzeug, waitress, uvicorn) the same flaskr server is started by livecov's
 ``LiveServer`` with coverage (the project's own settings: branch on, source = flaskr/src/flaskr
 and livecov/src/livecov, per-request contexts on) and without (``coverage_config=None``), runs
-alternating, and loaded on 127.0.0.1 with ``wrk -t1 -c4 -d5s`` (or the bounded Python
-generator when wrk cannot be had). The index has 20 posts in the database (two pages).
+alternating, and loaded on 127.0.0.1 with ``wrk -t1 -c4 -d5s``. The index has 20 posts in
+the database (two pages).
 uvicorn serves ASGI apps only: there flaskr is wrapped by a2wsgi (bench/flaskr_asgi.py),
 so the page is the same and the ASGI layer, its gate and uvicorn are what differ.
 
@@ -298,7 +298,6 @@ def one_run(
             "cpu_ms_per_request": (cpu1 - cpu0) * 1000 / max(result.requests, 1),
             "latency_ms_p50": result.latency_ms_p50,
             "requests": result.requests,
-            "generator": result.generator,
         }
     )
     return result.rps
@@ -358,7 +357,6 @@ def main(argv: list[str] | None = None) -> int:
         rps = common.alternate(runners, args.runs, label=f"{server}:", on_error="nan")
         details[server] = samples
         cpu = {v: [s["cpu_ms_per_request"] for s in samples.get(v, [])] for v in variants}
-        gen = next((s["generator"] for ss in samples.values() for s in ss), "?")
         for v in variants:
             figures.append(
                 Figure.from_stats(
@@ -366,7 +364,6 @@ def main(argv: list[str] | None = None) -> int:
                     f"{server}: req/s, {v}",
                     Stats.of(_finite(rps[v])),
                     "req/s",
-                    note=f"load generator: {gen}" if gen != "wrk" else "",
                 )
             )
         for v in variants[1:]:
