@@ -108,6 +108,11 @@ def test_each_worker_is_a_process_and_a_reset_reaches_each(state_app: Path, serv
             assert count == answered[pid]  # counted from the reset value, in every worker
     saved_by = {int(f.name.split(".pid")[1].split(".")[0]) for f in server.data_files}
     assert workers <= saved_by  # each worker saved its own data
+    # Nothing under "", the test process's context outside any test: each worker records
+    # under live-server (or a test's context) from its first line after the fork. What runs
+    # there first is livecov's own code, measured when the suite measures livecov (make
+    # test): "" there made livecov contexts refuse the suite's data.
+    assert "" not in server.collected.measured_contexts()
 
 
 def test_a_reset_skips_a_worker_that_is_gone(state_app: Path) -> None:

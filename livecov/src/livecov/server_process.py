@@ -61,6 +61,11 @@ if config:
         # From the first line on: the server records nothing under "", the test process's
         # context outside any test (livecov contexts tells the two apart by name).
         cov.switch_context("live-server")
+        # A forked worker (gunicorn's, uvicorn's) measures afresh from the fork on (patch =
+        # fork, whose hook runs first): under live-server too, from its first line.
+        os.register_at_fork(
+            after_in_child=lambda: coverage.Coverage.current().switch_context("live-server")
+        )
 owner = os.getpid()
 try:
     from livecov.server.serve import main
