@@ -12,12 +12,14 @@ import pytest
 
 from livecov.cli import main
 from livecov.contexts import (
+    _templates_repaired,
     contexts_report,
     e2e_rule,
     format_ranges,
     server_contexts,
     split_by_layer,
 )
+from livecov.jinja import PLUGIN_NAME
 from livecov.measure import SERVER_CONTEXT_MARK, prepare_server_file
 from tests.livecov.helpers import measure_like_unit_tests
 
@@ -244,6 +246,23 @@ def test_none_sections_print_none(tmp_path: Path, monkeypatch, capsys) -> None:
     make_data(tmp_path / "d", {"live-server": {module(tmp_path / "v.py", 1): [1]}})
     assert main(["contexts", "--data-file", "d", "--e2e", "live-*"]) == 0
     assert "(none)" in capsys.readouterr().out
+
+
+def test_template_data_is_read_repaired_and_the_users_file_left_as_it_is(tmp_path: Path) -> None:
+    # As pytest-cov leaves a template resumed after a yield: an arc from the Python line
+    # number of the yield (40), which a report would show as a template line. Only the
+    # template in the data: a Python file beside it must not be what makes it repaired.
+    template = "/app/templates/page.html"
+    data = coverage.CoverageData(str(tmp_path / ".coverage"))
+    data.set_context("t.py::test_page|run")
+    data.add_arcs({template: {(-1, 1), (1, 2), (40, 3), (3, -1)}})
+    data.add_file_tracers({template: PLUGIN_NAME})
+    data.write()
+    before = (tmp_path / ".coverage").read_bytes()
+
+    with _templates_repaired(read(tmp_path / ".coverage")) as repaired:
+        assert sorted(repaired.lines(template) or []) == [1, 2, 3]
+    assert (tmp_path / ".coverage").read_bytes() == before
 
 
 LATE_APP = "# padding\n" * 300 + (
