@@ -452,7 +452,11 @@ def _judge(
         else:
             ran = set().union(*(p.ran for p in undecided))
             rest, code = copy.pytest_run(skip=ran)
-            failing = sorted(rest.failed) or (["(the run failed to collect)"] if code else [])
+            # 5: no test left to run (the selections ran every test), not a failure.
+            failed_otherwise = code not in (0, 5)
+            failing = sorted(rest.failed) or (
+                ["(the run failed to collect)"] if failed_otherwise else []
+            )
         for p in undecided:
             p.outcome.failing = failing
             p.outcome.outcome = "miss" if failing else "not-killed"

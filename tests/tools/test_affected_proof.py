@@ -178,6 +178,14 @@ def test_nothing_selected_and_the_rest_failing_to_collect_is_a_miss() -> None:
     assert outcome.failing == ["(the run failed to collect)"]
 
 
+def test_every_test_selected_and_passing_is_not_killed_though_no_test_is_left() -> None:
+    # pytest says 5 (no tests collected) when every test was deselected from the rest.
+    outcome, _ = judge(
+        Timed(0.3, 0, SELECTED), [(Run(60.0, {"t::a": "passed"}), 0), (Run(1.0, {}), 5)]
+    )
+    assert (outcome.outcome, outcome.failing) == ("not-killed", [])
+
+
 def test_a_refusing_selector_or_an_unapplied_mutant_is_not_judged() -> None:
     refused, copy = judge(Timed(0.3, 4, "livecov: no coverage data\n"), [])
     assert (refused.outcome, refused.explain) == ("selector-error", "livecov: no coverage data\n")
