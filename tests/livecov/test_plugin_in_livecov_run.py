@@ -44,6 +44,34 @@ def test_square(live_server, page):
 """
 
 
+# Chromium asks each page's server for /favicon.ico on its own, after the page loads, and
+# only if the page is still open: which test's context that request lands in (if any) is
+# the browser's timing, the same with or without livecov. Answered outside the measured
+# code, it cannot make the two runs differ.
+BROWSER_APP = """\
+from branchy import app as branchy_app
+
+
+def app(environ, start_response):
+    if environ.get("PATH_INFO") == "/favicon.ico":
+        start_response("204 No Content", [])
+        return []
+    return branchy_app(environ, start_response)
+"""
+
+
+def write_browser_project(folder: Path) -> Path:
+    project = write_plugin_project(folder)
+    (project / "browser_app.py").write_text(BROWSER_APP)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('app = "branchy:app"', 'app = "browser_app:app"')
+    pyproject.write_text(
+        text.replace('omit = ["test_*.py"', 'omit = ["browser_app.py", "test_*.py"')
+    )
+    (project / "test_browser.py").write_text(TESTS_BROWSER)
+    return project
+
+
 def unmeasured_env() -> dict[str, str]:
     """This environment without the suite's own measurement: the project measures itself."""
     return {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS")}
@@ -91,8 +119,7 @@ def with_livecov_run(
 def test_browser_tests_in_livecov_run_give_pytest_covs_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    project = write_plugin_project(tmp_path)
-    (project / "test_browser.py").write_text(TESTS_BROWSER)
+    project = write_browser_project(tmp_path)
     expected_lines, expected_total = with_pytest_cov(project, "test_browser.py")
 
     lines, total, out = with_livecov_run(project, monkeypatch, capfd, "test_browser.py", "-v")
