@@ -76,7 +76,12 @@ def test_line_coverage_with_contexts_is_sysmon_rearmed_and_says_so(python) -> No
         (
             PY313,
             {"concurrency": ["thread", "gevent"]},
-            "sys.monitoring cannot follow gevent's green threads",
+            "sys.monitoring cannot follow the green threads of gevent",
+        ),
+        (
+            PY313,
+            {"concurrency": ["gevent", "greenlet"]},
+            "sys.monitoring cannot follow the green threads of greenlet and gevent",
         ),
     ],
 )
@@ -92,6 +97,9 @@ def test_sysmon_contexts_are_pinned_to_coverage_7() -> None:
     assert sysmon_contexts_refusal(config(), PY313, (7, 10, 0)) == ""
     assert sysmon_contexts_refusal(config(), PY313, (8, 0, 1, "final", 0)) == (
         "livecov re-arms sys.monitoring for coverage.py 7.x, not 8.0.1"
+    )
+    assert sysmon_contexts_refusal(config(), PY313, (6, 5, 0)) == (
+        "livecov re-arms sys.monitoring for coverage.py 7.x, not 6.5.0"
     )
     assert sysmon_contexts_refusal(config(), PY311) == "sys.monitoring is Python 3.12+"
     assert sysmon_contexts_refusal(config(), PY313) == ""  # this coverage.py: 7.x
@@ -165,6 +173,19 @@ def test_sysmon_set_in_the_config_is_overruled_for_contexts_and_plugins(monkeypa
     )
 
 
+def test_sysmon_chosen_records_no_plugins_where_it_measures() -> None:
+    chosen = choose_core(config(core="sysmon", plugins=["p"]), contexts=False, python=PY313)
+    assert chosen.core == CTRACE
+    assert chosen.warning
+    assert "cannot record plugins (p)" in chosen.message
+
+
+def test_branch_coverage_without_contexts_takes_the_fast_path_from_314_on() -> None:
+    for python in (PY314, (3, 15)):
+        assert choose_core(config(branch=True), contexts=False, python=python).core == SYSMON
+    assert choose_core(config(branch=True), contexts=False, python=PY313) == CoreChoice()
+
+
 def test_pytrace_records_contexts_but_not_plugins() -> None:
     assert choose_core(config(core="pytrace"), contexts=True) == CoreChoice()
     timid = choose_core(config(timid=True, plugins=["p"]), contexts=True)
@@ -179,6 +200,7 @@ def test_pytrace_records_contexts_but_not_plugins() -> None:
         (PY311, {"core": "sysmon"}, True),  # coverage.py measures with ctrace itself
         (PY313, {"core": "sysmon", "branch": True}, True),  # the same: no branches before 3.14
         (PY313, {"core": "nonsense"}, True),  # coverage.py's to refuse, in the server's output
+        (PY313, {"core": "xtrace"}, True),  # the same, whatever it is called
         (PY313, {"core": "sysmon"}, False),  # nothing needs a tracer
         (PY313, {"core": "sysmon"}, True),  # line coverage: livecov re-arms it per context
     ],
@@ -189,8 +211,11 @@ def test_a_chosen_core_stands_when_it_can_do_the_job(python, values, contexts) -
 
 def test_an_overruled_choice_is_a_warning_and_the_fast_path_is_not() -> None:
     overruled = choose_core(config(core="pytrace", plugins=["p"]), contexts=False)
-    with pytest.warns(CoreWarning, match=r"^coverage core pytrace \(\[run\] core = pytrace\)"):
+    with pytest.warns(
+        CoreWarning, match=r"^coverage core pytrace \(\[run\] core = pytrace\)"
+    ) as caught:
         overruled.warn()
+    assert caught[0].filename == __file__  # the caller's line, as pytest's summary shows it
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         choose_core(config(), contexts=False, python=PY313).warn()

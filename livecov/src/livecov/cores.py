@@ -152,7 +152,7 @@ def sysmon_contexts_refusal(
         return "sys.monitoring is Python 3.12+"
     green = [lib for lib in _GREEN_THREADS if lib in config.concurrency]
     if green:
-        return f"sys.monitoring cannot follow {green[0]}'s green threads"
+        return f"sys.monitoring cannot follow the green threads of {' and '.join(green)}"
     if config.branch:
         return (
             "branch coverage with per-request contexts needs it "
