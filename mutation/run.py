@@ -6,6 +6,7 @@
     python mutation/run.py --list                # the sessions, and exit
     python mutation/run.py --json r.json         # also save every result
     python mutation/run.py --retest r.json       # after adding tests: only r.json's survivors
+    python mutation/run.py --sample 3            # one mutant in 3: an estimate, with its interval
 
 Each session is a cosmic-ray config of its own, checked in: mutation/sessions/NAME.toml
 (its ``[make-mutation]`` table names the package it counts for); the packages' targets are
@@ -22,7 +23,9 @@ process started from it, is removed at the end, on error, on Ctrl-C and on SIGTE
 Prints, per package, killed/total and every surviving mutant (file:line, operator, diff).
 Exits 1 when a package is under its target in targets.toml, 2 on a setup error.
 ``--retest`` skips every mutant but the earlier survivors with a cosmic-ray filter of
-ours (mutation/retest_filter.py), as cr-filter-operators skips the excluded operators.
+ours (mutation/retest_filter.py), as cr-filter-operators skips the excluded operators;
+``--sample N`` keeps one mutant in N the same way (mutation/sample_filter.py) and reports
+each package's score as an estimate with its 95 % interval.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ SESSIONS = Path("mutation") / "sessions"  # in the repository, and in its copies
 TARGETS = REPO / "mutation" / "targets.toml"
 REQUIREMENTS = REPO / "mutation" / "requirements.txt"
 RETEST_FILTER = Path("mutation") / "retest_filter.py"
+SAMPLE_FILTER = Path("mutation") / "sample_filter.py"
 TMP_PREFIX = "flaskr-livecov-mutation-"
 
 
@@ -70,6 +74,8 @@ class Session:
     kind: str = "python"  # or "templates": mutation/templates.py instead of cosmic-ray
     # With --retest: the earlier results; only their survivors are tested again.
     previous: list[dict] | None = None
+    # With --sample N: one mutant in N is tested (mutation/sample_filter.py).
+    sample: int = 1
     # Filled in by the run.
     results: list[dict] = field(default_factory=list)
     seconds: float = 0.0
@@ -144,6 +150,7 @@ def load_previous(path: Path, sessions: list[Session]) -> None:
                     f"--retest {path}: {problem}; the source changed since, so the mutants "
                     f"of session {session.name} are not the same: run it in full"
                 )
+        session.sample = earlier.get("sample", 1)
         session.previous = earlier["results"]
 
 
@@ -349,6 +356,9 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
         keys.write_text(json.dumps(sorted(survivor_keys(session.previous))))
         retest = [str(tools / "python"), str(copy / RETEST_FILTER), str(db), "--keep", str(keys)]
         steps.append((retest, "retest filter (only the earlier survivors)"))
+    elif session.sample > 1:
+        every = [str(tools / "python"), str(copy / SAMPLE_FILTER), str(db), "--every"]
+        steps.append(([*every, str(session.sample)], "sample filter"))
     steps += [
         ([str(tools / "cosmic-ray"), "baseline", cfg], "baseline (tests on unmutated code)"),
         ([str(tools / "cosmic-ray"), "exec", cfg, str(db)], "exec"),
@@ -431,9 +441,14 @@ def report(sessions: list[Session], targets: dict[str, float], out=sys.stdout) -
         if not complete:
             verdict = "INCOMPLETE"
         ok &= verdict == "OK"
+        sample = max(s.sample for s in group)
+        estimate = ""
+        if sample > 1:
+            low, high = wilson_interval(killed, total)
+            estimate = f", a 1-in-{sample} sample: 95% interval {low:.1f}-{high:.1f}%"
         print(
             f"\n--- {package}: {killed}/{total} killed = {score:.1f}% "
-            f"(target {target:.0f}%): {verdict}",
+            f"(target {target:.0f}%{estimate}): {verdict}",
             file=out,
         )
         print("    " + ", ".join(f"{o}: {n}" for o, n in sorted(counts.items())), file=out)
@@ -457,6 +472,17 @@ def report(sessions: list[Session], targets: dict[str, float], out=sys.stdout) -
     return ok
 
 
+def wilson_interval(killed: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a sampled kill rate, in percent (it stays inside
+    0-100 and is honest near 100 %, where the normal approximation is not)."""
+    if total == 0:
+        return 0.0, 100.0
+    p = killed / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * ((p * (1 - p) / total + z * z / (4 * total * total)) ** 0.5) / (1 + z * z / total)
+    return 100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half)
+
+
 def write_json(path: Path, sessions: list[Session]) -> None:
     """Save the sessions' results (for --retest, or any other tool)."""
     fields = [
@@ -464,6 +490,7 @@ def write_json(path: Path, sessions: list[Session]) -> None:
             "session": s.name,
             "package": s.package,
             "seconds": s.seconds,
+            "sample": s.sample,
             "error": s.error,
             "results": s.results,
         }
@@ -495,7 +522,19 @@ def main(argv: list[str] | None = None) -> int:
         help="test again only the survivors in FILE (an earlier --json); its killed mutants "
         "are counted as they were. For after adding tests, with the source unchanged",
     )
+    parser.add_argument(
+        "--sample",
+        metavar="N",
+        type=int,
+        default=1,
+        help="test one mutant in N (spread over every module): the score is then an "
+        "estimate, printed with its 95%% interval",
+    )
     args = parser.parse_args(argv)
+    if args.sample < 1:
+        parser.error("--sample must be 1 or more")
+    if args.sample > 1 and args.retest:
+        parser.error("--retest retests an earlier run's survivors; its sample is already chosen")
 
     try:
         sessions = load_sessions()
@@ -509,11 +548,13 @@ def main(argv: list[str] | None = None) -> int:
         sessions = [s for s in sessions if s.name in args.session]
     if args.package:
         sessions = [s for s in sessions if s.package in args.package]
+    for s in sessions:
+        s.sample = args.sample if s.kind == "python" else 1  # templates: few, all run
     if args.list:
         for s in sessions:
             print(f"{s.name:20} {s.package:8} {' '.join(s.modules)}")
         return 0
-    if args.retest:
+    if args.retest:  # after the --sample loop: an earlier sample is kept
         try:
             load_previous(args.retest, sessions)
         except SetupError as exc:

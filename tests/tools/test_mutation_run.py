@@ -4,6 +4,7 @@ tested again (the retest filter, on a real cosmic-ray session), and when it refu
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import subprocess
 import sys
@@ -264,3 +265,99 @@ def test_a_session_file_that_is_not_a_session_is_named_in_one_line(
     (tmp_path / "broken.toml").write_text(text)
     with pytest.raises(run.SetupError, match=rf"^broken.toml: not a session: .*{problem}"):
         run.load_sessions(tmp_path)
+
+
+# Modules with nothing cosmic-ray could mutate: an entry point's two lines, a docstring.
+NOTHING_TO_MUTATE = {
+    "livecov/src/livecov/__main__.py",
+    "livecov/src/livecov/jinja/__main__.py",
+    "livecov/src/livecov/server/__init__.py",
+}
+
+
+def test_every_source_module_is_mutated_by_a_session() -> None:
+    # A module added without a session is never mutated, and the package's score says
+    # nothing about it (livecov/affected/ went unmeasured that way).
+    mutated = {
+        str(path.relative_to(REPO))
+        for session in run.load_sessions()
+        for pattern in session.modules
+        for path in REPO.glob(pattern)
+    }
+    sources = {
+        str(path.relative_to(REPO))
+        for package in ("flaskr", "livecov")
+        for path in (REPO / package / "src").rglob("*.py")
+    }
+    assert sources - mutated == NOTHING_TO_MUTATE
+
+
+def test_the_sample_filter_keeps_one_mutant_in_n_the_same_on_every_run(
+    cosmic_ray: Path, tree: Path
+) -> None:
+    db = _session_db(cosmic_ray, tree)
+    every = sorted(_pending(cosmic_ray, db))
+    samples = []
+    for _ in range(2):
+        db.unlink()
+        db = _session_db(cosmic_ray, tree)
+        command = [cosmic_ray / "python", REPO / run.SAMPLE_FILTER, db, "--every", "2"]
+        subprocess.run(command, check=True)
+        samples.append(_pending(cosmic_ray, db))
+    assert len(every) > 3
+    assert samples[0] == samples[1]
+    assert len(samples[0]) == (len(every) + 1) // 2
+    assert samples[0] < set(every)
+
+
+def _sampled_session(killed: int, survived: int, sample: int) -> object:
+    session = _session()
+    session.sample = sample
+    session.results = [{"result": _result("killed")}] * killed
+    for i in range(survived):
+        mutant = {"module_path": "pkg/m.py", "start_pos": [3, 4], "operator_name": "Add_Sub"}
+        item = {"mutations": [mutant | {"occurrence": i, "definition_name": "f"}]}
+        session.results.append({"item": item, "result": _result("survived")})
+    return session
+
+
+def test_a_sampled_score_is_reported_with_its_95_percent_interval() -> None:
+    out = io.StringIO()
+    run.report([_sampled_session(9, 1, sample=3)], {"p": 80.0}, out=out)
+    # 9 of 10: the Wilson interval is 59.6-98.2 % (tabulated).
+    assert "9/10 killed = 90.0% (target 80%, a 1-in-3 sample: 95% interval 59.6-98.2%)" in (
+        out.getvalue()
+    )
+
+
+def test_a_full_run_reports_no_interval() -> None:
+    out = io.StringIO()
+    run.report([_sampled_session(9, 1, sample=1)], {"p": 80.0}, out=out)
+    assert "9/10 killed = 90.0% (target 80%): OK" in out.getvalue()
+
+
+def test_the_interval_stays_within_0_and_100() -> None:
+    assert run.wilson_interval(10, 10)[1] == 100.0
+    assert run.wilson_interval(0, 10)[0] == 0.0
+    assert run.wilson_interval(0, 0) == (0.0, 100.0)
+
+
+def test_a_retest_keeps_the_sample_of_the_run_it_retests(
+    tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "REPO", tree)
+    results = [{"item": _item("Add_Sub", 0), "result": _result("survived")}]
+    session = _session()
+    saved = [{"session": "s", "error": None, "sample": 3, "results": results}]
+    run.load_previous(_saved(tmp_path, saved), [session])
+    assert session.sample == 3
+
+
+def test_sample_below_one_or_with_retest_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (["--sample", "0"], ["--sample", "2", "--retest", "r.json"]):
+        with pytest.raises(SystemExit) as exit_:
+            run.main(argv)
+        assert exit_.value.code == 2
+    assert "--sample must be 1 or more" in capsys.readouterr().err
