@@ -465,11 +465,35 @@ def wait_http(url: str, timeout: float = 10) -> None:
             time.sleep(0.02)
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name (which may hold spaces and parens):
+    [0] is the state, [1] the parent's pid, [11] and [12] user and system CPU time."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its reaped children (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    """User + system CPU time of a process alone (Linux /proc)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and every live descendant: gunicorn's master
+    does little, its workers serve; reading the master alone would count nothing of them.
+    A descendant that ends between two readings takes its time with it (its parent's
+    cutime counts it only once reaped), so read around a load that keeps the workers."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                children.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError):
+            total += process_cpu_seconds(current)
+        todo.extend(children.get(current, []))
+    return total
 
 
 # -- the flaskr live server ------------------------------------------------------------------

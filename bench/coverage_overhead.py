@@ -8,8 +8,9 @@ the database (two pages).
 uvicorn serves ASGI apps only: there flaskr is wrapped by a2wsgi (bench/flaskr_asgi.py),
 so the page is the same and the ASGI layer, its gate and uvicorn are what differ.
 
-Besides requests/s, the server process's CPU time per request is read from /proc: on a
-shared machine it is steadier than requests/s, and it is what the tracer adds.
+Besides requests/s, the server's CPU time per request is read from /proc (the server
+process and its live descendants: gunicorn's workers are where it serves): on a shared
+machine it is steadier than requests/s, and it is what the tracer adds.
 
 More variants (``--variants``, comma-separated, the first is the baseline) show what
 coverage.py's options do. A variant is a base and "+"-flags:
@@ -271,7 +272,7 @@ def one_run(
     try:
         common.seed_posts(db_path, args.posts)
         common.sequential_latencies(url + "/", 20)  # templates compiled, connections warm
-        cpu0 = common.process_cpu_seconds(pid)
+        cpu0 = common.tree_cpu_seconds(pid)
         flags = variant.split("+")
         cycle, every = None, 1
         if "switch" in flags:
@@ -279,7 +280,7 @@ def one_run(
         if "suite" in flags:
             cycle, every = ("Livecov-Context", "bench-test-", 10**9), 20
         result = common.load(url + "/", args.seconds, args.connections, cycle=cycle, every=every)
-        cpu1 = common.process_cpu_seconds(pid)
+        cpu1 = common.tree_cpu_seconds(pid)
         if result.errors:
             raise RuntimeError(f"{result.errors} failed requests under load")
     finally:

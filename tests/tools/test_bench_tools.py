@@ -13,6 +13,7 @@ import importlib.util
 import itertools
 import os
 import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -143,3 +144,36 @@ def test_a_new_test_name_every_n_requests(recorder: tuple[str, list[str | None]]
 def test_load_goes_to_the_loopback_only() -> None:
     with pytest.raises(ValueError, match="only send load to the loopback"):
         common.load("http://192.0.2.1/", seconds=1)
+
+
+# A parent that only waits, and a child that spins until it has used 0.3 s of CPU, then
+# says so and waits: gunicorn's master and a worker, in miniature.
+SPINNING_CHILD = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", '''
+import sys, time
+while time.process_time() < 0.3:
+    pass
+print("spun", flush=True)
+sys.stdin.read()
+'''], stdin=subprocess.PIPE, stdout=sys.stdout)
+sys.stdin.read()
+child.stdin.close()
+child.wait()
+"""
+
+
+def test_the_servers_cpu_time_counts_its_live_workers() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", SPINNING_CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout.readline() == "spun\n"
+        assert common.tree_cpu_seconds(parent.pid) >= 0.3
+        assert common.process_cpu_seconds(parent.pid) < 0.3
+    finally:
+        parent.stdin.close()
+        parent.wait(timeout=30)
