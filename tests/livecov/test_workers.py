@@ -18,11 +18,14 @@ import pytest
 
 from livecov.cli import main
 from livecov.errors import ConfigError, ControlActionError, ServerDiedError
+from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import merge_into_running
 from tests.livecov.helpers import (
     _measured_like_this_run,
     get,
     group_alive,
+    project_config,
+    read_data,
     suite_server,
     suite_server_failure,
 )
@@ -113,6 +116,33 @@ def test_each_worker_is_a_process_and_a_reset_reaches_each(state_app: Path, serv
     # there first is livecov's own code, measured when the suite measures livecov (make
     # test): "" there made livecov contexts refuse the suite's data.
     assert "" not in server.collected.measured_contexts()
+
+
+@pytest.mark.parametrize("served", ["gunicorn, WSGI", "uvicorn"])
+def test_every_worker_records_the_reset_under_the_test_it_is_for(
+    state_app: Path, served: str
+) -> None:
+    """The worker that receives the reset, and every other worker it asks, records the
+    hook's lines under the test's context: never under live-server, as if no test ran them."""
+    app, server_name, _ = SERVED[served]
+    options = ServerOptions(app=app, server=server_name, workers=2, reset="state_app:reset")
+    with LiveServer(options, project_config()) as server:
+        server.reset("tests/test_x.py::test_one")
+        assert reset_pids(Path(server.tmpdir)) == set(server.worker_pids)
+    source = (state_app / "state_app.py").read_text().splitlines()
+    first = source.index("def reset():") + 3  # its body, after the def and global lines
+    hook_body = range(first, source.index("", first) + 1)  # up to the blank line after it
+    saved_by_workers = [
+        path
+        for path in server.data_files
+        if int(path.name.split(".pid")[1].split(".")[0]) in server.worker_pids
+    ]
+    assert len(saved_by_workers) == 2
+    for path in saved_by_workers:
+        by_line = read_data([path]).contexts_by_lineno(str(state_app / "state_app.py"))
+        assert {line: by_line.get(line) for line in hook_body} == {
+            line: ["tests/test_x.py::test_one"] for line in hook_body
+        }
 
 
 def test_a_reset_skips_a_worker_that_is_gone(state_app: Path) -> None:

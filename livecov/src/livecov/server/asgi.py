@@ -170,7 +170,7 @@ class LivecovAsgiMiddleware:
         self.gate = AsyncContextGate(DEFAULT_CONTEXT)
         # Run after a control action, outside the gate and the event loop (the reset of
         # the other workers, which may ask this one's loop to run theirs meanwhile).
-        self.after_action: dict[str, Callable[[], None]] = {}
+        self.after_action: dict[str, Callable[[str], None]] = {}  # given the action's context
         self.loop: asyncio.AbstractEventLoop | None = None  # the server's, once it starts
         self.worker_resets: Any = None  # a WorkerResets, when several workers serve
         self.started: Callable[[], None] = lambda: None
@@ -245,7 +245,7 @@ class LivecovAsgiMiddleware:
         try:
             await self._alone(self.actions[action], context)
             if action in self.after_action:
-                await asyncio.to_thread(self.after_action[action])
+                await asyncio.to_thread(self.after_action[action], context)
         except Exception as exc:  # the app's hook: its traceback here, its line to the client
             environ = {"REQUEST_METHOD": scope["method"], "PATH_INFO": scope["path"]}
             print_request_error(environ, context, exc)
@@ -260,11 +260,12 @@ class LivecovAsgiMiddleware:
         finally:
             seat.give_back()
 
-    def run_alone(self, action: Callable[[], None]) -> None:
+    def run_alone(self, action: Callable[[], None], context: str) -> None:
         """Run ``action`` on the server's event loop with no request inside, from another
-        thread (the server has started: its lifespan began)."""
+        thread (the server has started: its lifespan began), its lines recorded under
+        ``context``."""
         assert self.loop is not None
-        asyncio.run_coroutine_threadsafe(self._alone(action), self.loop).result()
+        asyncio.run_coroutine_threadsafe(self._alone(action, context), self.loop).result()
 
 
 def _header(scope: Scope, name: str) -> str | None:

@@ -67,8 +67,9 @@ class LivecovMiddleware:
         self.contexts = contexts
         self.errors = errors
         self.gate = ContextGate(DEFAULT_CONTEXT)
-        # Run after a control action, outside the gate (the reset of the other workers).
-        self.after_action: dict[str, Callable[[], None]] = {}
+        # Run after a control action, outside the gate, given its context (the reset of
+        # the other workers).
+        self.after_action: dict[str, Callable[[str], None]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -145,15 +146,15 @@ class LivecovMiddleware:
         try:
             self.run_alone(self.actions[action], context)
             if action in self.after_action:
-                self.after_action[action]()
+                self.after_action[action](context)
         except Exception as exc:  # the app's hook: its traceback here, its line to the client
             print_request_error(environ, context, exc)
             return _reply(start_response, "500 Internal Server Error", {"error": str(exc)})
         return _reply(start_response, "200 OK", {"ok": action})
 
-    def run_alone(self, action: Callable[[], None], context: str = DEFAULT_CONTEXT) -> None:
+    def run_alone(self, action: Callable[[], None], context: str) -> None:
         """Run ``action`` with no request inside (from any thread), its lines recorded under
-        ``context`` (another worker's reset: ``live-server``)."""
+        ``context``."""
         with self.gate.inside(Alone(context)):
             action()
 
