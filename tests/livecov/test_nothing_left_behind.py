@@ -167,12 +167,15 @@ def livecov_run(project: Path, *arguments: str, command: list[str] | None = None
 
 
 def saved_contexts(project: Path) -> set[str]:
+    """The contexts whose lines the data holds (a server killed before it saved may still
+    have written down the contexts it served, which then hold no lines)."""
     path = project / ".coverage"
     if not path.exists():
         return set()
     data = coverage.CoverageData(str(path))
     data.read()
-    return data.measured_contexts()
+    by_line = [data.contexts_by_lineno(name) for name in data.measured_files()]
+    return {context for lines in by_line for names in lines.values() for context in names}
 
 
 def kill_the_server(run: Run) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import coverage
@@ -94,10 +94,16 @@ def _check_known(version: int | None, what: str) -> None:
         )
 
 
-def add_context_markers(data_file: str | Path, marker: Callable[[str], str]) -> None:
-    """For each context of the file, add ``marker(context)``: a context holding no lines
-    (coverage.py's API adds a context only with lines)."""
+def add_context_markers(
+    data_file: str | Path, marker: Callable[[str], str], also: Iterable[str] = ()
+) -> None:
+    """Add the contexts ``also`` to the file, then for each of its contexts add
+    ``marker(context)``: contexts holding no lines (coverage.py's API adds a context only
+    with lines)."""
     with _database(data_file) as db:
+        db.executemany(
+            "insert or ignore into context (context) values (?)", [(name,) for name in also]
+        )
         contexts = [row[0] for row in db.execute("select context from context")]
         db.executemany(
             "insert or ignore into context (context) values (?)",

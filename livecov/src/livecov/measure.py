@@ -22,6 +22,7 @@ from coverage.results import should_fail_under
 
 from livecov.coverage_data import add_context_markers, read_data
 from livecov.errors import ConfigError, CoverageLostError
+from livecov.protocol import SERVED_CONTEXTS_PREFIX
 
 SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory
 SERVER_CONTEXT_MARK = "livecov-server:"
@@ -60,11 +61,20 @@ def register_step(step: DataStep) -> None:
 def prepare_server_file(path: Path) -> None:
     """Make the server's data file ready to join the tests': mark its contexts as the
     server's (``livecov contexts`` tells layers apart by them), then the registered steps
-    (the template repair)."""
-    add_context_markers(path, server_context_marker)
+    (the template repair). The contexts are those it recorded lines under and those its
+    processes wrote down as served (a test whose requests ran no measured line used the
+    server too: :func:`served_contexts`)."""
+    add_context_markers(path, server_context_marker, served_contexts(path.parent))
     for step in _steps.values():
         if step.server_files:
             step.run(str(path))
+
+
+def served_contexts(folder: Path) -> set[str]:
+    """The contexts the server's processes served, as each wrote them down in the server's
+    data folder (:func:`livecov.server.measuring.write_down_served`)."""
+    listings = folder.glob(f"{SERVED_CONTEXTS_PREFIX}*")
+    return {name for listing in listings for name in listing.read_text("utf-8").splitlines()}
 
 
 def open_coverage(

@@ -8,3 +8,6 @@ TOKEN_HEADER = "Livecov-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_CONTEXT = "live-server"
 CONTROL_PREFIX = "/__livecov__/"
 MAX_CONTEXT_LENGTH = 500
+# Beside its data file, each server process writes down every context it served, one a line
+# (a request that runs no measured line leaves no trace in coverage.py's data).
+SERVED_CONTEXTS_PREFIX = "livecov-served."

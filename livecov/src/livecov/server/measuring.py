@@ -6,11 +6,17 @@ first use only: an unmeasured server never pays for it.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+from livecov.protocol import SERVED_CONTEXTS_PREFIX
 
 # coverage.py's name for the sys.monitoring core (livecov.cores.SYSMON on the test side).
 _SYSMON = "sysmon"
+# The contexts this process has written down (a forked worker starts with its parent's).
+_served: set[str] = set()
 
 
 def switch_coverage_context(context: str) -> None:
@@ -29,6 +35,23 @@ def switch_coverage_context(context: str) -> None:
     assert measuring is not None
     measuring.switch_context(context)
     events_rearm(measuring.config.core)()
+    if context not in _served:
+        write_down_served(context, measuring.config.data_file)
+
+
+def write_down_served(context: str, data_file: str) -> None:
+    """Add ``context`` to this process's list of the contexts it served, beside its data.
+
+    coverage.py keeps a context only once a line ran under it, so a test whose requests ran
+    no measured line (a static file, a route outside ``source``) would leave no trace that
+    it used the server; ``livecov affected`` counts such a test among those a change to
+    the start-up can break (the test side adds these contexts to the server's data:
+    ``livecov.measure.prepare_server_file``). One file per process: forked workers too.
+    """
+    _served.add(context)
+    listing = Path(data_file).with_name(f"{SERVED_CONTEXTS_PREFIX}{os.getpid()}")
+    with listing.open("a", encoding="utf-8") as served:
+        served.write(context + "\n")
 
 
 def events_rearm(core: str | None) -> Callable[[], object]:
