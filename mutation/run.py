@@ -7,6 +7,7 @@
     python mutation/run.py --json r.json         # also save every result
     python mutation/run.py --retest r.json       # after adding tests: only r.json's survivors
     python mutation/run.py --sample 3            # one mutant in 3: an estimate, with its interval
+    python mutation/run.py --covering-tests      # each mutant: only the tests that ran its line
 
 Each session is a cosmic-ray config of its own, checked in: mutation/sessions/NAME.toml
 (its ``[make-mutation]`` table names the package it counts for); the packages' targets are
@@ -25,7 +26,9 @@ Exits 1 when a package is under its target in targets.toml, 2 on a setup error.
 ``--retest`` skips every mutant but the earlier survivors with a cosmic-ray filter of
 ours (mutation/retest_filter.py), as cr-filter-operators skips the excluded operators;
 ``--sample N`` keeps one mutant in N the same way (mutation/sample_filter.py) and reports
-each package's score as an estimate with its 95 % interval.
+each package's score as an estimate with its 95 % interval. ``--covering-tests`` runs
+each mutant's tests through mutation/covering_tests.py (see there: the tests that ran the
+mutated line, from one run of the session's tests under coverage with a context per test).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ TARGETS = REPO / "mutation" / "targets.toml"
 REQUIREMENTS = REPO / "mutation" / "requirements.txt"
 RETEST_FILTER = Path("mutation") / "retest_filter.py"
 SAMPLE_FILTER = Path("mutation") / "sample_filter.py"
+COVERING_TESTS = Path("mutation") / "covering_tests.py"
 TMP_PREFIX = "flaskr-livecov-mutation-"
 
 
@@ -76,6 +80,8 @@ class Session:
     previous: list[dict] | None = None
     # With --sample N: one mutant in N is tested (mutation/sample_filter.py).
     sample: int = 1
+    # With --covering-tests: each mutant runs only the tests that ran its line.
+    covering: bool = False
     # Filled in by the run.
     results: list[dict] = field(default_factory=list)
     seconds: float = 0.0
@@ -359,10 +365,13 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
     elif session.sample > 1:
         every = [str(tools / "python"), str(copy / SAMPLE_FILTER), str(db), "--every"]
         steps.append(([*every, str(session.sample)], "sample filter"))
-    steps += [
-        ([str(tools / "cosmic-ray"), "baseline", cfg], "baseline (tests on unmutated code)"),
-        ([str(tools / "cosmic-ray"), "exec", cfg, str(db)], "exec"),
-    ]
+    steps.append(
+        ([str(tools / "cosmic-ray"), "baseline", cfg], "baseline (tests on unmutated code)")
+    )
+    if session.covering:
+        steps += covering_steps(session, copy, logs)
+        cfg = str(logs / f"{session.name}.covering.toml")
+    steps.append(([str(tools / "cosmic-ray"), "exec", cfg, str(db)], "exec"))
 
     def report_progress() -> None:
         done, total = tested_so_far(db)
@@ -384,6 +393,48 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
     results = [{"item": item, "result": result} for item, result in pairs]
     session.results = merge_retest(results, session.previous)
     session.seconds = time.monotonic() - start
+
+
+def recording_command(test_command: str) -> list[str]:
+    """The session's test command under ``coverage run`` with a context per test: every
+    test runs (no ``-x``) and livecov's plugin names the contexts."""
+    python, *args = shlex.split(test_command)
+    if args[:2] != ["-m", "pytest"]:
+        raise SetupError(f"--covering-tests needs a test command `PYTHON -m pytest ...`: {python}")
+    kept = [a for a in args[2:] if a != "-x"]
+    for i, arg in enumerate(kept):  # flaskr's sessions leave livecov's plugin out
+        if arg == "-p" and i + 1 < len(kept) and kept[i + 1] == "no:livecov":
+            del kept[i : i + 2]
+            break
+    return [python, "-m", "coverage", "run", "-m", "pytest", *kept, "--livecov-test-contexts"]
+
+
+def covering_steps(session: Session, copy: Path, logs: Path) -> list[tuple[list[str], str]]:
+    """Steps that record which test ran which line of the session's modules, keep the
+    modules' pristine text, and write the config whose test command selects by them."""
+    pristine = logs / f"{session.name}.pristine"
+    for module in session.modules:
+        for path in copy.glob(module):
+            target = pristine / path.relative_to(copy)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    index = logs / f"{session.name}.covering.json"
+    python = str(copy / ".venv" / "bin" / "python")
+    tool = str(copy / COVERING_TESTS)
+    selecting = f"{python} {tool} run {index} {pristine} -- {session.test_command}"
+    config = (copy / session.config).read_text()
+    line = next(x for x in config.splitlines() if x.startswith("test-command ="))
+    derived = config.replace(line, f"test-command = {json.dumps(selecting)}")
+    (logs / f"{session.name}.covering.toml").write_text(derived)
+    # The data where `make test` writes it (the copy's .coverage, children's beside it):
+    # COVERAGE_FILE would reach the tests' own inner coverage runs.
+    return [
+        (["rm", "-f", ".coverage"], "covering-tests clean"),
+        (recording_command(session.test_command), "covering-tests run"),
+        ([python, "-m", "coverage", "combine", "-q"], "covering-tests combine"),
+        ([python, tool, "index", ".coverage", str(copy / session.config), str(index)], "index"),
+        (["rm", "-f", ".coverage"], "covering-tests clean"),
+    ]
 
 
 def survivor_keys(previous: list[dict]) -> set[tuple[str, str, int]]:
@@ -455,6 +506,8 @@ def report(sessions: list[Session], targets: dict[str, float], out=sys.stdout) -
         for s in group:
             n = sum(1 for r in s.results if outcome(r["result"]) != "skipped")
             state = f"ERROR: {s.error}" if s.error else f"{n} mutants"
+            if s.covering:
+                state += " (covering tests only: survivors final after --retest without it)"
             print(f"    session {s.name}: {state}, {s.seconds / 60:.1f} min", file=out)
         if survivors:
             print(f"\n    {len(survivors)} surviving mutant(s):", file=out)
@@ -491,12 +544,23 @@ def write_json(path: Path, sessions: list[Session]) -> None:
             "package": s.package,
             "seconds": s.seconds,
             "sample": s.sample,
+            "covering_tests": s.covering,
             "error": s.error,
             "results": s.results,
         }
         for s in sessions
     ]
     path.write_text(json.dumps(fields, indent=1))
+
+
+def keep_logs(logs: Path, keep: Path) -> None:
+    """--keep: the session databases, logs and covering-tests files (folders too)."""
+    keep.mkdir(parents=True, exist_ok=True)
+    for f in logs.iterdir():
+        if f.is_dir():
+            shutil.copytree(f, keep / f.name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(f, keep / f.name)
 
 
 def _where(r: dict) -> tuple:
@@ -530,6 +594,12 @@ def main(argv: list[str] | None = None) -> int:
         help="test one mutant in N (spread over every module): the score is then an "
         "estimate, printed with its 95%% interval",
     )
+    parser.add_argument(
+        "--covering-tests",
+        action="store_true",
+        help="each mutant runs only the tests that ran its line (mutation/covering_tests.py); "
+        "its survivors are final only after --retest without it",
+    )
     args = parser.parse_args(argv)
     if args.sample < 1:
         parser.error("--sample must be 1 or more")
@@ -550,6 +620,13 @@ def main(argv: list[str] | None = None) -> int:
         sessions = [s for s in sessions if s.package in args.package]
     for s in sessions:
         s.sample = args.sample if s.kind == "python" else 1  # templates: few, all run
+        s.covering = args.covering_tests and s.kind == "python"
+        if s.covering:
+            try:
+                recording_command(s.test_command)
+            except SetupError as exc:
+                print(f"mutation: {s.name}: {exc}", file=sys.stderr)
+                return 2
     if args.list:
         for s in sessions:
             print(f"{s.name:20} {s.package:8} {' '.join(s.modules)}")
@@ -636,12 +713,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
         stop_everything(tmp)
-        if args.keep:
-            keep = Path(args.keep)
-            keep.mkdir(parents=True, exist_ok=True)
-            for f in logs.iterdir():
-                shutil.copy2(f, keep / f.name)
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            if args.keep:
+                keep_logs(logs, Path(args.keep))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
