@@ -143,5 +143,8 @@ def test_missing_data_is_a_usage_error(pytester: pytest.Pytester, measured: Path
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: livecov: no coverage data in .coverage: run the tests first*"]
+        [
+            "ERROR: livecov: no coverage data in .coverage: run the tests measured first "
+            "(pytest --cov, livecov run)"
+        ]
     )

@@ -401,8 +401,13 @@ def test_data_without_a_record(repo: Project) -> None:
         db.execute("DELETE FROM meta WHERE key = 'livecov.affected'")
     db.close()
     assert read_record(repo.data) is None
-    with pytest.raises(ConfigError, match="does not say which commit it was measured at"):
+    with pytest.raises(ConfigError) as refused:
         repo.select()
+    assert str(refused.value) == (  # the ways out a project of the user's own has
+        f"{repo.data} does not say which commit it was measured at: run livecov record (after "
+        "coverage combine), measure with pytest --cov or livecov run (they record it), or give "
+        "--base REV"
+    )
     repo.edit("views.py", 'return "big"', 'return "BIG"')
     selection = repo.select(base="HEAD")
     assert selected(selection) == {BIG}

@@ -53,8 +53,8 @@ def test_without_data_it_says_so_in_one_line_and_runs_every_test(tmp_path: Path)
     assert run.returncode == 0, run.stdout + run.stderr
     said = [line for line in run.stdout.splitlines() if line.startswith("test-affected:")]
     assert said == [
-        "test-affected: no coverage data in .coverage: run the tests first (make test); "
-        "running every test"
+        "test-affected: no coverage data in .coverage: run the tests measured first "
+        "(pytest --cov, livecov run); running every test"
     ]
     assert "deselected" not in run.stdout
     assert " passed" in run.stdout

@@ -49,7 +49,10 @@ class Record:
 
 def open_data(data_file: str | Path) -> CoverageData:
     if not Path(data_file).is_file():
-        raise ConfigError(f"no coverage data in {data_file}: run the tests first (make test)")
+        raise ConfigError(
+            f"no coverage data in {data_file}: run the tests measured first "
+            "(pytest --cov, livecov run)"
+        )
     try:
         data = read_data(data_file)
     except CoverageException as exc:

@@ -70,8 +70,9 @@ def select(
     if base is None:
         if measured_record is None or measured_record.commit is None:
             raise ConfigError(
-                f"{data_file} does not say which commit it was measured at: give --base REV, "
-                "or measure with make test / livecov run / pytest --cov (livecov records it)"
+                f"{data_file} does not say which commit it was measured at: run livecov record "
+                "(after coverage combine), measure with pytest --cov or livecov run (they record "
+                "it), or give --base REV"
             )
         base = measured_record.commit
     try:
