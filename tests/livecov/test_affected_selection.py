@@ -10,10 +10,11 @@ import coverage
 import pytest
 
 from livecov.affected.changes import node_id_of
+from livecov.affected.git import git
 from livecov.affected.record import RECORD_KEY, read_record, record, record_if_in_git
 from livecov.affected.selection import Selection, describe, select
 from livecov.affected.settings import AffectedSettings, load_affected_settings
-from livecov.errors import ConfigError
+from livecov.errors import EXIT_USAGE, ConfigError, GitError
 from livecov.settings import Settings, load_settings
 from tests.livecov.affected_project import ALL, Project
 
@@ -496,6 +497,16 @@ def test_clear_errors(
         monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match=message):
         select(repo.data, base, where=where)
+
+
+def test_git_refusing_a_command_is_one_usage_line_ending_with_gits_own(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    with pytest.raises(GitError) as refused:
+        git(tmp_path, "cat-file", "blob", "0" * 40)
+    message = str(refused.value)
+    assert message.startswith("git cat-file: ") and len(message) > len("git cat-file: ")
+    assert "\n" not in message and "failed" not in message  # git's reason, not ours
+    assert isinstance(refused.value, ConfigError) and refused.value.exit_status == EXIT_USAGE
 
 
 # -- [tool.livecov.affected] --------------------------------------------------------------

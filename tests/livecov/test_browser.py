@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from livecov.browser import BrowserNotFoundError, find_chromium, launch_args
+from livecov.browser import find_chromium, launch_args
+from livecov.errors import BrowserNotFoundError
 
 
 @pytest.fixture

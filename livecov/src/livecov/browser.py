@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from livecov.errors import BrowserNotFoundError
+
 BROWSER_ENV = "LIVECOV_BROWSER"
 SYSTEM_CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Chromium reaches out to Google at start-up unless told not to; on a closed network that
@@ -18,10 +20,6 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-
-
-class BrowserNotFoundError(Exception):
-    """No usable Chromium: the message says how to get one."""
 
 
 def find_chromium(explicit: str | None = None, bundled: str | None = None) -> str | None:

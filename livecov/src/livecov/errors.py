@@ -109,6 +109,15 @@ class ConfigError(LivecovError):
     outcome = USAGE
 
 
+class GitError(ConfigError):
+    """git refused a command of ``livecov affected`` or ``livecov record``: the message ends
+    with git's own last line."""
+
+
+class BrowserNotFoundError(ConfigError):
+    """No usable Chromium for Playwright: the message says how to get one."""
+
+
 class CommandNotFoundError(LivecovError):
     """The test command does not exist."""
 

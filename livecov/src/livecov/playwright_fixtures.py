@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from livecov.browser import BrowserNotFoundError, find_chromium, launch_args
+from livecov.browser import find_chromium, launch_args
+from livecov.errors import BrowserNotFoundError
 from livecov.protocol import CONTEXT_HEADER
 from livecov.pytest_plugin import Server, serves_base_url
 

@@ -1,7 +1,7 @@
 """Which old lines and which new lines a change touches, and the tests that ran them.
 
 Shared by the Python and the template analyses: a :class:`Scope` (a function, a block, the
-whole template) and the tests whose contexts ran its lines; :class:`EveryTest` when a
+whole template) and the tests whose contexts ran its lines; :class:`ReachesEveryTest` when a
 change can reach any test.
 """
 
@@ -25,8 +25,14 @@ def node_id_of(context: str) -> str | None:
     return context if "::" in context else None
 
 
-class EveryTest(Exception):
-    """Raised inside the selection when a change can reach any test."""
+class ReachesEveryTest(Exception):
+    """A change can reach any test: every test is selected, and the message says why.
+
+    Control flow, not an error: raised deep in the analyses (a line run at import, a file
+    that does not compile), caught for each changed file by
+    :func:`livecov.affected.selection.select`, which never lets it out; its message becomes
+    one of ``Selection.everything``'s reasons. livecov's errors are in :mod:`livecov.errors`.
+    """
 
 
 @dataclass
@@ -105,7 +111,7 @@ def tests_that_ran(lines: LinesRun, numbers: Iterable[int], where: str) -> Itera
                 # the tests that use it, and to no other test.
                 yield from sorted(lines.server_tests)
             else:
-                raise EveryTest(f"{where} ran outside any test ({context or 'no context'})")
+                raise ReachesEveryTest(f"{where} ran outside any test ({context or 'no context'})")
 
 
 def scope_tests(path: str, scope: Scope, lines: LinesRun, what: str) -> Iterator[tuple[str, str]]:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from coverage import CoverageData
 
-from livecov.affected.changes import EveryTest, LinesRun, node_id_of, scope_tests
-from livecov.affected.git import GitError, blob_id, git
+from livecov.affected.changes import LinesRun, ReachesEveryTest, node_id_of, scope_tests
+from livecov.affected.git import blob_id, git
 from livecov.affected.python import uses
 from livecov.affected.record import Record, measured_paths
 from livecov.contexts import server_contexts
 from livecov.coverage_data import arc_ends_by_context
+from livecov.errors import GitError
 from livecov.jinja import PLUGIN_NAME as JINJA_TRACER
 
 
@@ -62,14 +63,14 @@ class DataIndex:
         at_base = listed[2] if listed else None
         if blob is None:
             if at_base is None:
-                raise EveryTest(f"{path}: the data does not say which version was measured")
+                raise ReachesEveryTest(f"{path}: the data does not say which version was measured")
             blob = at_base
         elif blob != at_base:
             self.stale.append(path)
         try:
             return git(self.root, "cat-file", "blob", blob)
         except GitError:
-            raise EveryTest(
+            raise ReachesEveryTest(
                 f"{path}: the version measured is not in this repository (measured elsewhere?)"
             ) from None
 
@@ -82,7 +83,7 @@ class DataIndex:
             lines = self.contexts_by_line(path)
             for scope, number in uses(ast.parse(text), names):
                 if scope is None:
-                    raise EveryTest(f"{why}; {path}:{number} uses it at import")
+                    raise ReachesEveryTest(f"{why}; {path}:{number} uses it at import")
                 yield from scope_tests(path, scope, lines, why)
         # Tests may read a name themselves (test files are not measured): the whole file.
         word = re.compile(rf"\b({'|'.join(map(re.escape, sorted(names)))})\b")

@@ -6,11 +6,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from livecov.errors import ConfigError
-
-
-class GitError(ConfigError):
-    """git said no."""
+from livecov.errors import ConfigError, GitError
 
 
 def git(root: str | Path, *args: str, stdin: str | None = None) -> str:

@@ -8,8 +8,8 @@ import tokenize
 from collections.abc import Callable, Iterator
 
 from livecov.affected.changes import (
-    EveryTest,
     LinesRun,
+    ReachesEveryTest,
     Scope,
     innermost,
     scope_tests,
@@ -54,7 +54,7 @@ def python_changes(
     try:
         new_tree = ast.parse(new)
     except SyntaxError as exc:
-        raise EveryTest(f"{path} does not compile ({exc.msg}, line {exc.lineno})") from None
+        raise ReachesEveryTest(f"{path} does not compile ({exc.msg}, line {exc.lineno})") from None
     old_tree = ast.parse(old)
     old_scopes, new_scopes = _function_scopes(old_tree), _function_scopes(new_tree)
     trivia_old = set(range(1, old.count("\n") + 2)) - _code_lines(old)
@@ -90,7 +90,7 @@ def _bindings(tree: ast.Module, number: int, where: str) -> set[str]:
     """The names a top-level assignment or import on line ``number`` binds.
 
     Anything else at import level (a decorator, a def line, a class body, a call) can
-    change what every test sees: :class:`EveryTest`. So can a new function with
+    change what every test sees: :class:`ReachesEveryTest`. So can a new function with
     decorators; a plain function binds its name.
     """
     statement = next((s for s in tree.body if s.lineno <= number <= (s.end_lineno or 0)), None)
@@ -103,7 +103,7 @@ def _bindings(tree: ast.Module, number: int, where: str) -> set[str]:
             return {(a.asname or a.name).partition(".")[0] for a in aliases}
         case ast.FunctionDef(name=name, decorator_list=[]):
             return {name}
-    raise EveryTest(f"{where} changed: it runs at import")
+    raise ReachesEveryTest(f"{where} changed: it runs at import")
 
 
 def uses(tree: ast.Module, names: set[str]) -> Iterator[tuple[Scope | None, int]]:

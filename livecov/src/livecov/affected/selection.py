@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livecov.affected.changes import EveryTest, Scope, scope_tests
+from livecov.affected.changes import ReachesEveryTest, Scope, scope_tests
 from livecov.affected.data_index import DataIndex
-from livecov.affected.git import GitError, blob_id, git, git_root
+from livecov.affected.git import blob_id, git, git_root
 from livecov.affected.python import python_changes
 from livecov.affected.record import Record, open_data, read_record
 from livecov.affected.settings import AffectedSettings, load_affected_settings, matches
 from livecov.affected.templates import template_changes
-from livecov.errors import ConfigError
+from livecov.errors import ConfigError, GitError
 
 
 @dataclass
@@ -97,7 +97,7 @@ def select(
     for path in selection.changed:
         try:
             _select_for_file(path, index, settings, selection)
-        except EveryTest as why:
+        except ReachesEveryTest as why:
             selection.everything.append(str(why))
     if index.stale:
         stale = ", ".join(sorted(set(index.stale)))
@@ -138,7 +138,7 @@ def _select_for_file(
     path: str, index: DataIndex, settings: AffectedSettings, selection: Selection
 ) -> None:
     if matches(path, settings.always):
-        raise EveryTest(f"{path} changed ([tool.livecov.affected] always)")
+        raise ReachesEveryTest(f"{path} changed ([tool.livecov.affected] always)")
     if matches(path, settings.ignore):
         return
     current = index.root / path
@@ -148,9 +148,9 @@ def _select_for_file(
         if path not in index.files:
             return
     if path not in index.files:
-        raise EveryTest(f"{path} changed and no test data covers it")
+        raise ReachesEveryTest(f"{path} changed and no test data covers it")
     if not current.is_file():
-        raise EveryTest(f"{path} was deleted")
+        raise ReachesEveryTest(f"{path} was deleted")
     old = index.measured_text(path)
     new = current.read_text(encoding="utf-8", errors="replace")
     lines = index.contexts_by_line(path)
