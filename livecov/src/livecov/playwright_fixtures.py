@@ -14,7 +14,8 @@ import pytest
 from livecov.browser import find_chromium, launch_args
 from livecov.errors import BrowserNotFoundError
 from livecov.protocol import CONTEXT_HEADER
-from livecov.pytest_plugin import Server, serves_base_url
+from livecov.pytest_live_server import Server
+from livecov.pytest_plugin import serves_base_url
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -30,12 +29,13 @@ from _pytest.fixtures import getfixturemarker
 
 from livecov.control import RunServer
 from livecov.errors import LivecovError
+from livecov.live_server import LiveServer
 from livecov.pytest_options import given_settings, plugin_settings
 from livecov.settings import Settings
 
-if TYPE_CHECKING:
-    from livecov.pytest_plugin import Server
-
+# What livecov's fixtures give: the server this process started, or ``livecov run``'s. Here,
+# below :mod:`livecov.pytest_plugin` (which imports this module), for both.
+Server = LiveServer | RunServer
 NAME = "livecov-live-server"
 FIXTURE = "live_server"
 # Plugins whose autouse fixtures use their own live_server's API on any live_server.

@@ -25,6 +25,7 @@ from livecov.jinja.repair import repair_running_data
 from livecov.live_server import LiveServer
 from livecov.measure import merge_into_running
 from livecov.output import AppErrors, LineBuffer, app_errors
+from livecov.pytest_live_server import Server
 from livecov.pytest_options import plugin_settings
 from livecov.server.measuring import events_rearm
 from livecov.settings import Settings, server_options
@@ -166,9 +167,6 @@ class ServerOutputSections:
         entries = self.server.app_errors()
         new, self.errors_seen = entries[self.errors_seen :], len(entries)
         return app_errors(new, "\n".join(lines))
-
-
-Server = LiveServer | RunServer
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import coverage
 from coverage.exceptions import NotPython
@@ -12,14 +12,19 @@ from livecov.jinja.mapping import TemplateMap, build_map
 from livecov.jinja.recorded import EXIT, decode
 from livecov.jinja.warn import warn
 
-if TYPE_CHECKING:
-    from livecov.jinja.plugin import JinjaPlugin
+
+class Reporting(Protocol):
+    """What a reporter asks of its plugin (:class:`~livecov.jinja.plugin.JinjaPlugin`, which
+    imports this module)."""
+
+    def report_environment(self) -> Any:
+        """The Environment that reads templates for reports."""
 
 
 class JinjaFileReporter(coverage.FileReporter):
     """Reports a template: the lines that can run, the branches it has."""
 
-    def __init__(self, filename: str, plugin: JinjaPlugin) -> None:
+    def __init__(self, filename: str, plugin: Reporting) -> None:
         super().__init__(filename)
         self._plugin = plugin
         self._map: TemplateMap | None = None

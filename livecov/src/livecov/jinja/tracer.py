@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import CodeType, FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import coverage
 
@@ -11,14 +11,18 @@ from livecov.jinja.mapping import TemplateMap, build_map
 from livecov.jinja.recorded import NO_LINES
 from livecov.jinja.warn import warn
 
-if TYPE_CHECKING:
-    from livecov.jinja.plugin import JinjaPlugin
+
+class Measuring(Protocol):
+    """What a tracer reads of its plugin (:class:`~livecov.jinja.plugin.JinjaPlugin`, which
+    imports this module): whether branches are measured, known once coverage.py configured it."""
+
+    branch: bool
 
 
 class JinjaFileTracer(coverage.FileTracer):
     """Turns a line of a compiled template into the template lines it renders."""
 
-    def __init__(self, filename: str, plugin: JinjaPlugin) -> None:
+    def __init__(self, filename: str, plugin: Measuring) -> None:
         self._filename = filename
         self._plugin = plugin
         self._maps: dict[str, TemplateMap | None] = {}
