@@ -54,7 +54,7 @@ def settings_table(_: str | None = None) -> str:
     for option in OPTIONS:
         run = _run_flags(option) if option.run else "(none)"
         under_pytest = (
-            f"`--livecov-{option.key}`, `livecov_{option.name}`" if option.pytest else "(none)"
+            f"`--livecov-{option.pytest_key}`, `{option.ini_key}`" if option.pytest else "(none)"
         )
         what = option.help.replace("|", "\\|")
         rows.append(f"| `{option.name}` | {run} | {under_pytest} | `{option.default!r}` | {what} |")

@@ -504,9 +504,12 @@ def test_git_refusing_a_command_is_one_usage_line_ending_with_gits_own(tmp_path:
     with pytest.raises(GitError) as refused:
         git(tmp_path, "cat-file", "blob", "0" * 40)
     message = str(refused.value)
-    assert message.startswith("git cat-file: ") and len(message) > len("git cat-file: ")
-    assert "\n" not in message and "failed" not in message  # git's reason, not ours
-    assert isinstance(refused.value, ConfigError) and refused.value.exit_status == EXIT_USAGE
+    assert message.startswith("git cat-file: ")
+    assert len(message) > len("git cat-file: ")
+    assert "\n" not in message
+    assert "failed" not in message
+    assert isinstance(refused.value, ConfigError)
+    assert refused.value.exit_status == EXIT_USAGE
 
 
 # -- [tool.livecov.affected] --------------------------------------------------------------

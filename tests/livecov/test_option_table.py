@@ -69,12 +69,15 @@ PROBE_RC = "[run]\nbranch = true\nsource = .\nomit = client*\n[report]\nprecisio
 
 
 def flags(values: dict[str, Any], prefix: str = "--") -> list[str]:
-    """The command-line flags giving ``values``, as the table names them."""
+    """The command-line flags giving ``values``, as the table names them (``--livecov-``:
+    the pytest options)."""
     arguments = []
     for name, value in values.items():
-        key = prefix + BY_NAME[name].key
+        option = BY_NAME[name]
+        word = option.pytest_key if prefix == "--livecov-" else option.key
+        key = prefix + word
         if isinstance(value, bool):
-            arguments.append(key if value else f"{prefix}no-{BY_NAME[name].key}")
+            arguments.append(key if value else f"{prefix}no-{word}")
         elif isinstance(value, dict):
             for pair in value.items():
                 arguments += [key, "=".join(pair)]
@@ -100,7 +103,7 @@ def toml_table(header: str, values: dict[str, Any], prefix: str = "") -> str:
 def ini_table(values: dict[str, Any]) -> str:
     """``values`` as ini keys in pyproject.toml: text, and lines for lists and tables."""
     as_text = {
-        name: ["=".join(pair) for pair in value.items()]
+        BY_NAME[name].ini_key: ["=".join(pair) for pair in value.items()]
         if isinstance(value, dict)
         else value
         if isinstance(value, list)
@@ -109,7 +112,7 @@ def ini_table(values: dict[str, Any]) -> str:
         else str(value)
         for name, value in values.items()
     }
-    return toml_table("[tool.pytest.ini_options]", as_text, prefix="livecov_")
+    return toml_table("[tool.pytest.ini_options]", as_text)
 
 
 # ---- livecov run: its flags and [tool.livecov] ----------------------------------------
@@ -299,6 +302,16 @@ def observe_pytest(pytester: pytest.Pytester, front_end: str) -> dict:
         pytester.makefile(".toml", pyproject=ini_table(values))
     elif front_end == "file":
         pytester.makefile(".toml", pyproject=toml_table("[tool.livecov]", values))
+    elif front_end.startswith("deprecated"):  # livecov_NAME, where it is a fixture's name
+        renamed = {o.name: str(values[o.name]) for o in OPTIONS if o.pytest_name}
+        rest = {name: value for name, value in values.items() if name not in renamed}
+        table = toml_table("[tool.livecov]", rest)
+        if front_end == "deprecated option":
+            for name, value in renamed.items():
+                arguments += [f"--livecov-{BY_NAME[name].key}", value]
+        else:
+            table += toml_table("[tool.pytest.ini_options]", renamed, prefix="livecov_")
+        pytester.makefile(".toml", pyproject=table)
     else:  # the former names, for what had one; the rest from [tool.livecov]
         former = [o for o in OPTIONS if o.legacy]
         rest = {name: value for name, value in values.items() if not BY_NAME[name].legacy}
@@ -321,7 +334,14 @@ def observe_pytest(pytester: pytest.Pytester, front_end: str) -> dict:
     return {"probe": json.loads((pytester.path / "probe.json").read_text()), "output": output}
 
 
-@pytest.mark.parametrize("front_end", ["option", "ini", "file", "former option", "former ini"])
+FRONT_ENDS = ["option", "ini", "file", "former option", "former ini"]
+DEPRECATED = {
+    "deprecated option": "--livecov-server is deprecated: use --livecov-server-program",
+    "deprecated ini": "livecov_server (ini) is deprecated: use livecov_server_program",
+}
+
+
+@pytest.mark.parametrize("front_end", [*FRONT_ENDS, *DEPRECATED])
 def test_every_setting_of_the_pytest_plugin_reaches_the_server_or_the_outcome(
     pytester: pytest.Pytester, front_end: str
 ) -> None:
@@ -330,9 +350,15 @@ def test_every_setting_of_the_pytest_plugin_reaches_the_server_or_the_outcome(
     if front_end.startswith("former"):  # --live-server-NAME, live_server_NAME: only some
         taken = {option.name for option in OPTIONS if option.legacy}
         assert taken == {"app", "server", "workers", "startup_timeout", "auto_reset"}
+    if front_end in DEPRECATED:  # --livecov-NAME, livecov_NAME where it names a fixture
+        taken = {option.name for option in OPTIONS if option.pytest_name}
+        assert taken == {"server"}
     seen = observe_pytest(pytester, front_end)
     missed = [name for name in sorted(taken) if not PYTEST_CHECKS[name](pytester.path, seen)]
     assert not missed, (missed, seen["output"])
+    if front_end in DEPRECATED:
+        line = f"livecov: {DEPRECATED[front_end]} (livecov_server is the name of livecov's fixture)"
+        assert line in seen["output"]
 
 
 def test_every_setting_has_a_value_other_than_its_default() -> None:

@@ -159,8 +159,10 @@ def test_auto_reset_needs_a_hook(inline) -> None:
          "not 'maybe'"),
         (["--live-server-reset", "sometimes"], "--live-server-reset must be true or false, "
          "not 'sometimes'"),
-        (["--livecov-server", "tornado"], "--livecov-server must be one of auto, werkzeug, "
-         "waitress, gunicorn, uvicorn, not 'tornado'"),
+        (["--livecov-server-program", "tornado"], "--livecov-server-program must be one of "
+         "auto, werkzeug, waitress, gunicorn, uvicorn, not 'tornado'"),
+        (["-o", "livecov_server=tornado"], "livecov_server (ini) must be one of auto, werkzeug, "
+         "waitress, gunicorn, uvicorn, not 'tornado'"),  # its deprecated name, checked as well
     ],
 )  # fmt: skip
 def test_a_bad_option_or_ini_value_is_one_line_before_any_test(inline, given, line) -> None:

@@ -44,6 +44,9 @@ class Option:
     comma_separated: bool = False  # on the command line: a,b,c (as coverage run's --source)
     folders: bool = False  # paths relative to where they are written (file, rootdir, cwd)
     legacy: str = ""  # its former pytest name: --live-server-LEGACY, ini live_server_LEGACY
+    # Its pytest name where livecov_NAME would be a fixture's: --livecov-PYTEST-NAME and ini
+    # livecov_PYTEST_NAME; --livecov-NAME and livecov_NAME still work, deprecated.
+    pytest_name: str = ""
     legacy_words: tuple[tuple[str, Any], ...] = ()  # the values the former name took
     name: str = ""
     kind: type = str  # as TOML gives it: str, int, float, bool, list (of str), dict (str: str)
@@ -53,6 +56,16 @@ class Option:
     def key(self) -> str:
         """The name as the command line and the messages spell it: ``startup-timeout``."""
         return self.name.replace("_", "-")
+
+    @property
+    def pytest_key(self) -> str:
+        """The name in its pytest option: ``--livecov-`` and this, ``server-program``."""
+        return (self.pytest_name or self.name).replace("_", "-")
+
+    @property
+    def ini_key(self) -> str:
+        """Its pytest ini key: ``livecov_server_program``."""
+        return f"livecov_{self.pytest_name or self.name}"
 
     @property
     def described(self) -> str:
@@ -148,6 +161,7 @@ class Settings:
         "the server to run it under; auto: werkzeug for a WSGI app, uvicorn for an ASGI app",
         choices=SERVERS,
         legacy="backend",
+        pytest_name="server_program",  # livecov_server is the fixture
         **SERVER_SIDE,
     )
     workers: int | None = option(
