@@ -22,7 +22,8 @@ def test_a_configuration_holding_sets_reaches_the_server(tmp_path: Path) -> None
     config = CoverageConfig()
     config.run_omit = {"b/*", "a/*"}  # as pytest-testmon gives it
 
-    served = CoverageConfig.deserialize(server_coverage_config(config, tmp_path, "werkzeug"))
+    serialized = server_coverage_config(config, tmp_path, "werkzeug", None, 1, True)
+    served = CoverageConfig.deserialize(serialized)
 
     assert served.run_omit == ["a/*", "b/*"]
     assert config.run_omit == {"b/*", "a/*"}  # the running measurement's own is untouched

@@ -119,7 +119,7 @@ def unmeasured_branchy(ready_fd: int, lifeline_fd: int) -> dict[str, str]:
 
 
 def test_the_server_process_alone_starts_reports_and_stops(project: Path) -> None:
-    process = ServerProcess()
+    process = ServerProcess(stop_timeout=15)
     try:
         (report,) = process.start(unmeasured_branchy, reports=1, timeout=30)
         assert report["server"] == "werkzeug"
@@ -133,8 +133,22 @@ def test_the_server_process_alone_starts_reports_and_stops(project: Path) -> Non
 
 
 def test_the_server_process_never_started_is_only_cleaned_up() -> None:
-    process = ServerProcess()
+    process = ServerProcess(stop_timeout=15)
     process.stop()  # nothing to stop
     assert process.popen is None
     process.cleanup()
     assert not process.workdir.exists()
+
+
+@pytest.mark.parametrize(
+    ("reset", "setup", "resets"),
+    [(None, None, False), ("m:reset", None, True), (None, "m:setup", True)],
+)
+def test_a_server_resets_only_with_a_reset_or_setup_hook(
+    reset: str | None, setup: str | None, resets: bool
+) -> None:
+    server = LiveServer(ServerOptions(app="branchy:app", reset=reset, setup=setup))
+    try:
+        assert server.resets is resets
+    finally:
+        server.cleanup()

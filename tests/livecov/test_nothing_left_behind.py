@@ -404,6 +404,17 @@ def test_stopping_a_group_that_is_gone_is_harmless() -> None:
     finished.wait()
     assert group_members(finished.pid) == []
     signal_group(finished.pid, signal.SIGTERM)  # no such group any more: nothing happens
-    stop_group(finished)  # nor here
+    stop_group(finished, signal.SIGTERM, grace=15)  # nor here
     assert finished.returncode == 0
     assert not _live_member_of(Path("/proc/no-such-process"), finished.pid)  # gone meanwhile
+
+
+def test_a_member_that_has_exited_but_is_not_reaped_yet_no_longer_runs() -> None:
+    # A zombie holds its pid (and its group) until its parent reaps it, but runs nothing:
+    # a stop waiting for it would wait its whole grace time for nothing.
+    exited = subprocess.Popen(["true"], process_group=0)
+    try:
+        os.waitid(os.P_PID, exited.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
+        assert group_members(exited.pid) == []
+    finally:
+        exited.wait()

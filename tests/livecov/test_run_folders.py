@@ -78,6 +78,20 @@ def test_a_reused_pid_does_not_keep_a_folder(tmp_root: Path) -> None:
     assert sweep_abandoned_folders() == [folder]
 
 
+def test_a_pid_now_naming_a_younger_process_does_not_keep_a_folder(tmp_root: Path) -> None:
+    # The record holds this process's start time; the pid in it now names a child started
+    # since (as if the recorded process had ended and its pid been given to the child).
+    folder = folder_of([os.getpid()], tmp_root)
+    ((_, start),) = json.loads((folder / RECORD).read_text())["processes"]
+    child = subprocess.Popen(["sh", "-c", "read line"], stdin=subprocess.PIPE)
+    try:
+        edit_record(folder, processes=[[child.pid, start]])
+        assert sweep_abandoned_folders() == [folder]
+    finally:
+        child.stdin.close()
+        child.wait(timeout=60)
+
+
 def test_a_zombie_does_not_keep_a_folder(tmp_root: Path) -> None:
     child = subprocess.Popen(["sh", "-c", "read line"], stdin=subprocess.PIPE)
     try:
@@ -91,16 +105,24 @@ def test_a_zombie_does_not_keep_a_folder(tmp_root: Path) -> None:
         child.wait(timeout=60)
 
 
-def test_a_folder_from_before_a_restart_is_removed(tmp_root: Path) -> None:
+# Boot ids and namespaces are only ever equal or not: one of each sorting before this
+# machine's, and one after.
+OTHER_BOOTS = ["00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"]
+OTHER_NAMESPACES = ["pid:[1]", "pid:[99999999999]"]
+
+
+@pytest.mark.parametrize("boot", OTHER_BOOTS)
+def test_a_folder_from_before_a_restart_is_removed(tmp_root: Path, boot: str) -> None:
     folder = folder_of([os.getpid()], tmp_root)
-    edit_record(folder, boot="a boot before this one")
+    edit_record(folder, boot=boot)
     assert sweep_abandoned_folders() == [folder]
 
 
-def test_a_folder_of_another_pid_namespace_is_left_alone(tmp_root: Path) -> None:
+@pytest.mark.parametrize("namespace", OTHER_NAMESPACES)
+def test_a_folder_of_another_pid_namespace_is_left_alone(tmp_root: Path, namespace: str) -> None:
     # Another container sharing this /tmp: its pids mean nothing here.
     folder = folder_of([a_pid_that_is_gone()], tmp_root)
-    edit_record(folder, pid_namespace="pid:[1]")
+    edit_record(folder, pid_namespace=namespace)
     assert sweep_abandoned_folders() == []
     assert folder.is_dir()
 

@@ -9,6 +9,7 @@ import json
 import os
 import pty
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 
 from livecov.cli import main
 from livecov.output import CommandOutput, LineBuffer, ServerOutput, first_exception
+from livecov.server.app_errors import AppErrorLog
 from tests.livecov.helpers import APPS, reaped
 
 BACKENDS = ["werkzeug", "waitress", "gunicorn"]
@@ -238,6 +240,28 @@ def test_the_first_exception_is_the_last_line_of_the_first_traceback() -> None:
     assert first_exception("no traceback here\n") is None
     assert first_exception("Traceback (most recent call last):\n") is None
     assert first_exception("Traceback (most recent call last):\nKeyError: 'x'") == "KeyError: 'x'"
+
+
+def test_a_failed_request_is_recorded_with_the_exceptions_own_line_for_its_user_only(
+    tmp_path: Path,
+) -> None:
+    noted = ValueError("the value")
+    noted.add_note("a note the app added")  # printed after the exception's line
+    try:
+        compile("x y", "view.py", "exec")
+    except SyntaxError as exc:  # printed after the line in error and its caret
+        syntax = exc
+    log = AppErrorLog(str(tmp_path / "app-errors.jsonl"))
+    for exception in (noted, syntax):
+        log.record(500, {"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}, "test_x", exception)
+
+    lines = (tmp_path / "app-errors.jsonl").read_text().splitlines()
+    assert [json.loads(line)["exception"] for line in lines] == [
+        "ValueError: the value",
+        "SyntaxError: invalid syntax",
+    ]
+    # What the requests were and which tests made them: not for other users to read.
+    assert stat.S_IMODE((tmp_path / "app-errors.jsonl").stat().st_mode) == 0o600
 
 
 def test_the_pump_hands_on_every_line_even_without_a_last_newline(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from livecov.measure import SERVER_DATA_BASENAME, prepare_server_file
 from livecov.output import Listener
 from livecov.server.handshake import SPEC_ENV, ServeSpec
 from livecov.server_coverage import preimported_modules, server_coverage_config
-from livecov.server_process import COVERAGE_ENV, PREIMPORT_ENV, ServerProcess
+from livecov.server_process import COVERAGE_ENV, LOG_TAIL_LINES, PREIMPORT_ENV, ServerProcess
 
 # auto: werkzeug for a WSGI app, uvicorn for an ASGI app (the server process tells them apart).
 SERVERS = ("auto", "werkzeug", "waitress", "gunicorn", "uvicorn")
@@ -120,7 +120,7 @@ class LiveServer:
             else choose_core(coverage_config, options.contexts)
         )
         self.token = secrets.token_urlsafe(32)
-        self.server_process = ServerProcess(workdir, on_output, options.stop_timeout)
+        self.server_process = ServerProcess(options.stop_timeout, workdir, on_output)
         self.workdir = self.server_process.workdir
         self.data_dir = self.server_process.data_dir
         self.tmpdir = self.server_process.tmpdir
@@ -226,7 +226,7 @@ class LiveServer:
         ``context`` (the test it is for; default: ``live-server``)."""
         self.control.reset(context)
 
-    def output(self, lines: int = 60) -> str:
+    def output(self, lines: int = LOG_TAIL_LINES) -> str:
         """The last lines the server printed (stdout and stderr together)."""
         return self.server_process.output(lines)
 

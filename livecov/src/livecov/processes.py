@@ -39,7 +39,7 @@ def _live_member_of(entry: Path, pgid: int) -> bool:
     try:
         # The command name may hold spaces and parentheses: the fields follow its last ")".
         fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):  # gone meanwhile
+    except OSError:  # gone meanwhile
         return False
     return fields[0] != "Z" and int(fields[2]) == pgid
 
@@ -50,9 +50,7 @@ def signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def stop_group(
-    leader: subprocess.Popen[bytes], first: int = signal.SIGTERM, grace: float = 15.0
-) -> None:
+def stop_group(leader: subprocess.Popen[bytes], first: int, grace: float) -> None:
     """Stop the process group that ``leader`` leads: ``first``, then SIGKILL after ``grace``.
 
     The leader is waited for (its return code stays available); members it started and
@@ -77,14 +75,13 @@ def kill_group(pgid: int, timeout: float = 5.0) -> None:
         wait_until_gone(pgid, timeout)
 
 
-def wait_until_gone(pgid: int, timeout: float) -> bool:
-    """Wait until no process of the group runs; False if some still do after ``timeout``."""
+def wait_until_gone(pgid: int, timeout: float) -> None:
+    """Wait until no process of the group runs, or until ``timeout`` has passed."""
     deadline = time.monotonic() + timeout
     while group_members(pgid):
         if time.monotonic() >= deadline:
-            return False
+            return
         time.sleep(_POLL_SECONDS)
-    return True
 
 
 def describe_exit(code: int | None) -> str:
@@ -94,7 +91,7 @@ def describe_exit(code: int | None) -> str:
     return f"exit status {code}"
 
 
-def stop_leftovers(leader: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+def stop_leftovers(leader: subprocess.Popen[bytes], grace: float) -> None:
     """After ``leader`` exited by itself: stop what it left running in its group."""
     if group_members(leader.pid):
         stop_group(leader, signal.SIGTERM, grace)

@@ -71,9 +71,9 @@ def server_coverage_config(
     base: CoverageConfig,
     data_dir: Path,
     server: str,
-    core: str | None = None,
-    processes: int = 1,
-    contexts: bool = True,
+    core: str | None,
+    processes: int,
+    contexts: bool,
 ) -> str:
     """The run's coverage configuration, adjusted for the server process, serialized.
 

@@ -82,7 +82,7 @@ finally:
 COVERAGE_ENV = "LIVECOV_COVERAGE"
 PREIMPORT_ENV = "LIVECOV_PREIMPORT"
 
-_LOG_TAIL_LINES = 60
+LOG_TAIL_LINES = 60  # of the server's output, in a start-up error
 # The environment of the server, given the descriptors of its ready pipe and lifeline.
 Environment = Callable[[int, int], dict[str, str]]
 # Server processes that may run, or whose folder may exist: atexit ends both.
@@ -95,9 +95,9 @@ class ServerProcess:
 
     def __init__(
         self,
+        stop_timeout: float,
         workdir: str | Path | None = None,
         on_output: Listener | None = None,
-        stop_timeout: float = 15.0,
     ) -> None:
         self.own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else make_run_folder()
@@ -209,7 +209,7 @@ class ServerProcess:
         )
 
     # -- while running ------------------------------------------------------------
-    def output(self, lines: int = _LOG_TAIL_LINES) -> str:
+    def output(self, lines: int = LOG_TAIL_LINES) -> str:
         """The last lines the server printed (stdout and stderr together)."""
         self.drain_output()
         if not self.log_path.exists():

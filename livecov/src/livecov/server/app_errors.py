@@ -53,8 +53,11 @@ class AppErrorLog:
 
 
 def exception_line(exc: BaseException) -> str:
-    """``ZeroDivisionError: division by zero``: the last line of its traceback."""
-    return traceback.format_exception_only(exc)[-1].strip()
+    """``ZeroDivisionError: division by zero``: the last line of its traceback, but for the
+    notes added to it (``add_note``), which come after the exception's own line."""
+    report = traceback.TracebackException.from_exception(exc)
+    report.__notes__ = None
+    return list(report.format_exception_only())[-1].strip()
 
 
 def user_traceback(exc: BaseException) -> str:

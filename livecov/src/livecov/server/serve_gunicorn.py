@@ -14,15 +14,13 @@ import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.workers.sync import SyncWorker
 
 from livecov.errors import LivecovError
 from livecov.server.asgi import LivecovAsgiMiddleware
 from livecov.server.build import build_app
 from livecov.server.handshake import ServeSpec, http_url, report_failure, report_ready
-
-# gunicorn's exit status for a worker that could not load the app: the master stops too.
-APP_LOAD_ERROR = 4
 
 
 class LivecovWorker(SyncWorker):  # type: ignore[misc]
@@ -66,7 +64,7 @@ class LivecovGunicorn(BaseApplication):  # type: ignore[misc]
             app = build_app(self.spec, self._stop_master)
         except LivecovError as exc:  # told in one line, not as gunicorn's traceback
             report_failure(self.spec, exc)
-            sys.exit(APP_LOAD_ERROR)
+            sys.exit(Arbiter.APP_LOAD_ERROR)  # gunicorn's master then stops too
         if isinstance(app, LivecovAsgiMiddleware):  # ready once its lifespan has started
             from livecov.server.serve_uvicorn import report_lifespan
 
