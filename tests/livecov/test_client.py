@@ -3,6 +3,7 @@ livecov's own over urllib; the same calls give the same answers from a real serv
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,6 +83,36 @@ def test_an_error_status_is_an_answer_until_asked_to_raise(client: Any) -> None:
         answer.raise_for_status()
     ok = client.get("/fine")
     assert ok.raise_for_status() is ok
+
+
+# status: (is a success, raise_for_status raises), as httpx's Response says
+STATUSES = {
+    200: (True, False),
+    299: (True, False),
+    300: (False, True),
+    399: (False, True),
+    400: (False, True),
+    500: (False, True),
+}
+
+
+@pytest.mark.parametrize("status", sorted(STATUSES))
+def test_success_and_failure_are_told_apart_at_the_same_statuses(client: Any, status: int) -> None:
+    success, raises = STATUSES[status]
+    answer = client.get(f"/status/{status}")
+    assert (answer.status_code, answer.is_success) == (status, success)
+    if raises:
+        with pytest.raises(Exception, match=str(status)):
+            answer.raise_for_status()
+    else:
+        assert answer.raise_for_status() is answer
+
+
+def test_livecovs_own_client_is_importable_without_httpx() -> None:
+    # httpx is only for type checkers here: importing it would fail where it is not installed.
+    code = "import sys; sys.modules['httpx'] = None; import livecov.client; print('imported')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "imported\n"), done.stderr
 
 
 def test_a_redirect_is_answered_as_it_is(client: Any) -> None:

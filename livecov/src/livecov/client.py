@@ -63,7 +63,7 @@ class Response:
         return 200 <= self.status_code < 300
 
     def raise_for_status(self) -> Response:
-        if self.status_code >= 400:
+        if not self.is_success:  # as httpx's: a redirect is no success either
             raise HTTPStatusError(f"{self.status_code} for {self.url}")
         return self
 

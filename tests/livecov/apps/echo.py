@@ -12,6 +12,9 @@ def app(environ, start_response):
     if path == "/cookie":
         start_response("200 OK", [("Set-Cookie", "session=abc; Path=/")])
         return [b"set"]
+    if path.startswith("/status/"):  # /status/299: an empty answer with that status
+        start_response(path.removeprefix("/status/") + " Status", [])
+        return [b""]
     if path == "/missing":
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=latin-1")])
         return ["n\xe9ant".encode("latin-1")]
