@@ -49,18 +49,26 @@ def test_a_refused_reset_is_raised(project: Path) -> None:
 
 
 class _PlainFailure(http.server.BaseHTTPRequestHandler):
+    body = b"Bad Gateway"
+
     def do_POST(self) -> None:
         self.send_response(502)
         self.end_headers()
-        self.wfile.write(b"Bad Gateway")
+        self.wfile.write(self.body)
 
     def log_message(self, *args: object) -> None:
         pass
 
 
-def test_a_failed_action_without_livecovs_answer_names_its_status() -> None:
-    # A proxy, say, answering in plain text: the line names the status, not a JSON error.
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PlainFailure) as proxy:
+# Answers that are not livecov's: plain text, JSON without an error, JSON that is no object.
+NOT_LIVECOVS = [b"Bad Gateway", b'{"detail": "upstream down"}', b'["error"]']
+
+
+@pytest.mark.parametrize("body", NOT_LIVECOVS)
+def test_a_failed_action_without_livecovs_answer_names_its_status(body: bytes) -> None:
+    # A proxy, say, answering in its own words: the line names the status, not its error.
+    handler = type("Failure", (_PlainFailure,), {"body": body})
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as proxy:
         serving = threading.Thread(target=proxy.serve_forever)
         serving.start()
         try:
