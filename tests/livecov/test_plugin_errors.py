@@ -184,10 +184,31 @@ def test_page(page, base_url):
     return inline
 
 
-def test_explicit_base_url_wins(page_test, tmp_path) -> None:
-    result = run(page_test, "branchy:app", USES_SERVER, "--base-url", "http://127.0.0.1:9")
+@pytest.mark.parametrize("given", ["option", "ini"])
+def test_explicit_base_url_wins_and_says_the_server_misses_those_tests(page_test, given) -> None:
+    """A base_url of the user's (pytest-base-url's option or ini key) sends the pages
+    elsewhere: one line at the start says their server lines go unmeasured."""
+    if given == "ini":
+        page_test.makeini("[pytest]\nbase_url = http://127.0.0.1:9\n")
+        result = run(page_test, "branchy:app", USES_SERVER)
+    else:
+        result = run(page_test, "branchy:app", USES_SERVER, "--base-url", "http://127.0.0.1:9")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*http://127.0.0.1:9/hello*"])  # the explicit URL, not ours
+    assert [line for line in result.stdout.lines if line.startswith("livecov:")] == [
+        "livecov: base_url is http://127.0.0.1:9 (--base-url, or base_url in the ini): page and "
+        "base_url go there, not to livecov's server, so the app's lines those tests run are "
+        "not measured; remove it to measure them."
+    ]
+
+
+def test_an_explicit_base_url_without_an_app_to_serve_is_not_livecovs_business(
+    page_test,
+) -> None:
+    result = run(page_test, None, "", "--base-url", "http://127.0.0.1:9")
+    result.assert_outcomes(failed=1)  # nothing listens there
+    result.stdout.fnmatch_lines(["*http://127.0.0.1:9/hello*"])
+    assert "livecov:" not in result.stdout.str()
 
 
 def test_missing_browser_is_a_usage_error(page_test, monkeypatch) -> None:

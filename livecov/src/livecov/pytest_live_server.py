@@ -101,6 +101,12 @@ def _settings(config: pytest.Config) -> Settings:
         return given_settings(config)
 
 
+def livecov_in_use(config: pytest.Config) -> bool:
+    """Whether livecov serves an app in this session: one is configured, or the session
+    runs inside ``livecov run``."""
+    return _livecov_in_use(_settings(config))
+
+
 def _livecov_in_use(settings: Settings) -> bool:
     return bool(settings.app) or RunServer.from_environment() is not None
 

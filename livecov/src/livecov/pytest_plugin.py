@@ -72,10 +72,27 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
     yield  # after pytest's own header
-    line = pytest_live_server.notice(session.config)
+    lines = [pytest_live_server.notice(session.config), foreign_base_url_notice(session.config)]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if line and reporter is not None and not hasattr(session.config, "workerinput"):
-        reporter.write_line(line, yellow=True)
+    if reporter is not None and not hasattr(session.config, "workerinput"):
+        for line in filter(None, lines):
+            reporter.write_line(line, yellow=True)
+
+
+def foreign_base_url_notice(config: pytest.Config) -> str | None:
+    """The line to say when ``--base-url`` or the ``base_url`` ini sends ``page`` and
+    ``base_url`` elsewhere than to the server livecov is set to serve: the app's lines those
+    tests run are then not measured, and nothing else would say so."""
+    if not config.pluginmanager.hasplugin("playwright"):
+        return None
+    explicit = config.getoption("--base-url", None) or config.getini("base_url")
+    if not explicit or not pytest_live_server.livecov_in_use(config):
+        return None
+    return (
+        f"livecov: base_url is {explicit} (--base-url, or base_url in the ini): page and "
+        "base_url go there, not to livecov's server, so the app's lines those tests run are "
+        "not measured; remove it to measure them."
+    )
 
 
 class TestContexts:
