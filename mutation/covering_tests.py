@@ -9,10 +9,13 @@ PIT (Java) and mutmut run only the tests that cover the mutated line; this does 
 from coverage.py's data of one run of the session's tests with a context per test
 (``--livecov-test-contexts``: ``NODEID|phase``).
 
-``index`` reads that data (combined) and writes, for each of the session's modules, each
-line that ran and the tests that ran it. A line that also ran with no test context -- at
-import, or in a subprocess (a livecov server; coverage.py's ``patch = subprocess`` gives
-children no context) -- is marked ``"*"``: any test may depend on it.
+In that run this module is also a pytest plugin (``-p mutation.covering_tests``): while a test
+runs, the coverage configuration that ``patch = subprocess`` hands to child processes
+names the test as their static context (``NODEID|child``), so a livecov server or CLI
+a test starts records its lines under that test. ``index`` reads the combined data and
+writes, for each of the session's modules, each line that ran and the tests that ran it.
+A line that also ran with no test context -- at import, or in a process started outside
+any test -- is marked ``"*"``: any test may depend on it.
 
 ``run`` is the session's test command as cosmic-ray calls it, with the mutant applied: it
 compares each module with its pristine copy, maps every changed line to the first line of
@@ -31,13 +34,17 @@ It runs in the copy's project venv (coverage.py), not in cosmic-ray's.
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
 import os
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from coverage import CoverageData
 from coverage.parser import PythonParser
 
@@ -62,6 +69,29 @@ def build_index(data_file: Path, session_config: Path, root: Path) -> dict[str, 
             lines[str(line)] = EVERY_TEST if "" in tests else sorted(tests)
         index[module] = lines
     return index
+
+
+CHILD_CONFIG = "COVERAGE_PROCESS_CONFIG"  # what coverage.py's patch = subprocess sets
+
+
+def with_context(serialized: str, context: str) -> str:
+    """coverage.py's serialized configuration (base64 of JSON) with a static context."""
+    config = json.loads(base64.b64decode(serialized))
+    config["context"] = context
+    return base64.b64encode(json.dumps(config).encode()).decode()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Iterator[None]:
+    """Children started while ``item`` runs record under ``NODEID|child``."""
+    outside = os.environ.get(CHILD_CONFIG)
+    if outside is not None:
+        os.environ[CHILD_CONFIG] = with_context(outside, f"{item.nodeid}|child")
+    try:
+        return (yield)
+    finally:
+        if outside is not None:
+            os.environ[CHILD_CONFIG] = outside
 
 
 def changed_lines(pristine: str, mutated: str) -> set[int]:

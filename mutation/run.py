@@ -397,7 +397,8 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
 
 def recording_command(test_command: str) -> list[str]:
     """The session's test command under ``coverage run`` with a context per test: every
-    test runs (no ``-x``) and livecov's plugin names the contexts."""
+    test runs (no ``-x``), livecov's plugin names the contexts and covering_tests names
+    the contexts of the processes each test starts. Run in the copy (relative paths)."""
     python, *args = shlex.split(test_command)
     if args[:2] != ["-m", "pytest"]:
         raise SetupError(f"--covering-tests needs a test command `PYTHON -m pytest ...`: {python}")
@@ -406,7 +407,9 @@ def recording_command(test_command: str) -> list[str]:
         if arg == "-p" and i + 1 < len(kept) and kept[i + 1] == "no:livecov":
             del kept[i : i + 2]
             break
-    return [python, "-m", "coverage", "run", "-m", "pytest", *kept, "--livecov-test-contexts"]
+    plugin = "mutation.covering_tests"  # importable from the copy's root, where it runs
+    coverage_run = [python, "-m", "coverage", "run", "-m", "pytest"]
+    return [*coverage_run, *kept, "--livecov-test-contexts", "-p", plugin]
 
 
 def covering_steps(session: Session, copy: Path, logs: Path) -> list[tuple[list[str], str]]:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -178,6 +180,8 @@ def test_the_recording_run_is_every_test_under_coverage_with_test_contexts() -> 
         "no:cov",
         "tests/t.py",
         "--livecov-test-contexts",
+        "-p",
+        "mutation.covering_tests",
     ]
 
 
@@ -194,3 +198,31 @@ def test_keep_copies_the_pristine_folders_too(tmp_path: Path) -> None:
     run.keep_logs(logs, tmp_path / "kept")
     assert (tmp_path / "kept" / "s.pristine" / "pkg" / "m.py").read_text() == SOURCE
     assert (tmp_path / "kept" / "s.log").read_text() == "log"
+
+
+def test_a_process_a_test_starts_records_under_that_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What patch = subprocess hands a child, as a test sees it; the child here reads it back.
+    base = {"context": None, "branch": True}
+    serialized = base64.b64encode(json.dumps(base).encode()).decode()
+    monkeypatch.setenv(covering.CHILD_CONFIG, serialized)
+    pytester.makepyfile(
+        test_child="""
+        import base64, json, os, subprocess, sys
+
+        def test_starts_a_child():
+            out = subprocess.run(
+                [sys.executable, "-c", "import os; print(os.environ['COVERAGE_PROCESS_CONFIG'])"],
+                capture_output=True, text=True, check=True,
+            ).stdout
+            print("CHILD", json.loads(base64.b64decode(out))["context"])
+        """
+    )
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    result = pytester.runpytest_subprocess(
+        "-p", "mutation.covering_tests", "-p", "no:playwright", "-p", "no:livecov", "-s"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*CHILD test_child.py::test_starts_a_child|child*"])
+    assert json.loads(base64.b64decode(os.environ[covering.CHILD_CONFIG])) == base
