@@ -22,6 +22,8 @@ from typing import Any
 
 Listener = Callable[[str], None]
 
+# How long drain() and close() wait for what the writers of a pipe wrote so far.
+_WAIT_SECONDS = 5.0
 _TRACEBACK_HEADER = "Traceback (most recent call last):"
 _CHAINED = (
     "During handling of the above exception, another exception occurred:",
@@ -80,7 +82,7 @@ class ServerOutput:
             for listener in listeners:
                 listener(line)
 
-    def drain(self, timeout: float = 5.0) -> bool:
+    def drain(self, timeout: float = _WAIT_SECONDS) -> bool:
         """Wait until every byte written so far has been handed on; False on a timeout.
 
         Whatever the server printed before it answered a request is in the pipe by the
@@ -92,7 +94,7 @@ class ServerOutput:
                 timeout,
             )
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = _WAIT_SECONDS) -> None:
         """Wait for the end of the output (every writer gone), then release the pipe."""
         self._thread.join(timeout)
         if self._thread.is_alive():  # pragma: no cover - a process outside the group holds it
@@ -183,7 +185,7 @@ class CommandOutput:
             self._readers.remove(read)
             os.close(read)
 
-    def drain(self, timeout: float = 5.0) -> bool:
+    def drain(self, timeout: float = _WAIT_SECONDS) -> bool:
         """Wait until everything the command wrote so far has been passed on."""
         with self._condition:
             return self._condition.wait_for(
@@ -191,7 +193,7 @@ class CommandOutput:
                 timeout,
             )
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = _WAIT_SECONDS) -> None:
         """Wait for the end of the command's output (every writer gone), then release it."""
         for thread in self._threads:
             thread.join(timeout)  # a thread a leftover writer keeps alive closes its own end
@@ -247,7 +249,7 @@ def first_exception(text: str) -> str | None:
     lines = text.splitlines()
     for start, line in enumerate(lines):
         if line.rstrip().endswith(_TRACEBACK_HEADER):
-            return _last_line_of_traceback(lines[start + 1 :])
+            return _last_line_of_traceback(lines[start:])  # the header starts a chain
     return None
 
 
