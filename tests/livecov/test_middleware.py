@@ -201,7 +201,8 @@ def test_an_app_raising_inside_the_gate_releases_it(tmp_path, capsys) -> None:
     assert err.endswith("RuntimeError: inside the gate\n")
     assert "wsgi.py" not in err  # none of livecov's frames: the app's only
     assert 'test_middleware.py", line' in err
-    assert '"exception": "RuntimeError: inside the gate"' in (tmp_path / "errors.jsonl").read_text()
+    entry = json.loads((tmp_path / "errors.jsonl").read_text())
+    assert (entry["status"], entry["exception"]) == (500, "RuntimeError: inside the gate")
 
 
 def test_a_generator_body_failing_midway_releases_the_gate(capsys) -> None:
@@ -267,6 +268,24 @@ def test_without_an_error_log_a_5xx_is_just_passed_on() -> None:
 
     statuses, content = request(middleware(unavailable))
     assert (statuses, content) == (["503 Service Unavailable"], b"later")
+
+
+def test_every_5xx_and_only_a_5xx_is_recorded_with_its_status(tmp_path) -> None:
+    def answering(environ, start_response):  # GET /503: answers 503, nothing raised
+        start_response(environ["PATH_INFO"].lstrip("/") + " Status", [])
+        return [b""]
+
+    errors = AppErrorLog(str(tmp_path / "errors.jsonl"))
+    wrapped = middleware(answering, errors)
+    for status in (200, 302, 499, 500, 503, 599):
+        environ = {"PATH_INFO": f"/{status}", "REQUEST_METHOD": "GET"}
+        assert b"".join(wrapped(environ, lambda *args: None)) == b""
+    entries = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    assert [(e["status"], e["path"], e["exception"]) for e in entries] == [
+        (500, "/500", None),
+        (503, "/503", None),
+        (599, "/599", None),
+    ]
 
 
 def test_an_exception_the_app_answers_itself_is_recorded_with_it(tmp_path) -> None:

@@ -122,6 +122,15 @@ def test_an_exception_the_app_handles_itself_still_fails_the_run(project: Path, 
     assert "first exception: ValueError: handled by the app" in capfd.readouterr().err
 
 
+def test_a_500_without_an_exception_still_fails_the_run(project: Path, capfd) -> None:
+    status = main(["run", "--app", "failing:app", "--no-html", "--", *client("/bare-500")])
+    assert status == 6
+    assert capfd.readouterr().err.splitlines()[-1] == (
+        "livecov: the app answered 1 request with a 5xx (the first: 500 for GET /bare-500); "
+        "first exception: none printed (--no-fail-on-app-errors lets the run pass)"
+    )
+
+
 def test_a_5xx_the_app_chose_is_counted_not_failed(project: Path, capfd) -> None:
     status = main(["run", "--app", "failing:app", "--no-html", "--", *client("/unavailable")])
     assert status == 0

@@ -28,6 +28,9 @@ def app(environ, start_response):
     if path == "/unavailable":
         start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
         return [b"down for maintenance"]
+    if path == "/bare-500":  # an error page the app renders itself, its exception not passed
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+        return [b"something went wrong"]
     if path == "/handled":  # an app that turns its own exception into a 500, as Flask does
         try:
             fail("handled by the app")
