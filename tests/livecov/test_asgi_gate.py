@@ -255,9 +255,10 @@ def test_control_endpoints_need_post_a_known_action_and_the_token() -> None:
     async def scenario() -> None:
         unknown = await call(http("/__livecov__/explode", "POST", token))
         assert (unknown.status, unknown.body) == (404, {"error": "no such livecov action"})
-        get = await call(http("/__livecov__/reset", "GET", token))
-        assert get.status == 405
-        assert (b"allow", b"POST") in get.sent[0]["headers"]
+        for method in ("GET", "PUT"):  # sorting before "POST", and after
+            refused = await call(http("/__livecov__/reset", method, token))
+            assert refused.status == 405
+            assert (b"allow", b"POST") in refused.sent[0]["headers"]
         assert (await call(http("/__livecov__/reset", "POST"))).status == 403
         forged = await call(http("/__livecov__/reset", "POST", {"Livecov-Token": "guess"}))
         assert forged.status == 403
