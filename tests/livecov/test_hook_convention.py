@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.livecov.helpers import get, suite_server
+from livecov import LiveServer, ServerOptions
+from tests.livecov.helpers import get, project_config, read_data, suite_server
 
 
 def calls(tmpdir: Path) -> list[dict[str, Any]]:
@@ -53,3 +54,33 @@ def test_without_a_reset_hook_the_setup_hook_resets(project: Path) -> None:
     with suite_server(app="flaskapp:create_app", setup="hook_calls:setup") as server:
         server.reset()
         assert [c["hook"] for c in calls(Path(server.tmpdir))] == ["setup", "setup"]
+
+
+# A reset hook in a module of its own, which nothing imports before the hook is called.
+RESET_MODULE = """\
+RESETS = []
+
+
+def reset():
+    RESETS.append(1)
+"""
+
+
+@pytest.mark.parametrize(("server_name", "workers"), [("werkzeug", 1), ("gunicorn", 2)])
+def test_the_reset_hooks_module_is_imported_under_live_server_in_every_process(
+    project: Path, server_name: str, workers: int
+) -> None:
+    """Its import-time lines count for live-server, never for the first test whose reset
+    would import it (in each worker, with several)."""
+    (project / "reset_module.py").write_text(RESET_MODULE)
+    options = ServerOptions(
+        app="branchy:app", server=server_name, workers=workers, reset="reset_module:reset"
+    )
+    with LiveServer(options, project_config()) as server:
+        server.reset("tests/test_x.py::test_first")
+    by_line = read_data(server.data_files).contexts_by_lineno(str(project / "reset_module.py"))
+    assert by_line == {
+        1: ["live-server"],
+        4: ["live-server"],
+        5: ["tests/test_x.py::test_first"],
+    }

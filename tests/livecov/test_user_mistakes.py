@@ -100,8 +100,10 @@ def test_a_failing_setup_hook_shows_the_users_traceback(project: Path, capfd) ->
     assert "src/livecov" not in err
 
 
-def test_a_hook_that_does_not_exist_is_one_line(project: Path, capfd) -> None:
-    status = main(["run", "--app", "branchy:app", "--setup", "branchy:nothing", "--", "true"])
+@pytest.mark.parametrize("hook", ["--setup", "--reset"])
+def test_a_hook_that_does_not_exist_is_one_line(project: Path, capfd, hook: str) -> None:
+    """Refused before the server listens, the reset hook too (not at the first reset)."""
+    status = main(["run", "--app", "branchy:app", hook, "branchy:nothing", "--", "true"])
     err = capfd.readouterr().err
     assert status == 4
     assert livecov_lines(err) == [
