@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 import urllib.error
 from pathlib import Path
 
@@ -138,6 +139,17 @@ def test_the_server_process_never_started_is_only_cleaned_up() -> None:
     assert process.popen is None
     process.cleanup()
     assert not process.workdir.exists()
+
+
+# Server processes when workers is left out: gunicorn's default, one for the others.
+DEFAULT_PROCESSES = {"auto": 1, "werkzeug": 1, "waitress": 1, "gunicorn": 2, "uvicorn": 1}
+
+
+def test_each_server_named_in_a_settings_file_has_its_default_processes() -> None:
+    # A name read from pyproject.toml is equal to the literal, not the same object.
+    read = tomllib.loads("\n".join(f'{name} = "{name}"' for name in DEFAULT_PROCESSES))
+    served = {name: ServerOptions(app="m:app", server=read[name]).processes for name in read}
+    assert served == DEFAULT_PROCESSES
 
 
 @pytest.mark.parametrize(

@@ -302,6 +302,13 @@ def test_servers_left_running_are_killed_at_exit(project: Path, monkeypatch) -> 
         server.cleanup()
 
 
+def test_the_folder_of_a_server_never_started_goes_at_exit(monkeypatch) -> None:
+    monkeypatch.setattr(livecov.server_process, "_running", set())  # only this test's server
+    never_started = LiveServer(ServerOptions(app="branchy:app"))
+    _kill_leftover_servers()  # what atexit runs if the caller never cleaned up
+    assert not never_started.workdir.exists()
+
+
 @pytest.mark.parametrize("backend", MULTI_WORKER_BACKENDS, ids=str)
 def test_gunicorn_shutdown_endpoint_stops_master_and_workers(
     project: Path, backend: Backend

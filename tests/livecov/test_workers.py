@@ -62,7 +62,8 @@ def reset():
     global COUNT
     COUNT = 0
     folder = os.environ.get("STATE_DIR") or os.environ["LIVECOV_TMPDIR"]
-    Path(folder, f"reset-{os.getpid()}").touch()
+    with open(Path(folder, f"reset-{os.getpid()}"), "a") as done:
+        done.write("reset\\n")  # a line for each time this process ran the hook
 
 
 def reset_in_one_worker_only():
@@ -103,6 +104,8 @@ def test_each_worker_is_a_process_and_a_reset_reaches_each(state_app: Path, serv
             get(server.url + "/")  # state in whichever workers serve them
         server.reset()
         assert reset_pids(Path(server.tmpdir)) == workers
+        ran = {path.read_text() for path in Path(server.tmpdir).glob("reset-*")}
+        assert ran == {"reset\n"}  # once in every worker, the one asked too
         answered: collections.Counter[int] = collections.Counter()
         for _ in range(9):
             pid, count = map(int, get(server.url + "/").split())
