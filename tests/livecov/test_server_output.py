@@ -4,11 +4,13 @@ counted at the end, and an unhandled exception fails the run unless told otherwi
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import pty
 import shutil
+import signal
 import stat
 import struct
 import subprocess
@@ -22,7 +24,7 @@ import pytest
 from livecov.cli import main
 from livecov.output import CommandOutput, LineBuffer, ServerOutput, first_exception
 from livecov.server.app_errors import AppErrorLog
-from tests.livecov.helpers import APPS, reaped
+from tests.livecov.helpers import APPS, reaped, unmeasured_command
 
 BACKENDS = ["werkzeug", "waitress", "gunicorn"]
 
@@ -360,6 +362,31 @@ def test_a_leftover_writer_does_not_hold_the_servers_lines_back(
     passage.close(timeout=0)  # a child of the command outlived it, holding stdout
     assert shown(tmp_path)[1] == MARK.encode() + b"stopping\n"
     os.close(stdout)
+
+
+# A child of the command that leaves its process group (a session of its own): livecov
+# cannot stop it, and it keeps the command's output open.
+ESCAPES = """\
+import subprocess
+escaped = subprocess.Popen(["sleep", "300"], start_new_session=True)
+open("escaped.pid", "w").write(str(escaped.pid))
+"""
+
+
+def test_livecov_ends_although_an_escaped_child_still_holds_the_commands_output(
+    project: Path,
+) -> None:
+    (project / "escapes.py").write_text(ESCAPES)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
+             "--", *unmeasured_command("escapes.py")],
+            cwd=project, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    finally:
+        with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+            os.kill(int((project / "escaped.pid").read_text()), signal.SIGKILL)
 
 
 def test_on_a_terminal_the_command_writes_to_a_terminal_of_the_same_size() -> None:

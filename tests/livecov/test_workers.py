@@ -148,6 +148,22 @@ def test_every_worker_records_the_reset_under_the_test_it_is_for(
         }
 
 
+def test_gunicorn_workers_listening_for_resets_stop_without_an_error(state_app: Path) -> None:
+    # Each worker listens for the others' resets on a thread of its own: that thread must
+    # not keep it from exiting at a stop (gunicorn's master would SIGKILL it, and say so).
+    options = ServerOptions(app="state_app:app", server="gunicorn", reset="state_app:reset")
+    server = LiveServer(options)
+    try:
+        server.start()
+        server.reset()
+        server.stop()
+        output = server.output(lines=10_000)
+    finally:
+        server.cleanup()
+    assert server.process.returncode == 0
+    assert "[ERROR]" not in output
+
+
 def test_a_reset_skips_a_worker_that_is_gone(state_app: Path) -> None:
     with suite_server(
         app="state_app:app", server="gunicorn", workers=2, reset="state_app:reset"
