@@ -80,6 +80,22 @@ def test_the_server_serves_and_saves_on_sigterm(project: Path, backend: Backend)
     assert data.contexts_by_lineno(str(backend.source(project)))[hello] == ["t-hello"]
 
 
+@pytest.mark.parametrize("backend", MULTI_WORKER_BACKENDS, ids=str)
+def test_gunicorn_with_one_worker_saves_what_the_worker_served(
+    project: Path, backend: Backend
+) -> None:
+    # gunicorn forks its one worker too: the worker measures itself, as with several.
+    options = ServerOptions(app=backend.app(), server="gunicorn", workers=1)
+    server = LiveServer(options, project_config())
+    try:
+        assert get(server.start() + "/hello", "t-hello") == "Hello"
+        data = read_data(server.stop())
+    finally:
+        server.cleanup()
+    hello = next(iter(tagged_lines(backend.source(project))["hello"]))
+    assert data.contexts_by_lineno(str(backend.source(project)))[hello] == ["t-hello"]
+
+
 @pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
 def test_shutdown_endpoint_needs_post_and_the_token(project: Path, backend: Backend) -> None:
     with suite_server(app=backend.app(), server=backend.server) as server:
