@@ -23,6 +23,7 @@ from tests.livecov.helpers import (
     livecov_lines,
     measure_like_unit_tests,
     sighup_default,
+    unmeasured_command,
 )
 
 CURL = shutil.which("curl")
@@ -272,6 +273,18 @@ def test_command_killed_by_a_signal(project: Path, capfd) -> None:
 
     assert status == 137
     assert "the test command failed (killed by SIGKILL)" in capfd.readouterr().err
+
+
+def test_the_command_reads_the_input_livecov_was_given(project: Path) -> None:
+    # Not a terminal (a pipe here): the command reads livecov's own input.
+    done = subprocess.run(
+        [sys.executable, "-m", "livecov", "run", "--app", "branchy:app", "--no-html",
+         "--", *unmeasured_command("-c", "print('read:', input())")],
+        cwd=project, input="a line for the command\n", capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "read: a line for the command" in done.stdout.splitlines()
 
 
 def test_command_that_is_not_executable(project: Path, capfd) -> None:
