@@ -129,6 +129,17 @@ def test_hooks_get_the_app_if_they_take_it_and_run_in_its_context(module) -> Non
         call_hook("sample_apps:absent", flask_app)
 
 
+def test_an_async_hook_is_refused_before_it_is_called(module) -> None:
+    """Called without being awaited, it would return a coroutine and reset nothing."""
+
+    async def seed() -> None:
+        pass
+
+    module.seed = seed
+    with pytest.raises(ConfigError, match=r"'sample_apps:seed' is a coroutine function"):
+        call_hook("sample_apps:seed", None)
+
+
 def test_a_hook_that_raises_is_the_users_error(module) -> None:
     def seed():
         raise ValueError("bad row")

@@ -90,6 +90,20 @@ def test_a_backend_that_is_not_installed_names_the_extra(
     ]
 
 
+@pytest.mark.parametrize("hook", ["--setup", "--reset"])
+def test_an_async_hook_is_refused_in_one_line(project: Path, capfd, hook: str) -> None:
+    """livecov calls a hook without awaiting it: an async def would silently reset nothing."""
+    (project / "hooks.py").write_text("async def seed():\n    pass\n")
+    status = main(["run", "--app", "branchy:app", hook, "hooks:seed", "--", "true"])
+    err = capfd.readouterr().err
+    assert status == 4
+    assert livecov_lines(err) == [
+        "livecov: the hook 'hooks:seed' is a coroutine function (async def), which livecov "
+        "calls without awaiting: make it a plain def"
+    ]
+    assert "Traceback" not in err
+
+
 def test_a_failing_setup_hook_shows_the_users_traceback(project: Path, capfd) -> None:
     (project / "hooks.py").write_text("def seed():\n    raise OSError('no disk')\n")
     status = main(["run", "--app", "branchy:app", "--setup", "hooks:seed", "--", "true"])

@@ -123,6 +123,20 @@ def _default_app(module: Any, spec: str) -> Any:
     raise ConfigError(f"module {spec!r} has none of {names}; name the app as {spec}:NAME")
 
 
+def load_hook(spec: str) -> Callable[..., Any]:
+    """Import the hook ``module:function``; ConfigError unless it is a plain function."""
+    hook = load_object(spec, "the hook")
+    if not callable(hook):
+        raise ConfigError(f"the hook {spec!r} is not callable; name a function (MODULE:NAME)")
+    if inspect.iscoroutinefunction(hook):  # called, never awaited, it would do nothing
+        raise ConfigError(
+            f"the hook {spec!r} is a coroutine function (async def), which livecov calls "
+            "without awaiting: make it a plain def"
+        )
+    hook_function: Callable[..., Any] = hook
+    return hook_function
+
+
 def call_hook(spec: str, app: Any) -> None:
     """Call a setup/reset hook ``module:function`` (docs/pytest.md, "Setup and reset hooks").
 
@@ -132,9 +146,7 @@ def call_hook(spec: str, app: Any) -> None:
     (Quart's) gets no context: the hook is a plain function, called outside any event loop's
     task.
     """
-    hook = load_object(spec, "the hook")
-    if not callable(hook):
-        raise ConfigError(f"the hook {spec!r} is not callable; name a function (MODULE:NAME)")
+    hook = load_hook(spec)
     args = (app,) if inspect.signature(hook).parameters else ()
     try:
         with _app_context(app):

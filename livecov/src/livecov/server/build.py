@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from livecov.errors import ConfigError
 from livecov.protocol import DEFAULT_CONTEXT
 from livecov.server.app_errors import AppErrorLog
-from livecov.server.apps import call_hook, is_asgi, load_app, load_object, warm_up_django
+from livecov.server.apps import call_hook, is_asgi, load_app, load_hook, warm_up_django
 from livecov.server.handshake import ServeSpec
 from livecov.server.measuring import switch_coverage_context
 from livecov.server.wsgi import LivecovMiddleware
@@ -46,7 +46,7 @@ def build_app(spec: ServeSpec, stop: Callable[[], None]) -> Any:
     if reset:
         # Imported now, in every process that builds the app: the import-time lines of its
         # module count for live-server, not for the test whose reset would import it first.
-        load_object(reset, "the hook")
+        load_hook(reset)
         actions["reset"] = lambda: call_hook(reset, app)
     middleware: LivecovMiddleware | LivecovAsgiMiddleware
     if asgi:
