@@ -23,10 +23,12 @@ from livecov.protocol import CONTEXT_HEADER, CONTROL_PREFIX, TOKEN_HEADER
 URL_ENV = "LIVE_SERVER_URL"
 TOKEN_ENV = "LIVECOV_TOKEN"  # noqa: S105 - a variable name, not a secret
 TMPDIR_ENV = "LIVECOV_TMPDIR"
+# The time limit of a control request (reset, shutdown), which answers in milliseconds.
+CONTROL_TIMEOUT = 30.0
 
 
 def post_control(
-    url: str, token: str, action: str, timeout: float = 30.0, context: str | None = None
+    url: str, token: str, action: str, timeout: float = CONTROL_TIMEOUT, context: str | None = None
 ) -> dict[str, str]:
     """POST to the control endpoint ``action`` (``reset``, ``shutdown``) of the server at
     ``url`` with its token; the lines it runs are recorded under ``context`` (default:
@@ -63,7 +65,7 @@ class ControlClient:
     token: str
 
     def post(
-        self, action: str, timeout: float = 30.0, context: str | None = None
+        self, action: str, timeout: float = CONTROL_TIMEOUT, context: str | None = None
     ) -> dict[str, str]:
         """POST to the control endpoint ``action`` (``reset``, ``shutdown``); the lines it
         runs are recorded under ``context`` (default: ``live-server``)."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from coverage.config import CoverageConfig
 
-from livecov.control import TMPDIR_ENV, ControlClient
+from livecov.control import CONTROL_TIMEOUT, TMPDIR_ENV, ControlClient
 from livecov.cores import CoreChoice, choose_core
 from livecov.coverage_data import read_data
 from livecov.errors import ConfigError, CoverageLostError
@@ -210,7 +210,7 @@ class LiveServer:
 
     # -- while running ------------------------------------------------------------
     def post(
-        self, action: str, timeout: float = 30.0, context: str | None = None
+        self, action: str, timeout: float = CONTROL_TIMEOUT, context: str | None = None
     ) -> dict[str, str]:
         """POST to a livecov control endpoint (``reset``, ``shutdown``) with the token; the
         lines it runs are recorded under ``context`` (default: ``live-server``)."""
