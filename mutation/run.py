@@ -8,6 +8,7 @@
     python mutation/run.py --retest r.json       # after adding tests: only r.json's survivors
     python mutation/run.py --sample 3            # one mutant in 3: an estimate, with its interval
     python mutation/run.py --covering-tests      # each mutant: only the tests that ran its line
+    python mutation/run.py --keep k/ ...; python mutation/run.py --resume k/  # go on later
 
 Each session is a cosmic-ray config of its own, checked in: mutation/sessions/NAME.toml
 (its ``[make-mutation]`` table names the package it counts for); the packages' targets are
@@ -82,6 +83,8 @@ class Session:
     sample: int = 1
     # With --covering-tests: each mutant runs only the tests that ran its line.
     covering: bool = False
+    # With --resume DIR: the kept database (and covering-tests files) to go on from.
+    resume: Path | None = None
     # Filled in by the run.
     results: list[dict] = field(default_factory=list)
     seconds: float = 0.0
@@ -357,7 +360,21 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
         ([str(tools / "cosmic-ray"), "init", cfg, str(db)], "init"),
         ([str(tools / "cr-filter-operators"), str(db), cfg], "operator filter"),
     ]
-    if session.previous is not None:
+    if session.resume is not None:
+        fresh = logs / f"{session.name}.fresh.sqlite"
+        if run([str(tools / "cosmic-ray"), "init", cfg, str(fresh)], copy, log, env=env) != 0:
+            session.error = "init failed; see the log (kept only with --keep)"
+            return
+        if mutants(fresh) != mutants(session.resume / db.name):
+            session.error = (
+                f"the source changed since the run kept in {session.resume}: its mutants "
+                "are not the same; run the session afresh"
+            )
+            return
+        shutil.copy2(session.resume / db.name, db)
+        steps = []  # its filters (operators, sample, retest) were applied when it began
+        session.sample = kept_sample(db)
+    elif session.previous is not None:
         keys = logs / f"{session.name}.retest.json"
         keys.write_text(json.dumps(sorted(survivor_keys(session.previous))))
         retest = [str(tools / "python"), str(copy / RETEST_FILTER), str(db), "--keep", str(keys)]
@@ -371,6 +388,10 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
     if session.covering:
         steps += covering_steps(session, copy, logs)
         cfg = str(logs / f"{session.name}.covering.toml")
+        kept_index = session.resume / f"{session.name}.covering.json" if session.resume else None
+        if kept_index is not None and kept_index.exists():  # the same source: the same index
+            shutil.copy2(kept_index, logs / kept_index.name)
+            steps = [step for step in steps if not step[1].startswith("covering-tests")]
     steps.append(([str(tools / "cosmic-ray"), "exec", cfg, str(db)], "exec"))
 
     def report_progress() -> None:
@@ -393,6 +414,26 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
     results = [{"item": item, "result": result} for item, result in pairs]
     session.results = merge_retest(results, session.previous)
     session.seconds = time.monotonic() - start
+
+
+def mutants(db: Path) -> set[tuple]:
+    """Every mutant a cosmic-ray database holds, by where and what it is."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        return set(
+            con.execute(
+                "SELECT module_path, operator_name, occurrence, start_pos_row, start_pos_col "
+                "FROM mutation_specs"
+            )
+        )
+
+
+def kept_sample(db: Path) -> int:
+    """N of the 1-in-N sample a kept database was filtered to (1: not sampled)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+        row = con.execute(
+            "SELECT output FROM work_results WHERE output LIKE 'Filtered: not in the 1-in-%'"
+        ).fetchone()
+    return int(row[0].split("1-in-")[1].split()[0]) if row else 1
 
 
 def recording_command(test_command: str) -> list[str]:
@@ -431,11 +472,12 @@ def covering_steps(session: Session, copy: Path, logs: Path) -> list[tuple[list[
     (logs / f"{session.name}.covering.toml").write_text(derived)
     # The data where `make test` writes it (the copy's .coverage, children's beside it):
     # COVERAGE_FILE would reach the tests' own inner coverage runs.
+    command = [python, tool, "index", ".coverage", str(copy / session.config), str(index)]
     return [
         (["rm", "-f", ".coverage"], "covering-tests clean"),
         (recording_command(session.test_command), "covering-tests run"),
         ([python, "-m", "coverage", "combine", "-q"], "covering-tests combine"),
-        ([python, tool, "index", ".coverage", str(copy / session.config), str(index)], "index"),
+        (command, "covering-tests index"),
         (["rm", "-f", ".coverage"], "covering-tests clean"),
     ]
 
@@ -603,7 +645,16 @@ def main(argv: list[str] | None = None) -> int:
         help="each mutant runs only the tests that ran its line (mutation/covering_tests.py); "
         "its survivors are final only after --retest without it",
     )
+    parser.add_argument(
+        "--resume",
+        metavar="DIR",
+        type=Path,
+        help="go on from the databases an interrupted run kept with --keep DIR (with "
+        "their own sample and filters); refused for a session whose source changed",
+    )
     args = parser.parse_args(argv)
+    if args.resume and args.retest:
+        parser.error("--resume goes on with a kept run; --retest starts from a finished one")
     if args.sample < 1:
         parser.error("--sample must be 1 or more")
     if args.sample > 1 and args.retest:
@@ -622,6 +673,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.package:
         sessions = [s for s in sessions if s.package in args.package]
     for s in sessions:
+        if args.resume:
+            if not (args.resume / f"{s.name}.sqlite").exists():
+                print(f"mutation: --resume {args.resume}: no kept run of {s.name}", file=sys.stderr)
+                return 2
+            s.resume = args.resume.resolve()
         s.sample = args.sample if s.kind == "python" else 1  # templates: few, all run
         s.covering = args.covering_tests and s.kind == "python"
         if s.covering:

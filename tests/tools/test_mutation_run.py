@@ -361,3 +361,31 @@ def test_sample_below_one_or_with_retest_is_a_usage_error(
             run.main(argv)
         assert exit_.value.code == 2
     assert "--sample must be 1 or more" in capsys.readouterr().err
+
+
+def test_a_resumed_session_is_recognised_by_its_mutants(cosmic_ray: Path, tree: Path) -> None:
+    kept = _session_db(cosmic_ray, tree)
+    again = kept.rename(tree / "kept.sqlite")
+    assert run.mutants(_session_db(cosmic_ray, tree)) == run.mutants(again)
+    (tree / "session.sqlite").unlink()
+    (tree / "pkg" / "m.py").write_text(SOURCE.replace("x = 1", "x = 1\n    y = x + 2"))
+    assert run.mutants(_session_db(cosmic_ray, tree)) != run.mutants(again)
+
+
+def test_a_kept_databases_sample_is_read_back(cosmic_ray: Path, tree: Path) -> None:
+    db = _session_db(cosmic_ray, tree)
+    assert run.kept_sample(db) == 1
+    command = [cosmic_ray / "python", REPO / run.SAMPLE_FILTER, db, "--every", "3"]
+    subprocess.run(command, check=True)
+    assert run.kept_sample(db) == 3
+
+
+def test_resume_without_a_kept_run_or_with_retest_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run.main(["--session", "livecov-browser", "--resume", str(tmp_path)]) == 2
+    assert f"--resume {tmp_path}: no kept run of livecov-browser" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        run.main(["--resume", str(tmp_path), "--retest", "r.json"])
+    assert exit_.value.code == 2
+    assert "--resume goes on with a kept run" in capsys.readouterr().err
