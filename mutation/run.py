@@ -382,9 +382,10 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
     elif session.sample > 1:
         every = [str(tools / "python"), str(copy / SAMPLE_FILTER), str(db), "--every"]
         steps.append(([*every, str(session.sample)], "sample filter"))
-    steps.append(
-        ([str(tools / "cosmic-ray"), "baseline", cfg], "baseline (tests on unmutated code)")
-    )
+    if not session.covering:  # its recording run is the baseline: every test must pass
+        steps.append(
+            ([str(tools / "cosmic-ray"), "baseline", cfg], "baseline (tests on unmutated code)")
+        )
     if session.covering:
         steps += covering_steps(session, copy, logs)
         cfg = str(logs / f"{session.name}.covering.toml")
@@ -475,7 +476,7 @@ def covering_steps(session: Session, copy: Path, logs: Path) -> list[tuple[list[
     command = [python, tool, "index", ".coverage", str(copy / session.config), str(index)]
     return [
         (["rm", "-f", ".coverage"], "covering-tests clean"),
-        (recording_command(session.test_command), "covering-tests run"),
+        (recording_command(session.test_command), "covering-tests run (the baseline)"),
         ([python, "-m", "coverage", "combine", "-q"], "covering-tests combine"),
         (command, "covering-tests index"),
         (["rm", "-f", ".coverage"], "covering-tests clean"),
