@@ -27,6 +27,7 @@ from tests.livecov.helpers import (
     ALL_BACKENDS,
     DEFAULT_BACKENDS,
     GUNICORN,
+    GUNICORN_UVICORN,
     MULTI_WORKER_BACKENDS,
     UVICORN,
     WAITRESS,
@@ -80,18 +81,24 @@ def test_the_server_serves_and_saves_on_sigterm(project: Path, backend: Backend)
     assert data.contexts_by_lineno(str(backend.source(project)))[hello] == ["t-hello"]
 
 
-@pytest.mark.parametrize("backend", MULTI_WORKER_BACKENDS, ids=str)
-def test_gunicorn_with_one_worker_saves_what_the_worker_served(
-    project: Path, backend: Backend
+@pytest.mark.parametrize(
+    ("backend", "workers"), [(GUNICORN, 1), (GUNICORN_UVICORN, 1), (UVICORN, 2)], ids=str
+)
+def test_a_forked_worker_saves_what_it_served(
+    project: Path, backend: Backend, workers: int
 ) -> None:
-    # gunicorn forks its one worker too: the worker measures itself, as with several.
-    options = ServerOptions(app=backend.app(), server="gunicorn", workers=1)
+    # gunicorn forks even its one worker; uvicorn forks several: each measures itself,
+    # into a data file of its own.
+    options = ServerOptions(app=backend.app(), server=backend.server, workers=workers)
     server = LiveServer(options, project_config())
     try:
         assert get(server.start() + "/hello", "t-hello") == "Hello"
-        data = read_data(server.stop())
+        data_files = server.stop()
+        data = read_data(data_files)
     finally:
         server.cleanup()
+    saved_by = {int(path.name.split(".pid")[1].split(".")[0]) for path in data_files}
+    assert set(server.worker_pids) <= saved_by
     hello = next(iter(tagged_lines(backend.source(project))["hello"]))
     assert data.contexts_by_lineno(str(backend.source(project)))[hello] == ["t-hello"]
 
