@@ -105,6 +105,39 @@ def test_the_urlconf_is_loaded_before_the_server_listens(site: Path, backend: st
         assert get(server.url + "/") == "Django says hello"
 
 
+# A database in the server's temporary folder, and a reset hook that uses it.
+SQLITE_SETTINGS = """
+import os
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                         "NAME": os.path.join(os.environ["LIVECOV_TMPDIR"], "db.sqlite3")}}
+"""
+DATABASE_RESET = """\
+import os
+from pathlib import Path
+
+from django.db import connection
+
+
+def reset():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    Path(os.environ["LIVECOV_TMPDIR"], "reset-ran").touch()
+"""
+
+
+@pytest.mark.parametrize("handler", ["wsgi", "asgi"])
+def test_a_reset_hook_can_use_djangos_database_whichever_handler(site: Path, handler: str) -> None:
+    """Django's ORM refuses to run inside an event loop (SynchronousOnlyOperation): under
+    asgi.py the hook runs in a thread of its own, as under wsgi.py."""
+    with (site / "mysite/settings.py").open("a") as settings:
+        settings.write(SQLITE_SETTINGS)
+    (site / "mysite/live.py").write_text(DATABASE_RESET)
+    app = f"mysite.{handler}:application"
+    with suite_server(app=app, reset="mysite.live:reset", env=DJANGO_ENV) as server:
+        server.reset("tests/test_x.py::test_one")
+        assert (Path(server.tmpdir) / "reset-ran").exists()
+
+
 def test_a_urlconf_that_fails_to_load_stops_the_server_in_one_line(site: Path) -> None:
     (site / "mysite/urls.py").write_text("from mysite import missing_views\n")
     refused = suite_server_failure(app="mysite.wsgi:application", env=DJANGO_ENV)

@@ -252,17 +252,20 @@ class LivecovAsgiMiddleware:
             return await _reply(send, 500, {"error": str(exc)})
         return await _reply(send, 200, {"ok": action})
 
-    async def _alone(self, action: Callable[[], None], context: str = DEFAULT_CONTEXT) -> None:
+    async def _alone(self, action: Callable[[], None], context: str) -> None:
+        """Run ``action`` with no request inside, in a thread of its own: a hook is plain
+        code, which may refuse to run inside an event loop (Django's ORM does), and the
+        gate keeps every request out meanwhile."""
         seat = _Seat(self.gate, Alone(context))
         await seat.take()
         try:
-            action()
+            await asyncio.to_thread(action)
         finally:
             seat.give_back()
 
     def run_alone(self, action: Callable[[], None], context: str) -> None:
-        """Run ``action`` on the server's event loop with no request inside, from another
-        thread (the server has started: its lifespan began), its lines recorded under
+        """Run ``action`` with no request inside, asked from another thread than the event
+        loop's (the server has started: its lifespan began), its lines recorded under
         ``context``."""
         assert self.loop is not None
         asyncio.run_coroutine_threadsafe(self._alone(action, context), self.loop).result()
