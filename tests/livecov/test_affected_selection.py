@@ -15,8 +15,9 @@ from livecov.affected.record import RECORD_KEY, read_record, record, record_if_i
 from livecov.affected.selection import Selection, describe, select
 from livecov.affected.settings import AffectedSettings, load_affected_settings
 from livecov.errors import EXIT_USAGE, ConfigError, GitError
+from livecov.measure import server_context_marker
 from livecov.settings import Settings, load_settings
-from tests.livecov.affected_project import ALL, Project
+from tests.livecov.affected_project import ALL, CONTEXTS, Project
 
 BIG = "tests/test_views.py::test_big"
 SMALL = "tests/test_views.py::test_small"
@@ -102,6 +103,23 @@ def test_comments_and_blank_lines_select_nothing(repo: Project) -> None:
 def test_a_new_code_line_in_place_of_a_comment_selects_by_function(repo: Project) -> None:
     repo.edit("views.py", "    # how big?", "    x = abs(x)")
     assert selected(repo.select()) == {BIG, SMALL}
+
+
+def test_a_comment_on_the_last_line_without_a_final_newline_selects_nothing(
+    repo: Project,
+) -> None:
+    repo.write("version.py", "VERSION = 1\n# first")
+    repo.commit()
+    repo.measure({**CONTEXTS, "": {**CONTEXTS[""], "version.py": [1]}})
+    repo.edit("version.py", "# first", "# second")
+    assert selected(repo.select()) == set()
+
+
+def test_a_new_constant_in_place_of_a_blank_line_selects_nothing_until_read(
+    repo: Project,
+) -> None:
+    repo.edit("helpers.py", "from views import LIMIT\n\n", "from views import LIMIT\nEXTRA = 1\n")
+    assert selected(repo.select()) == set()
 
 
 def test_a_module_constant_selects_the_functions_that_read_it(repo: Project) -> None:
@@ -197,6 +215,31 @@ def test_a_line_run_outside_any_test_selects_every_test(repo: Project) -> None:
     repo.measure({"": {"helpers.py": [5]}, "tests/test_other.py::test_other[x]": {}})
     repo.edit("helpers.py", "total = y * 2", "total = y * 3")
     assert repo.select().everything[0] == "helpers.py:5 ran outside any test (no context)"
+
+
+def test_beside_the_live_servers_tests_a_line_run_outside_any_test_still_selects_every_test(
+    repo: Project,
+) -> None:
+    def measure_with_server_marks(outside: str) -> None:
+        contexts = {**CONTEXTS, outside: {"helpers.py": [5]}}
+        repo.measure(contexts)
+        with sqlite3.connect(repo.data) as db:  # what livecov adds for the server's contexts
+            db.executemany(
+                "INSERT INTO context (context) VALUES (?)",
+                [(server_context_marker(c),) for c in ("live-server", FLOW)],
+            )
+        db.close()
+
+    measure_with_server_marks("")
+    assert selected(repo.select()) == set()
+    repo.edit("helpers.py", "return 0", "return 1")  # run by the server at its start-up
+    assert repo.select().reasons() == {FLOW: ["helpers.py:10 changed"]}
+    repo.edit("helpers.py", "total = y * 2", "total = y * 3")  # at import, and by FLOW
+    assert repo.select().everything == ["helpers.py:5 ran outside any test (no context)"]
+    repo.git("checkout", "--", "helpers.py")
+    measure_with_server_marks("unit")  # as `coverage run --context=unit` names its lines
+    repo.edit("helpers.py", "total = y * 2", "total = y * 3")
+    assert repo.select().everything == ["helpers.py:5 ran outside any test (unit)"]
 
 
 def test_methods_select_by_their_function(repo: Project) -> None:
