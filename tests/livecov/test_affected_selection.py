@@ -242,6 +242,26 @@ def test_beside_the_live_servers_tests_a_line_run_outside_any_test_still_selects
     assert repo.select().everything == ["helpers.py:5 ran outside any test (unit)"]
 
 
+def test_a_line_of_a_nested_function_selects_by_the_innermost_function(repo: Project) -> None:
+    repo.write(
+        "nested.py",
+        '"""Nested."""\n\n\ndef outer(flag):\n    def inner():\n        x = "inner"\n'
+        "        return x\n\n    if flag:\n        return inner()\n    return None\n",
+    )
+    repo.commit()
+    repo.measure({BIG + "|run": {"nested.py": [5, 9, 11]}})  # outer ran, inner never did
+    repo.edit("nested.py", 'x = "inner"', 'x = "INNER"')
+    assert selected(repo.select()) == set()
+
+
+def test_a_short_line_moved_out_of_its_block_selects_by_function(repo: Project) -> None:
+    repo.write("loop.py", "def f(x):\n    for _ in x:\n        f(())\n        pass\n    return x\n")
+    repo.commit()
+    repo.measure({BIG + "|run": {"loop.py": [2, 3, 4, 5]}, SMALL + "|run": {"loop.py": [2, 5]}})
+    repo.edit("loop.py", "        pass\n", "    pass\n")  # now after the loop: every caller
+    assert selected(repo.select()) == {BIG, SMALL}
+
+
 def test_methods_select_by_their_function(repo: Project) -> None:
     repo.edit("views.py", "return self.size", "return self.size + 1")
     assert selected(repo.select()) == {FLOW}

@@ -8,6 +8,7 @@ test_affected_cli.py, test_exit_statuses.py, test_settings_cli.py ([tool.livecov
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,19 @@ def test_run_help_states_the_timeouts_livecov_uses(capsys: pytest.CaptureFixture
     defaults = Settings()
     assert f"to listen (default: {defaults.startup_timeout:g})" in text
     assert f"save its data (default: {defaults.stop_timeout:g})" in text
+
+
+def test_run_help_fills_the_exit_statuses_to_88_columns(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    lines = text[text.index("exit status (") :].splitlines()[1:]
+    assert max(map(len, lines)) <= 88
+    for line, after in itertools.pairwise(lines):
+        if after.startswith("    "):  # the same status goes on: its next word did not fit
+            assert len(line) + 1 + len(after.split()[0]) > 88, line
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -62,6 +62,12 @@ def test_single_data_file_gets_the_data_added(tmp_path) -> None:
     assert not served.exists()
 
 
+def test_the_server_mark_of_a_context_is_the_same_in_every_data_file() -> None:
+    # Data files outlive a livecov version (CI's data, read by a later `livecov contexts`):
+    # the mark is "livecov-server:" and the first 32 hex digits of the context's SHA-256.
+    assert server_context_marker("live-server") == "livecov-server:d0fa44414ecb4f9d9d4763378ad1c29d"
+
+
 def test_no_files_is_nothing_to_do(tmp_path) -> None:
     # An unmeasured server: nothing to hand over, with or without a measurement running.
     merge_as_if_running(None, [])  # no error: there is nothing to add anything to

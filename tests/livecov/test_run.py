@@ -413,6 +413,22 @@ def test_under_coverage_run_into_the_same_data_it_refuses(project: Path) -> None
     ]
 
 
+def test_a_parallel_measurement_into_the_same_data_is_refused(tmp_path: Path) -> None:
+    """`coverage run --parallel-mode -m livecov run`: the measurement saves into
+    `.coverage.<suffix>`, which `coverage combine` folds into .coverage over the server's."""
+    running = coverage.Coverage(
+        data_file=str(tmp_path / ".coverage"), data_suffix=True, config_file=False
+    )
+    running._warn_no_data = False  # it measures nothing on purpose
+    running.start()  # a started measurement has its parallel data file name
+    running.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coverage.Coverage, "_instances", [running])
+        with pytest.raises(ConfigError, match="livecov run is measured by coverage run"):
+            check_not_measured_into(open_coverage(True, str(tmp_path / ".coverage")))
+        check_not_measured_into(open_coverage(True, str(tmp_path / "other" / ".coverage")))
+
+
 def test_a_measurement_into_its_own_file_is_no_concern(project: Path) -> None:
     # This test runs measured (make test), or not: either way into another data file.
     check_not_measured_into(open_coverage(True))

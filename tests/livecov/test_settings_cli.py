@@ -34,6 +34,11 @@ def test_settings_come_from_tool_livecov(tmp_path: Path) -> None:
     assert settings.env == {"X": "{tmpdir}/x"}
 
 
+def test_pythonpath_entries_are_relative_to_the_pyprojects_folder(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, '[tool.livecov]\npythonpath = ["src", "/opt/lib"]\n')
+    assert load_settings(path).pythonpath == [str(tmp_path / "src"), "/opt/lib"]
+
+
 def test_missing_file_or_table_gives_defaults(tmp_path: Path) -> None:
     assert load_settings(tmp_path / "nowhere.toml") == Settings()
     assert load_settings(write_pyproject(tmp_path, "[project]\nname = 'x'\n")) == Settings()
