@@ -7,7 +7,6 @@ import importlib.util
 import io
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import jinja2
 
@@ -109,9 +108,9 @@ def test_a_session_restores_each_file_and_reports_like_cosmic_ray(tmp_path: Path
     (tmp_path / "logs").mkdir()
     # The "tests": fail when a condition is negated, pass otherwise.
     check = "import sys; sys.exit('not (' in open('templates/page.html').read())"
-    session = SimpleNamespace(
-        name="t", package="flaskr-templates", modules=["templates/**/*.html"], timeout=60,
-        previous=None, results=[], seconds=0.0, error=None,
+    session = runner.Session(
+        name="t", config=Path("t.toml"), package="flaskr-templates",
+        modules=["templates/**/*.html"], test_command="", timeout=60, kind="templates",
     )  # fmt: skip
     templates.run_session(
         session, copy, [sys.executable, "-c", check], tmp_path / "logs", lambda: False
@@ -143,9 +142,9 @@ def test_a_session_restores_each_file_and_reports_like_cosmic_ray(tmp_path: Path
 
 
 def test_a_failing_baseline_stops_the_session(tmp_path: Path) -> None:
-    session = SimpleNamespace(
-        name="t", modules=["*.html"], timeout=60, previous=None, results=[], seconds=0.0,
-        error=None,
+    session = runner.Session(
+        name="t", config=Path("t.toml"), package="flaskr-templates", modules=["*.html"],
+        test_command="", timeout=60, kind="templates",
     )  # fmt: skip
     templates.run_session(
         session, tmp_path, [sys.executable, "-c", "raise SystemExit(1)"], tmp_path, lambda: False
