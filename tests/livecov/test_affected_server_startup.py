@@ -145,9 +145,19 @@ def test_label():
 }
 
 
-def test_a_test_whose_requests_ran_no_measured_line_used_the_server(tmp_path: Path) -> None:
+# One server process, or gunicorn's two workers (each writes down what it served).
+SERVERS = pytest.mark.parametrize(
+    "server", ["", 'server = "gunicorn"\nworkers = 2\n'], ids=["werkzeug", "gunicorn-workers"]
+)
+
+
+@SERVERS
+def test_a_test_whose_requests_ran_no_measured_line_used_the_server(
+    tmp_path: Path, server: str
+) -> None:
     for name, text in UNMEASURED_PROJECT.items():
         (tmp_path / name).write_text(text)
+    edit(tmp_path / "pyproject.toml", "[tool.livecov]\n", f"[tool.livecov]\n{server}")
     commit_all(tmp_path)
     measure_with_pytest_cov(tmp_path, passed=3)
     data = coverage.CoverageData(str(tmp_path / ".coverage"))
