@@ -134,10 +134,11 @@ def test_a_500_without_an_exception_still_fails_the_run(project: Path, capfd) ->
 
 
 def test_a_5xx_the_app_chose_is_counted_not_failed(project: Path, capfd) -> None:
-    status = main(["run", "--app", "failing:app", "--no-html", "--", *client("/unavailable")])
+    requests = client("/unavailable", "/unavailable")
+    status = main(["run", "--app", "failing:app", "--no-html", "--", *requests])
     assert status == 0
     assert capfd.readouterr().err.splitlines()[-1] == (
-        "livecov: the app answered 1 request with a 5xx (the first: 503 for GET /unavailable); "
+        "livecov: the app answered 2 requests with a 5xx (the first: 503 for GET /unavailable); "
         "first exception: none printed"
     )
 
