@@ -281,6 +281,7 @@ def test_the_pump_hands_on_every_line_even_without_a_last_newline(tmp_path: Path
     seen = LineBuffer()
     later: list[str] = []
     output = ServerOutput(read_fd, tmp_path / "log", [seen.add])
+    assert output.drain()  # nothing said yet: nothing to wait for
     output.add_listener(later.append)
     os.write(write_fd, b"one\r\ntw")
     assert output.drain()
