@@ -290,6 +290,8 @@ def test_the_pump_hands_on_every_line_even_without_a_last_newline(tmp_path: Path
     os.write(write_fd, b"o\nthree")
     os.close(write_fd)  # the end: "three" is a line too
     output.close()
+    with pytest.raises(OSError):  # the pipe is released
+        os.fstat(read_fd)
     assert seen.take() == ["two", "three"]
     assert later == ["one"]
     assert (tmp_path / "log").read_bytes() == b"one\r\ntwo\nthree"  # the log keeps it all
