@@ -262,6 +262,20 @@ def test_a_short_line_moved_out_of_its_block_selects_by_function(repo: Project) 
     assert selected(repo.select()) == {BIG, SMALL}
 
 
+def test_an_edit_in_place_keeps_its_tests_beside_a_later_rewrite(repo: Project) -> None:
+    repo.edit("views.py", 'return "big"', 'return "BIG"')  # in place: the tests that ran it
+    repo.edit("views.py", "return self.size\n", "size = self.size\n        return size\n")
+    selection = repo.select()
+    assert selection.reasons() == {
+        BIG: ["views.py:12 changed"],
+        FLOW: [
+            "views.py:29 changed (in Thing.method)",
+            "views.py:29 (new) added (in Thing.method)",
+            "views.py:30 (new) added (in Thing.method)",
+        ],
+    }
+
+
 def test_methods_select_by_their_function(repo: Project) -> None:
     repo.edit("views.py", "return self.size", "return self.size + 1")
     assert selected(repo.select()) == {FLOW}
