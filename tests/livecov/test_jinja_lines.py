@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from livecov.jinja.mapping import build_map
+from livecov.jinja.recorded import EXIT, decode
+from livecov.jinja.reporter import JinjaFileReporter
 from tests.livecov.jinja_support import CORPUS, Measure, copy_corpus, environment
 
 # Per template: the lines that can run (text, {{ }}, tags) - every other line is a
@@ -119,6 +121,25 @@ def test_if_elif_else_and_for_are_branches(tmp_path: Path) -> None:
     assert report["whitespace.html"]["executed_branches"] == [[2, 5], [12, -1]]
     assert report["whitespace.html"]["missing_branches"] == [[2, 3], [12, 14]]
     assert report["base.html"]["summary"]["num_partial_branches"] == 1
+
+
+def test_an_if_in_a_loop_of_the_first_line_goes_back_to_line_1() -> None:
+    # Its false way goes back to the {% for %} on line 1; the loop's body starts with the
+    # blank output that ends on line 2.
+    source = "{% for x in xs %}\n{% if x %}\n<p>a</p>\n{% endif %}{% endfor %}"
+    branches = build_map(environment(), source, "t.html", "t.html").branches
+    assert {line: {decode(way) for way in ways} for line, ways in branches.items()} == {
+        1: {2, EXIT},
+        2: {1, 3},
+    }
+
+
+def test_reports_describe_a_way_to_the_end_of_a_block_and_to_a_line(tmp_path: Path) -> None:
+    reporter = JinjaFileReporter(str(tmp_path / "t.html"), plugin=None)  # type: ignore[arg-type]
+    assert (
+        reporter.missing_arc_description(8, EXIT) == "line 8 never went on to the end of its block"
+    )
+    assert reporter.missing_arc_description(8, 9) == "line 8 never went on to line 9"
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
