@@ -89,6 +89,24 @@ def test_a_test_path_after_the_option_is_a_path(
     result.stdout.fnmatch_lines(["*livecov affected: 1 selected, * deselected*"])
 
 
+def test_a_path_taken_for_the_option_keeps_its_place_before_the_others(
+    pytester: pytest.Pytester, measured: Path
+) -> None:
+    edit(measured / "pyproject.toml", "[tool.livecov]", "# changed\n[tool.livecov]")  # every test
+    first, then, last = (
+        "test_square.py",
+        "test_hello.py::test_seeded_afresh_for_each_test",
+        "test_hello.py::test_hello",
+    )
+
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cov", "-v", "--livecov-affected", first, then, last
+    )
+
+    ran = [line.split(" ")[0] for line in result.stdout.lines if " PASSED" in line]
+    assert ran == ["test_square.py::test_square", then, last]
+
+
 def test_shards_split_the_selected_tests(pytester: pytest.Pytester, measured: Path) -> None:
     # Selection runs first (tryfirst), then pytest-split splits what is left: every shard
     # selects the same, and together the shards run each selected test once.
