@@ -427,6 +427,7 @@ def test_a_parallel_measurement_into_the_same_data_is_refused(tmp_path: Path) ->
         with pytest.raises(ConfigError, match="livecov run is measured by coverage run"):
             check_not_measured_into(open_coverage(True, str(tmp_path / ".coverage")))
         check_not_measured_into(open_coverage(True, str(tmp_path / "other" / ".coverage")))
+        check_not_measured_into(open_coverage(True, str(tmp_path / ".coverage-e2e")))
 
 
 def test_a_measurement_into_its_own_file_is_no_concern(project: Path) -> None:
