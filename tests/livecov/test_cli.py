@@ -9,6 +9,7 @@ test_affected_cli.py, test_exit_statuses.py, test_settings_cli.py ([tool.livecov
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,26 @@ def test_run_help_fills_the_exit_statuses_to_88_columns(
     for line, after in itertools.pairwise(lines):
         if after.startswith("    "):  # the same status goes on: its next word did not fit
             assert len(line) + 1 + len(after.split()[0]) > 88, line
+
+
+def test_run_help_states_the_switches_on_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(off: requests are served concurrently) (default: on)" in text  # --contexts
+    assert "in the report of the test it printed during) (default: on)" in text  # output
+
+
+def test_importing_the_package_loads_nothing_else() -> None:
+    # The server process imports livecov.server.serve, hence this package: the test side's
+    # modules (subprocess, coverage, ...) are loaded on first use only.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, livecov; print(sorted(m for m in sys.modules"
+         " if m.startswith('livecov')))"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "['livecov']"
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

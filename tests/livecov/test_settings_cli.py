@@ -39,6 +39,14 @@ def test_pythonpath_entries_are_relative_to_the_pyprojects_folder(tmp_path: Path
     assert load_settings(path).pythonpath == [str(tmp_path / "src"), "/opt/lib"]
 
 
+def test_the_affected_table_is_not_a_setting_of_livecov_run(tmp_path: Path) -> None:
+    # [tool.livecov.affected] is livecov affected's own table (livecov.affected.settings).
+    path = write_pyproject(
+        tmp_path, '[tool.livecov]\napp = "a:b"\n[tool.livecov.affected]\nignore = ["docs/*"]\n'
+    )
+    assert load_settings(path) == Settings(app="a:b")
+
+
 def test_missing_file_or_table_gives_defaults(tmp_path: Path) -> None:
     assert load_settings(tmp_path / "nowhere.toml") == Settings()
     assert load_settings(write_pyproject(tmp_path, "[project]\nname = 'x'\n")) == Settings()
