@@ -17,7 +17,7 @@ from livecov.affected.settings import AffectedSettings, load_affected_settings
 from livecov.errors import EXIT_USAGE, ConfigError, GitError
 from livecov.measure import server_context_marker
 from livecov.settings import Settings, load_settings
-from tests.livecov.affected_project import ALL, CONTEXTS, Project
+from tests.livecov.affected_project import ALL, CONTEXTS, JINJA, Project
 
 BIG = "tests/test_views.py::test_big"
 SMALL = "tests/test_views.py::test_small"
@@ -350,6 +350,26 @@ def test_a_template_measured_without_a_plugin_selects_every_test_that_rendered_i
     repo.edit("templates/page.html", "<p>big</p>", "<p>huge</p>")
     assert repo.select().reasons() == {
         SMALL: ["templates/page.html changed (no template plugin) (in the template)"]
+    }
+
+
+def test_an_arc_started_at_a_python_line_of_a_template_is_no_template_line(repo: Project) -> None:
+    # Unrepaired data (pytest-cov's): after a resumed yield, coverage.py started an arc at a
+    # Python line of the compiled template (6); template line 6 ({% endif %}) never ran.
+    page = str(repo.root / "templates/page.html")
+    repo.data.unlink()
+    data = coverage.CoverageData(str(repo.data))
+    data.set_context(BIG + "|run")
+    data.add_arcs({page: {(-1, 2), (2, 3), (3, 4), (4, 5), (5, 8), (8, -1)}})
+    data.set_context(SMALL + "|run")
+    data.add_arcs({page: {(-1, 2), (2, 3), (3, 4), (6, 8), (8, -1)}})
+    data.add_file_tracers({page: JINJA})
+    data.write()
+    record(repo.data, repo.root)
+    repo.edit("templates/page.html", "  {% endif %}", "  {%- endif %}")
+    assert repo.select().reasons() == {
+        BIG: ["templates/page.html:6 changed (in block content)"],
+        SMALL: ["templates/page.html:6 changed (in block content)"],
     }
 
 
