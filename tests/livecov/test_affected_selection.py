@@ -373,6 +373,14 @@ def test_an_arc_started_at_a_python_line_of_a_template_is_no_template_line(repo:
     }
 
 
+def test_a_template_without_a_final_newline_ends_at_its_last_line(repo: Project) -> None:
+    repo.write("templates/note.html", "{# a note #}\n<p>{{ note }}</p>")
+    repo.commit()
+    repo.measure({**CONTEXTS, BIG + "|run": {"templates/note.html": [2]}})  # only line 2 runs
+    repo.edit("templates/note.html", "{# a note #}", "{# the note #}")
+    assert repo.select().reasons() == {BIG: ["templates/note.html:1 changed (in the template)"]}
+
+
 def test_template_macros_and_unbalanced_ends(repo: Project) -> None:
     repo.write(
         "templates/page.html",
@@ -397,6 +405,12 @@ def test_a_changed_test_file_selects_its_tests_new_ones_too(repo: Project) -> No
     assert not selection.selects(OTHER)
     assert selection.selects("tests/somewhere/test_x.py::test_unknown")  # new: always runs
     assert describe(selection).startswith("2 of 4 tests affected by 2 changed file(s)")
+
+
+def test_a_changed_test_file_stands_for_its_selected_tests(repo: Project) -> None:
+    repo.edit("views.py", 'return "big"', 'return "BIG"')  # selects test_big
+    repo.edit("tests/test_views.py", "def test_small(): pass", "def test_small(): 1")
+    assert repo.select().node_ids() == ["tests/test_views.py"]  # test_big runs as part of it
 
 
 def test_a_deleted_test_file_selects_nothing(repo: Project) -> None:
