@@ -99,8 +99,14 @@ def test_a_forked_worker_saves_what_it_served(
         server.cleanup()
     saved_by = {int(path.name.split(".pid")[1].split(".")[0]) for path in data_files}
     assert set(server.worker_pids) <= saved_by
-    hello = next(iter(tagged_lines(backend.source(project))["hello"]))
-    assert data.contexts_by_lineno(str(backend.source(project)))[hello] == ["t-hello"]
+    source = backend.source(project)
+    by_line = data.contexts_by_lineno(str(source))
+    hello = next(iter(tagged_lines(source)["hello"]))
+    assert by_line[hello] == ["t-hello"]
+    lines = source.read_text().splitlines()
+    if '        if message["type"] == "lifespan.shutdown":' in lines:  # an ASGI app's lifespan
+        shut_down = lines.index('        if message["type"] == "lifespan.shutdown":') + 2
+        assert by_line[shut_down] == ["live-server"]  # its last line, run at the stop
 
 
 @pytest.mark.parametrize("backend", DEFAULT_BACKENDS, ids=str)
