@@ -88,6 +88,20 @@ def test_beside_another_live_server_theirs_stays_and_one_line_names_the_setting(
     ]
 
 
+def test_the_notice_stands_out_in_yellow(pytester: pytest.Pytester) -> None:
+    shutil.copy(APPS / "branchy.py", pytester.path)
+    (pytester.path / "their_plugin.py").write_text(THEIR_PLUGIN)
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    pytester.makepyfile(test_servers=TESTS.format(expected="TheirServer", resets_before=2))
+
+    result = pytester.runpytest_subprocess(
+        "-p", "their_plugin", "-p", "no:cov", "--color=yes", "--collect-only", "-q"
+    )
+
+    yellow = "\x1b[33m"  # what pytest's terminal writer starts a yellow line with
+    assert any(line.startswith(f"{yellow}livecov: their-plugin also") for line in result.outlines)
+
+
 def test_beside_a_plugin_needing_its_own_the_line_says_to_take_livecov_server(
     pytester: pytest.Pytester,
 ) -> None:

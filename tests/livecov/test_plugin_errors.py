@@ -68,6 +68,13 @@ def test_app_failing_to_import(inline) -> None:
     assert "livecov/server" not in result.stdout.str()  # none of livecov's frames
 
 
+def test_a_server_that_dies_silently_says_it_printed_nothing(inline) -> None:
+    (inline.path / "silent.py").write_text("import os\n\nos._exit(3)\n")
+    result = run(inline, "silent:app", USES_SERVER)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*the server's output:*", "(it printed nothing)"])
+
+
 def test_app_that_does_not_exist_is_one_line(inline) -> None:
     result = run(inline, "branchy:nope", USES_SERVER)
     result.assert_outcomes(errors=1)
