@@ -49,15 +49,34 @@ def test_a_refused_reset_is_raised(project: Path) -> None:
 
 
 class _PlainFailure(http.server.BaseHTTPRequestHandler):
+    status = 502
     body = b"Bad Gateway"
 
     def do_POST(self) -> None:
-        self.send_response(502)
+        self.send_response(self.status)
         self.end_headers()
         self.wfile.write(self.body)
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+@pytest.mark.parametrize("status", [405, 429])
+def test_a_reset_refused_with_a_status_other_than_404_is_raised(status: int) -> None:
+    # Only 404 means "no reset hook": a refusal sorting after it (a proxy's 429, say) is
+    # raised, and the next test asks again.
+    handler = type("Refusing", (_PlainFailure,), {"status": status, "body": b"refused"})
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as proxy:
+        serving = threading.Thread(target=proxy.serve_forever)
+        serving.start()
+        try:
+            attached = RunServer(f"http://127.0.0.1:{proxy.server_address[1]}", "t0ken")
+            with pytest.raises(urllib.error.HTTPError, match=str(status)):
+                attached.reset()
+            assert attached.resets
+        finally:
+            proxy.shutdown()
+            serving.join()
 
 
 # Answers that are not livecov's: plain text, JSON without an error, JSON that is no object.
