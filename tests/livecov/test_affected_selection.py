@@ -86,6 +86,13 @@ def test_a_reindented_line_selects_by_function(repo: Project) -> None:
     assert selected(repo.select()) == {BIG, SMALL}
 
 
+def test_a_line_changed_in_place_before_a_reindented_one_selects_by_function(
+    repo: Project,
+) -> None:
+    repo.edit("views.py", '"big"\n    return "small"', '"BIG"\n        return "small"')
+    assert repo.select().reasons()[BIG][0] == "views.py:12 changed (in view)"
+
+
 def test_a_changed_line_that_never_ran_selects_by_function(repo: Project) -> None:
     repo.measure({"tests/test_views.py::test_big|run": {"views.py": [11]}})
     repo.edit("views.py", 'return "big"', 'return "BIG"')
@@ -103,6 +110,27 @@ def test_comments_and_blank_lines_select_nothing(repo: Project) -> None:
 def test_a_new_code_line_in_place_of_a_comment_selects_by_function(repo: Project) -> None:
     repo.edit("views.py", "    # how big?", "    x = abs(x)")
     assert selected(repo.select()) == {BIG, SMALL}
+
+
+def test_a_comment_changed_with_the_code_below_it_selects_by_that_code(repo: Project) -> None:
+    repo.write("branch.py", "def f(x):\n    if x:\n        # yes\n        return 1\n    return 0\n")
+    repo.commit()
+    repo.measure({BIG + "|run": {"branch.py": [2, 4]}, SMALL + "|run": {"branch.py": [2, 5]}})
+    repo.edit(
+        "branch.py", "        # yes\n        return 1\n", "        # sure\n        return 2\n"
+    )
+    assert repo.select().reasons() == {BIG: ["branch.py:4 changed"]}
+
+
+def test_a_long_run_of_lines_changed_in_place_selects_by_line(repo: Project) -> None:
+    body = "".join(f"    v{n} = 0\n" for n in range(300))
+    repo.write("long.py", f"def f(x):\n    if x:\n        return 0\n{body}")
+    repo.commit()
+    repo.measure(
+        {BIG + "|run": {"long.py": [2, *range(4, 304)]}, SMALL + "|run": {"long.py": [2, 3]}}
+    )
+    repo.write("long.py", f"def f(x):\n    if x:\n        return 0\n{body.replace('= 0', '= 1')}")
+    assert selected(repo.select()) == {BIG}
 
 
 def test_a_comment_on_the_last_line_without_a_final_newline_selects_nothing(
