@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import types
+from unittest import mock
 
 import pytest
 from flask import Flask
@@ -34,6 +35,16 @@ def test_app_object_function_app_and_factory(module) -> None:
     assert load_app("sample_apps:wsgi") is wsgi  # needs arguments: the app itself
     assert load_app("sample_apps:factory") is flask_app  # no arguments: a factory
     assert load_app("sample_apps:holder.inner") is flask_app
+
+
+def test_a_factory_whose_default_compares_equal_to_anything_is_a_factory(module) -> None:
+    flask_app = Flask("sample")
+
+    def create_app(config=mock.ANY):  # a default with an __eq__ of its own
+        return flask_app
+
+    module.create_app = create_app
+    assert load_app("sample_apps:create_app") is flask_app
 
 
 @pytest.mark.parametrize("name", ["app", "application", "create_app", "make_app"])
