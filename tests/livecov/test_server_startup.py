@@ -43,6 +43,15 @@ def test_the_server_side_imports_neither_the_test_side_nor_coverage() -> None:
     assert loaded == "[]"
 
 
+def test_the_server_side_of_a_wsgi_app_loads_no_asyncio() -> None:
+    # asyncio (and livecov's ASGI layer) are for ASGI apps: werkzeug serves without them.
+    loaded = unmeasured_python(
+        "import sys, livecov.server.serve, livecov.server.build, livecov.server.serve_werkzeug;"
+        "print(sorted(m for m in ('asyncio', 'livecov.server.asgi') if m in sys.modules))"
+    )
+    assert loaded == "[]"
+
+
 def test_the_package_gives_the_test_side_on_first_use() -> None:
     assert livecov.LiveServer is livecov.live_server.LiveServer
     assert livecov.ServerOptions is livecov.live_server.ServerOptions
