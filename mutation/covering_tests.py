@@ -127,13 +127,17 @@ def tests_for(
 
 
 def select(command: list[str], tests: list[str] | None) -> list[str]:
-    """The command with its test files replaced by ``tests``, in the files' order."""
+    """The command with its test files and node ids replaced by ``tests``, in the files'
+    order (the recording run ran only the tests the command names, so ``tests`` are of
+    them)."""
     if tests is None:
         return command
-    files = [arg for arg in command if arg.endswith(".py") and "/" in arg]
-    order = {name: position for position, name in enumerate(files)}
+    given = [arg for arg in command if arg.split("::")[0].endswith(".py") and "/" in arg]
+    order: dict[str, int] = {}
+    for position, arg in enumerate(given):  # a file, or one test of it (file::test)
+        order.setdefault(arg.split("::")[0], position)
     ordered = sorted(tests, key=lambda t: (order.get(t.split("::")[0], len(order)), t))
-    return [arg for arg in command if arg not in order] + ordered
+    return [arg for arg in command if arg not in given] + ordered
 
 
 def main(argv: list[str]) -> int:

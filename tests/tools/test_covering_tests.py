@@ -115,6 +115,14 @@ def test_the_selection_replaces_the_test_files_in_their_order() -> None:
     assert covering.select(COMMAND, None) == COMMAND
 
 
+def test_a_single_test_the_command_names_is_replaced_too() -> None:
+    command = [*COMMAND[:4], "tests/t_one.py::test_g", "tests/t_two.py"]
+    assert covering.select(command, ["tests/t_two.py::test_f"]) == [
+        *COMMAND[:4],
+        "tests/t_two.py::test_f",
+    ]
+
+
 def test_the_index_names_each_lines_tests_and_marks_context_free_lines(tmp_path: Path) -> None:
     module = tmp_path / "pkg" / "m.py"
     module.parent.mkdir()
