@@ -66,10 +66,12 @@ def test_runs_only_the_tests_a_change_can_break(
     assert "test_square.py::test_square" in ran
     assert "test_new.py::test_new" in ran
     assert "test_hello.py::test_hello" not in ran
+    since = head(measured)[:12]  # the commit measured, by git's short name
     result.stdout.fnmatch_lines(
         [
-            "livecov affected: 2 of 3 tests affected by 2 changed file(s) since *",
-            "*livecov affected: 2 selected, 2 deselected (not affected by the changes since *)",
+            f"livecov affected: 2 of 3 tests affected by 2 changed file(s) since {since}",
+            f"*livecov affected: 2 selected, 2 deselected (not affected by the changes since "
+            f"{since})",
         ]
     )
 

@@ -409,6 +409,22 @@ def test_a_template_without_a_final_newline_ends_at_its_last_line(repo: Project)
     assert repo.select().reasons() == {BIG: ["templates/note.html:1 changed (in the template)"]}
 
 
+def test_another_template_plugins_data_is_read_as_coverage_py_reads_it(repo: Project) -> None:
+    # Only livecov.jinja's arcs are read by their ends; another plugin's lines are coverage.py's.
+    page = str(repo.root / "templates/page.html")
+    repo.data.unlink()
+    data = coverage.CoverageData(str(repo.data))
+    data.set_context(BIG + "|run")
+    data.add_arcs({page: {(-1, 2), (2, 4), (4, -1)}})
+    data.set_context(SMALL + "|run")
+    data.add_arcs({page: {(4, 8), (8, -1)}})  # its context began after line 4 ran
+    data.add_file_tracers({page: "zz_templates.Plugin"})
+    data.write()
+    record(repo.data, repo.root)
+    repo.edit("templates/page.html", "  {% if big %}", "  {% if huge %}")
+    assert selected(repo.select()) == {BIG, SMALL}
+
+
 def test_template_macros_and_unbalanced_ends(repo: Project) -> None:
     repo.write(
         "templates/page.html",
@@ -510,6 +526,36 @@ def test_lines_are_compared_with_the_version_measured(repo: Project) -> None:
         {
             "tests/test_views.py::test_big|run": {"views.py": [11, 12, 13, 14]},
             "tests/test_views.py::test_small|run": {"views.py": [11, 12, 13, 15]},
+        }
+    )
+    repo.edit("views.py", 'return "small"', 'return "SMALL"')
+    selection = repo.select()
+    assert selected(selection) == {SMALL}
+    assert selection.warnings == [
+        f"views.py: measured in another version than {selection.base[:12]}; "
+        "lines are compared with the version measured"
+    ]
+
+
+def test_a_version_measured_uncommitted_and_unchanged_since_selects_nothing(
+    repo: Project,
+) -> None:
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    repo.measure()  # measured with the change, which is still there
+    selection = repo.select()
+    assert (selection.node_ids(), selection.warnings) == ([], [])
+
+
+def test_any_version_measured_other_than_the_bases_is_said(repo: Project) -> None:
+    # The same as above with another pair of versions: whichever of the two git ids is
+    # the greater, a version other than the base's is one.
+    repo.edit("views.py", "def view(x):\n", "def view(x):\n    x = abs(x)\n")
+    repo.commit()
+    repo.edit("views.py", "x = abs(x)", "x = int(x)")
+    repo.measure(
+        {
+            "tests/test_views.py::test_big|run": {"views.py": [10, 12, 13]},
+            "tests/test_views.py::test_small|run": {"views.py": [10, 12, 14]},
         }
     )
     repo.edit("views.py", 'return "small"', 'return "SMALL"')
