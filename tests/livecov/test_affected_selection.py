@@ -143,6 +143,21 @@ def test_a_comment_on_the_last_line_without_a_final_newline_selects_nothing(
     assert selected(repo.select()) == set()
 
 
+def test_a_comment_in_place_of_a_blank_line_between_functions_selects_nothing(
+    repo: Project,
+) -> None:
+    repo.edit("helpers.py", "\n\ndef start():", "\n# start\ndef start():")  # line 8
+    assert selected(repo.select()) == set()
+
+
+def test_a_module_of_one_comment_without_a_final_newline_selects_nothing(repo: Project) -> None:
+    repo.write("pkg/__init__.py", "# the package")
+    repo.commit()
+    repo.measure({**CONTEXTS, "": {**CONTEXTS[""], "pkg/__init__.py": []}})
+    repo.edit("pkg/__init__.py", "# the package", "# our package")
+    assert selected(repo.select()) == set()
+
+
 def test_a_new_constant_in_place_of_a_blank_line_selects_nothing_until_read(
     repo: Project,
 ) -> None:
@@ -279,6 +294,9 @@ def test_a_line_of_a_nested_function_selects_by_the_innermost_function(repo: Pro
     repo.commit()
     repo.measure({BIG + "|run": {"nested.py": [5, 9, 11]}})  # outer ran, inner never did
     repo.edit("nested.py", 'x = "inner"', 'x = "INNER"')
+    assert selected(repo.select()) == set()
+    repo.git("checkout", "nested.py")
+    repo.edit("nested.py", "        return x\n", "        print(x)\n        return x\n")  # added
     assert selected(repo.select()) == set()
 
 
@@ -565,6 +583,24 @@ def test_any_version_measured_other_than_the_bases_is_said(repo: Project) -> Non
         f"views.py: measured in another version than {selection.base[:12]}; "
         "lines are compared with the version measured"
     ]
+
+
+def test_a_change_measured_and_undone_since_is_a_change(repo: Project) -> None:
+    repo.edit("views.py", "def view(x):\n", "def view(x):\n    x = abs(x)\n")
+    repo.commit()  # a base whose git id sorts after the measured version's
+    repo.edit("views.py", "x = abs(x)", "x = int(x)")
+    repo.measure({BIG + "|run": {"views.py": [10, 12, 13]}, SMALL + "|run": {"views.py": [12]}})
+    repo.git("checkout", "views.py")  # undone: the base's version again
+    assert repo.select().reasons() == {BIG: ["views.py:10 changed"]}
+
+
+def test_the_record_is_version_1_json_in_the_datas_meta_table(repo: Project) -> None:
+    with sqlite3.connect(repo.data) as db:
+        (raw,) = db.execute("SELECT value FROM meta WHERE key = 'livecov.affected'").fetchone()
+    db.close()
+    stored = json.loads(raw)
+    assert (stored["version"], stored["commit"]) == (1, repo.git("rev-parse", "HEAD").strip())
+    assert set(stored) == {"version", "commit", "root", "files"}
 
 
 def test_a_version_measured_elsewhere_selects_every_test(repo: Project) -> None:
