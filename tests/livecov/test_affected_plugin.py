@@ -157,6 +157,18 @@ def test_the_data_and_the_base_can_be_named(pytester: pytest.Pytester, measured:
     )
 
 
+def test_the_data_file_is_where_coverage_py_is_configured_to_write_it(
+    pytester: pytest.Pytester, measured: Path
+) -> None:
+    (measured / ".coverage").rename(measured / ".coverage-main")  # both ignored by git
+    (measured / ".coveragerc").write_text("[run]\ndata_file = .coverage-main\n")
+    edit(measured / "branchy.py", SQUARE_LINE, "body = str(number**2)")
+
+    result = pytester.runpytest_subprocess("-p", "no:cov", "--livecov-affected")
+
+    result.assert_outcomes(passed=1)
+
+
 def test_missing_data_is_a_usage_error(pytester: pytest.Pytester, measured: Path) -> None:
     (measured / ".coverage").unlink()
     result = pytester.runpytest_subprocess("-p", "no:cov", "--livecov-affected")
