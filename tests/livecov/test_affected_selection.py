@@ -186,6 +186,15 @@ def test_a_constant_a_test_file_reads_selects_that_file(repo: Project) -> None:
     }
 
 
+def test_a_constant_two_test_files_read_selects_both_files(repo: Project) -> None:
+    repo.write("tests/test_other.py", "from views import NAMES\ndef test_other(): NAMES\n")
+    repo.write("tests/e2e/test_flows.py", "import views\ndef test_flow(): views.NAMES\n")
+    repo.commit()
+    repo.measure()
+    repo.edit("views.py", 'NAMES = ("a", "b")', 'NAMES = ("a",)')
+    assert set(repo.select().test_files) == {"tests/test_other.py", "tests/e2e/test_flows.py"}
+
+
 def test_a_constant_read_at_import_selects_every_test(repo: Project) -> None:
     repo.edit("helpers.py", "def start():", "START = LIMIT\n\n\ndef start():")
     assert selected(repo.select()) == set()  # START is new: nothing reads it yet
@@ -443,6 +452,28 @@ def test_another_template_plugins_data_is_read_as_coverage_py_reads_it(repo: Pro
     assert selected(repo.select()) == {BIG, SMALL}
 
 
+def test_a_template_measured_without_a_plugin_counts_its_first_line_too(repo: Project) -> None:
+    # The compiled module's first line runs when a test first loads the template.
+    repo.data.unlink()
+    data = coverage.CoverageData(str(repo.data))
+    data.set_context(SMALL + "|run")
+    data.add_lines({str(repo.root / "templates/page.html"): [1]})
+    data.set_context(BIG + "|run")
+    data.add_lines({str(repo.root / "templates/page.html"): [40, 41]})
+    data.write()
+    record(repo.data, repo.root)
+    repo.edit("templates/page.html", "<p>big</p>", "<p>huge</p>")
+    assert selected(repo.select()) == {BIG, SMALL}
+
+
+def test_a_line_added_outside_any_block_selects_a_test_that_ran_only_line_1(
+    repo: Project,
+) -> None:
+    repo.measure({**CONTEXTS, OTHER + "|run": {"templates/page.html": [1]}})  # extends only
+    repo.edit("templates/page.html", "<footer>", "<hr>\n<footer>")
+    assert selected(repo.select()) == {BIG, SMALL, OTHER}
+
+
 def test_template_macros_and_unbalanced_ends(repo: Project) -> None:
     repo.write(
         "templates/page.html",
@@ -491,6 +522,11 @@ def test_a_file_no_data_speaks_for_selects_every_test(repo: Project, name: str) 
     assert selection.reasons()[BIG] == selection.everything
 
 
+def test_a_dotfile_that_sorts_before_the_data_file_is_a_change(repo: Project) -> None:
+    repo.write(".circleci/config.yml", "version: 2.1\n")
+    assert repo.select().everything == [".circleci/config.yml changed and no test data covers it"]
+
+
 def test_ignore_and_always_globs(repo: Project) -> None:
     repo.write("docs/guide.md", "words\n")
     repo.edit("views.py", 'return "big"', 'return "BIG"')
@@ -535,6 +571,21 @@ def test_the_base_defaults_to_the_commit_measured(repo: Project) -> None:
     assert selection.warnings == [
         f"the data was measured at {measured.commit[:12]}, not at the base {later[:12]}"
     ]
+
+
+def test_a_later_base_whose_id_sorts_first_is_still_another_commit(repo: Project) -> None:
+    measured = read_record(repo.data)
+    assert measured is not None
+    assert measured.commit is not None
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    later = repo.commit()
+    for attempt in range(100):  # a later commit whose id sorts before the measured one's
+        if later < measured.commit:
+            break
+        repo.git("commit", "-q", "--amend", "-m", f"change {attempt}")
+        later = repo.git("rev-parse", "HEAD").strip()
+    assert later < measured.commit
+    assert repo.select(base="HEAD").node_ids() == []  # nothing changed since that commit
 
 
 def test_lines_are_compared_with_the_version_measured(repo: Project) -> None:
