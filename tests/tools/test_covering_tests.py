@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,19 +13,10 @@ from pathlib import Path
 import pytest
 from coverage import CoverageData
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.tools.scripts import REPO, load_script
 
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-covering = _load("covering_tests", REPO / "mutation" / "covering_tests.py")
-run = _load("mutation_run_covering", REPO / "mutation" / "run.py")
+covering = load_script("mutation/covering_tests.py", "covering_tests")
+run = load_script("mutation/run.py", "mutation_run_covering")
 
 SOURCE = (
     "import os\n"  # 1

@@ -3,27 +3,16 @@ tested again (the retest filter, on a real cosmic-ray session), and when it refu
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.tools.scripts import REPO, load_script
 
-
-def _load_runner():
-    spec = importlib.util.spec_from_file_location("mutation_run", REPO / "mutation" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-run = _load_runner()
+run = load_script("mutation/run.py", "mutation_run")
 
 SOURCE = "def f(a, b):\n    x = 1\n    return a + b\n\n\ndef g():\n    return 2\n"
 DIFF_ADD = (

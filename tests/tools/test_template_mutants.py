@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import sys
 from pathlib import Path
 
 import jinja2
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.tools.scripts import load_script
 
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-templates = _load("mutation_templates", REPO / "mutation" / "templates.py")
-runner = _load("mutation_run_for_templates", REPO / "mutation" / "run.py")
+templates = load_script("mutation/templates.py", "mutation_templates")
+runner = load_script("mutation/run.py", "mutation_run_for_templates")
 
 PAGE = """\
 {% extends "base.html" %}
