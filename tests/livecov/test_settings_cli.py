@@ -45,6 +45,8 @@ def test_the_affected_table_is_not_a_setting_of_livecov_run(tmp_path: Path) -> N
         tmp_path, '[tool.livecov]\napp = "a:b"\n[tool.livecov.affected]\nignore = ["docs/*"]\n'
     )
     assert load_settings(path) == Settings(app="a:b")
+    path.write_text('[tool.livecov.affected]\nignore = []\n[tool.livecov]\nserver = "waitress"\n')
+    assert load_settings(path) == Settings(server="waitress")  # the keys after it too
 
 
 def test_missing_file_or_table_gives_defaults(tmp_path: Path) -> None:
