@@ -1,8 +1,18 @@
-"""Figure 4: the end-to-end (browser) suite: time per test, serial vs ``pytest -n 2``.
+"""Figure 4: the end-to-end (browser) suite: time per test, serial vs ``pytest -n 2``,
+and measured vs unmeasured (issue 22: what coverage with per-test contexts costs a suite).
 
-  serial    ``python -m pytest tests/e2e -q``
-  parallel  ``python -m pytest tests/e2e -q -n 2`` (pytest-xdist: each worker its own
-            live server and browser)
+  serial         ``python -m pytest tests/e2e -q``: nothing measured
+  parallel       the same with ``-n 2`` (pytest-xdist: each worker its own live server
+                 and browser)
+  line-default   ``coverage run -m pytest tests/e2e -q --livecov-test-contexts``, flaskr's
+                 lines without branches or templates: the core livecov chooses (on Python
+                 3.12+ sys.monitoring, re-armed at each test's context switch)
+  line-ctrace    the same with ``core = ctrace``: coverage.py's C tracer, today's contexts
+  as-make-test   the same under the project's own settings (branches and ``livecov.jinja``:
+                 ctrace in every process), as ``make test`` measures the suite
+
+Every measured run names each test on the lines it ran, in the test process and the live
+server. Ratios are taken per round (each round runs every command once, the order rotating).
 
 Runs alternate, timed by hyperfine (``common.alternate_commands``). The time per browser
 test is pytest's own duration of each test (set-up, call and tear-down, from a JUnit XML
@@ -12,6 +22,7 @@ measured when tests/e2e has no tests yet, or when no Chromium can be found (``ma
 installs one; ``make bench`` does it first).
 
     python bench/e2e.py [--runs 2]
+    BENCH_NO_REEXEC=1 .venv-3.13/bin/python bench/e2e.py --runs 3   # sys.monitoring
 """
 
 from __future__ import annotations
@@ -35,6 +46,9 @@ from common import Figure, Stats, ratios
 NAME = "e2e"
 TITLE = "4. End-to-end browser suite: per test, serial vs -n 2"
 E2E = common.ROOT / "tests" / "e2e"
+# flaskr's Python lines only: no branches and no template plugin, which keep ctrace.
+LINE_RC = "[run]\nbranch = false\nsource = flaskr/src/flaskr\n{core}"
+MEASURED = ("line-default", "line-ctrace", "as-make-test")
 
 
 def has_tests() -> bool:
@@ -84,18 +98,27 @@ def main(argv: list[str] | None = None) -> int:
         common.write_results(NAME, TITLE, [Figure.missing("4", "e2e suite", problem)], {}, started)
         return 0
 
-    py = common.project_python()
+    py = sys.executable  # the project venv (re-exec), or another Python with BENCH_NO_REEXEC
     base = [py, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"]
     env = common.clean_env()
     per_test: list[float] = []
     all_times: list[list[float]] = []
-    runs: dict[str, list[dict[str, Any]]] = {"serial": [], "parallel": []}
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ("serial", "parallel", *MEASURED)}
     tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+    (tmp / "line-default.rc").write_text(LINE_RC.format(core=""))
+    (tmp / "line-ctrace.rc").write_text(LINE_RC.format(core="core = ctrace\n"))
 
     def commands(round_no: int) -> dict[str, str]:
         def cmd(kind: str) -> list[str]:
             junit = f"--junitxml={tmp}/{kind}-{round_no}.xml"
-            return [*base, junit, *(["-n", "2"] if kind == "parallel" else [])]
+            if kind == "parallel":
+                return [*base, junit, "-n", "2"]
+            if kind == "serial":
+                return [*base, junit]
+            rc = [] if kind == "as-make-test" else [f"--rcfile={tmp / kind}.rc"]
+            data = f"--data-file={tmp}/{kind}-{round_no}.coverage"
+            measured = [py, "-m", "coverage", "run", *rc, data, *base[1:]]
+            return [*measured, junit, "--livecov-test-contexts"]
 
         return {kind: common.in_shell(cmd(kind), common.ROOT) for kind in runs}
 
@@ -151,6 +174,21 @@ def main(argv: list[str] | None = None) -> int:
             "x",
         ),
     ]
+    cpu = {kind: common.cpus(timed) for kind, timed in timings.items()}
+    core = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+    for kind in MEASURED:
+        figures += [
+            Figure.from_stats(
+                f"4.{kind}", f"e2e suite measured, {kind} ({core})", Stats.of(wall[kind]), "s"
+            ),
+            Figure.from_stats(
+                f"4.{kind}.ratio",
+                f"measured / unmeasured wall, {kind}",
+                ratios(wall[kind], wall["serial"]),
+                "x",
+                note=f"CPU {ratios(cpu[kind], cpu['serial']).median:.2f}x",
+            ),
+        ]
     common.write_results(NAME, TITLE, figures, {"runs": runs, "per_test_times": all_times}, started)
     return 0
 
