@@ -7,6 +7,7 @@
     python mutation/run.py --json r.json         # also save every result
     python mutation/run.py --retest r.json       # after adding tests: only r.json's survivors
     python mutation/run.py --sample 3            # one mutant in 3: an estimate, with its interval
+    python mutation/run.py --sample 3 --sample-start 1  # another third, none tested twice
     python mutation/run.py --covering-tests      # each mutant: only the tests that ran its line
     python mutation/run.py --keep k/ ...; python mutation/run.py --resume k/  # go on later
 
@@ -81,6 +82,7 @@ class Session:
     previous: list[dict] | None = None
     # With --sample N: one mutant in N is tested (mutation/sample_filter.py).
     sample: int = 1
+    sample_start: int = 0  # which of the N disjoint samples (--sample-start)
     # With --covering-tests: each mutant runs only the tests that ran its line.
     covering: bool = False
     # With --resume DIR: the kept database (and covering-tests files) to go on from.
@@ -160,6 +162,7 @@ def load_previous(path: Path, sessions: list[Session]) -> None:
                     f"of session {session.name} are not the same: run it in full"
                 )
         session.sample = earlier.get("sample", 1)
+        session.sample_start = earlier.get("sample_start", 0)
         session.previous = earlier["results"]
 
 
@@ -380,8 +383,7 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
         retest = [str(tools / "python"), str(copy / RETEST_FILTER), str(db), "--keep", str(keys)]
         steps.append((retest, "retest filter (only the earlier survivors)"))
     elif session.sample > 1:
-        every = [str(tools / "python"), str(copy / SAMPLE_FILTER), str(db), "--every"]
-        steps.append(([*every, str(session.sample)], "sample filter"))
+        steps.append((sample_command(session, tools, copy, db), "sample filter"))
     if not session.covering:  # its recording run is the baseline: every test must pass
         steps.append(
             ([str(tools / "cosmic-ray"), "baseline", cfg], "baseline (tests on unmutated code)")
@@ -415,6 +417,12 @@ def run_session(session: Session, copy: Path, tools: Path, logs: Path) -> None:
     results = [{"item": item, "result": result} for item, result in pairs]
     session.results = merge_retest(results, session.previous)
     session.seconds = time.monotonic() - start
+
+
+def sample_command(session: Session, tools: Path, copy: Path, db: Path) -> list[str]:
+    """The cosmic-ray filter that keeps ``session``'s sample of the mutants in ``db``."""
+    every = ["--every", str(session.sample), "--start", str(session.sample_start)]
+    return [str(tools / "python"), str(copy / SAMPLE_FILTER), str(db), *every]
 
 
 def mutants(db: Path) -> set[tuple]:
@@ -542,7 +550,9 @@ def report(sessions: list[Session], targets: dict[str, float], out=sys.stdout) -
         estimate = ""
         if sample > 1:
             low, high = wilson_interval(killed, total)
-            estimate = f", a 1-in-{sample} sample: 95% interval {low:.1f}-{high:.1f}%"
+            start = max(s.sample_start for s in group)
+            which = f" (start {start})" if start else ""
+            estimate = f", a 1-in-{sample} sample{which}: 95% interval {low:.1f}-{high:.1f}%"
         print(
             f"\n--- {package}: {killed}/{total} killed = {score:.1f}% "
             f"(target {target:.0f}%{estimate}): {verdict}",
@@ -590,6 +600,7 @@ def write_json(path: Path, sessions: list[Session]) -> None:
             "package": s.package,
             "seconds": s.seconds,
             "sample": s.sample,
+            "sample_start": s.sample_start,
             "covering_tests": s.covering,
             "error": s.error,
             "results": s.results,
@@ -641,6 +652,14 @@ def main(argv: list[str] | None = None) -> int:
         "estimate, printed with its 95%% interval",
     )
     parser.add_argument(
+        "--sample-start",
+        metavar="K",
+        type=int,
+        default=0,
+        help="with --sample N: which of the N disjoint samples, 0 to N-1 (default 0); "
+        "runs with other starts add mutants none of the earlier ones tested",
+    )
+    parser.add_argument(
         "--covering-tests",
         action="store_true",
         help="each mutant runs only the tests that ran its line (mutation/covering_tests.py); "
@@ -658,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--resume goes on with a kept run; --retest starts from a finished one")
     if args.sample < 1:
         parser.error("--sample must be 1 or more")
+    if args.sample_start and not 0 < args.sample_start < args.sample:
+        parser.error(f"--sample-start must be 0 to N-1 for --sample N, not {args.sample_start}")
     if args.sample > 1 and args.retest:
         parser.error("--retest retests an earlier run's survivors; its sample is already chosen")
 
@@ -680,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             s.resume = args.resume.resolve()
         s.sample = args.sample if s.kind == "python" else 1  # templates: few, all run
+        s.sample_start = args.sample_start if s.sample > 1 else 0
         s.covering = args.covering_tests and s.kind == "python"
         if s.covering:
             try:

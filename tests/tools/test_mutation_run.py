@@ -299,9 +299,45 @@ def test_the_sample_filter_keeps_one_mutant_in_n_the_same_on_every_run(
     assert samples[0] < set(every)
 
 
-def _sampled_session(killed: int, survived: int, sample: int) -> object:
+def test_samples_with_other_starts_are_disjoint_and_together_the_whole(
+    cosmic_ray: Path, tree: Path
+) -> None:
+    db = _session_db(cosmic_ray, tree)
+    every = _pending(cosmic_ray, db)
+    samples = []
+    for start in ("0", "1", "2"):
+        db.unlink()
+        db = _session_db(cosmic_ray, tree)
+        command = [cosmic_ray / "python", REPO / run.SAMPLE_FILTER, db, "--every", "3"]
+        subprocess.run([*command, "--start", start], check=True)
+        samples.append(_pending(cosmic_ray, db))
+    assert all(samples)
+    assert sum(map(len, samples)) == len(every)
+    assert set().union(*samples) == every
+
+
+def test_the_sessions_sample_and_start_reach_the_filter(tmp_path: Path) -> None:
+    session = _session()
+    session.sample, session.sample_start = 21, 10
+    command = run.sample_command(session, tmp_path / "tools", tmp_path, tmp_path / "s.sqlite")
+    assert command[1] == str(tmp_path / run.SAMPLE_FILTER)
+    assert command[-4:] == ["--every", "21", "--start", "10"]
+
+
+def test_a_start_outside_the_sample_is_refused_by_the_filter(cosmic_ray: Path, tree: Path) -> None:
+    db = _session_db(cosmic_ray, tree)
+    before = _pending(cosmic_ray, db)
+    command = [cosmic_ray / "python", REPO / run.SAMPLE_FILTER, db, "--every", "3"]
+    done = subprocess.run([*command, "--start", "3"], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "--start must be 0 to 2, not 3" in done.stderr
+    assert _pending(cosmic_ray, db) == before
+
+
+def _sampled_session(killed: int, survived: int, sample: int, start: int = 0) -> object:
     session = _session()
     session.sample = sample
+    session.sample_start = start
     session.results = [{"result": _result("killed")}] * killed
     for i in range(survived):
         mutant = {"module_path": "pkg/m.py", "start_pos": [3, 4], "operator_name": "Add_Sub"}
@@ -317,6 +353,12 @@ def test_a_sampled_score_is_reported_with_its_95_percent_interval() -> None:
     assert "9/10 killed = 90.0% (target 80%, a 1-in-3 sample: 95% interval 59.6-98.2%)" in (
         out.getvalue()
     )
+
+
+def test_a_sample_with_another_start_says_which() -> None:
+    out = io.StringIO()
+    run.report([_sampled_session(9, 1, sample=3, start=2)], {"p": 80.0}, out=out)
+    assert "a 1-in-3 sample (start 2): 95% interval 59.6-98.2%" in out.getvalue()
 
 
 def test_a_full_run_reports_no_interval() -> None:
@@ -337,9 +379,9 @@ def test_a_retest_keeps_the_sample_of_the_run_it_retests(
     monkeypatch.setattr(run, "REPO", tree)
     results = [{"item": _item("Add_Sub", 0), "result": _result("survived")}]
     session = _session()
-    saved = [{"session": "s", "error": None, "sample": 3, "results": results}]
+    saved = [{"session": "s", "error": None, "sample": 3, "sample_start": 1, "results": results}]
     run.load_previous(_saved(tmp_path, saved), [session])
-    assert session.sample == 3
+    assert (session.sample, session.sample_start) == (3, 1)
 
 
 def test_sample_below_one_or_with_retest_is_a_usage_error(
@@ -350,6 +392,16 @@ def test_sample_below_one_or_with_retest_is_a_usage_error(
             run.main(argv)
         assert exit_.value.code == 2
     assert "--sample must be 1 or more" in capsys.readouterr().err
+
+
+def test_a_sample_start_outside_0_to_n_minus_1_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (["--sample-start", "1"], ["--sample", "3", "--sample-start", "3"]):
+        with pytest.raises(SystemExit) as exit_:
+            run.main(argv)
+        assert exit_.value.code == 2
+        assert "--sample-start must be 0 to N-1 for --sample N" in capsys.readouterr().err
 
 
 def test_a_resumed_session_is_recognised_by_its_mutants(cosmic_ray: Path, tree: Path) -> None:
