@@ -148,3 +148,70 @@ def test_api_tests_of_a_fastapi_app_in_livecov_run_give_pytest_covs_numbers(
     assert {"test_app.py::test_items", "test_app.py::test_sync"} <= set().union(
         *lines["fastapi_app.py"].values()
     )
+
+
+SHARED = "workers share the run's one server, so a reset before one worker's test wipes"
+
+
+def test_pytest_n_2_inside_livecov_run_with_a_reset_hook_says_the_workers_share_a_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = write_plugin_project(tmp_path)  # setup = "branchy:seed": a reset each test
+
+    _, _, out = with_livecov_run(project, monkeypatch, capfd, "-n", "2", "test_square.py")
+
+    assert f"livecov: pytest -n 2 inside livecov run: its 2 {SHARED}" in out
+    assert "`pytest -n 2 --cov --cov-context=test` (a server per worker)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "inside_run", "settings", "said"),
+    [
+        (["-n", "2"], True, "", True),
+        (["-n", "0"], True, "", False),
+        ([], True, "", False),
+        (["-n", "2"], False, "", False),
+        (["-n", "2"], True, "auto_reset = false\n", False),
+    ],
+    ids=["n2-inside", "n0", "no-xdist", "outside-livecov-run", "no-auto-reset"],
+)
+def test_the_shared_server_line_only_when_workers_share_a_resetting_run_server(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    inside_run: bool,
+    settings: str,
+    said: bool,
+) -> None:
+    project = write_plugin_project(pytester.path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.livecov]\n", f"[tool.livecov]\n{settings}")
+    )
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    for name in ("LIVE_SERVER_URL", "LIVECOV_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    if inside_run:  # no server is asked anything before a test needs it
+        monkeypatch.setenv("LIVE_SERVER_URL", "http://127.0.0.1:9")
+        monkeypatch.setenv("LIVECOV_TOKEN", "token")
+
+    result = pytester.runpytest_subprocess("test_nothing.py", "-p", "no:cov", *args)
+
+    result.assert_outcomes(passed=1)
+    assert (SHARED in result.stdout.str()) is said
+
+
+def test_a_run_server_without_a_reset_hook_is_shared_without_a_word(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write_plugin_project(pytester.path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('setup = "branchy:seed"\n', ""))
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    monkeypatch.setenv("LIVE_SERVER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("LIVECOV_TOKEN", "token")
+
+    result = pytester.runpytest_subprocess("test_nothing.py", "-p", "no:cov", "-n", "2")
+
+    result.assert_outcomes(passed=1)
+    assert SHARED not in result.stdout.str()

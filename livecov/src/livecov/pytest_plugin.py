@@ -72,7 +72,12 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
     yield  # after pytest's own header
-    lines = [pytest_live_server.notice(session.config), foreign_base_url_notice(session.config)]
+    config = session.config
+    lines = [
+        pytest_live_server.notice(config),
+        foreign_base_url_notice(config),
+        shared_server_notice(config),
+    ]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and not hasattr(session.config, "workerinput"):
         for line in filter(None, lines):
@@ -92,6 +97,28 @@ def foreign_base_url_notice(config: pytest.Config) -> str | None:
         f"livecov: base_url is {explicit} (--base-url, or base_url in the ini): page and "
         "base_url go there, not to livecov's server, so the app's lines those tests run are "
         "not measured; remove it to measure them."
+    )
+
+
+def shared_server_notice(config: pytest.Config) -> str | None:
+    """The line to say when ``pytest -n N`` runs inside ``livecov run`` with a reset hook:
+    the N workers share the run's one server, so a reset before one worker's test wipes the
+    data a test of another worker is using. The coverage stays right (each request names
+    its test); the tests' outcomes may not."""
+    workers = getattr(config.option, "numprocesses", None)
+    if not isinstance(workers, int) or workers < 2 or RunServer.from_environment() is None:
+        return None
+    try:
+        settings = plugin_settings(config)
+    except LivecovError:  # said by the first test that needs the settings
+        return None
+    if not settings.auto_reset or not (settings.reset or settings.setup):
+        return None
+    return (
+        f"livecov: pytest -n {workers} inside livecov run: its {workers} workers share the "
+        "run's one server, so a reset before one worker's test wipes the data another's test "
+        f"is using; run pytest without -n there, or `pytest -n {workers} --cov "
+        "--cov-context=test` (a server per worker)."
     )
 
 
