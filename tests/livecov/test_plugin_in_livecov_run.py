@@ -215,3 +215,81 @@ def test_a_run_server_without_a_reset_hook_is_shared_without_a_word(
 
     result.assert_outcomes(passed=1)
     assert SHARED not in result.stdout.str()
+
+
+# Two tests that run the app in the test process and take no fixture of the live server.
+TESTS_UNIT = """\
+import branchy
+
+
+def test_factory():
+    assert branchy.create_app() is branchy.app
+
+
+def test_nothing():
+    pass
+"""
+
+UNMEASURED = "2 tests of this pytest take no fixture of the live server (unit tests)"
+
+
+def test_unit_tests_in_an_unmeasured_pytest_inside_livecov_run_are_named_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = write_plugin_project(tmp_path)
+    (project / "test_unit.py").write_text(TESTS_UNIT)
+    expected_lines, expected_total = with_pytest_cov(project)
+    for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"):
+        monkeypatch.delenv(name, raising=False)  # the inner pytest as users run it
+
+    _, unmeasured_total, out = with_livecov_run(project, monkeypatch, capfd)
+    (project / ".coverage").unlink()
+    measured_by = ["--cov", "--cov-context=test", "--cov-report="]
+    status = main(["run", "--no-html", "--", sys.executable, "-m", "pytest", *measured_by])
+    measured_out = capfd.readouterr().out
+
+    assert f"livecov: {UNMEASURED}: livecov run measures its server, not this process" in out
+    assert "`livecov run -- pytest --cov --cov-context=test`" in out
+    assert unmeasured_total < expected_total  # what the line is there to say
+    assert status == 0
+    assert UNMEASURED not in measured_out
+    assert measured(project) == (expected_lines, expected_total)
+
+
+@pytest.mark.parametrize(
+    ("args", "inside_run", "said"),
+    [
+        (["test_unit.py", "test_server.py"], True, True),
+        (["test_unit.py", "test_server.py", "-n", "2"], True, True),
+        (["test_server.py"], True, False),
+        (["test_unit.py", "test_server.py"], False, False),
+    ],
+    ids=["inside-livecov-run", "inside-livecov-run-xdist", "server-tests-only", "outside"],
+)
+def test_the_unmeasured_tests_line_counts_the_tests_that_take_no_server_fixture(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    inside_run: bool,
+    said: bool,
+) -> None:
+    """pytest as a user runs it inside ``livecov run``, unmeasured (the measured one says
+    nothing: the test above)."""
+    write_plugin_project(pytester.path)
+    (pytester.path / "test_unit.py").write_text(TESTS_UNIT)
+    pytester.makepyfile(test_server="def test_server(livecov_server):\n    pass\n")
+    for name in ("LIVE_SERVER_URL", "LIVECOV_TOKEN", "COVERAGE_PROCESS_CONFIG"):
+        monkeypatch.delenv(name, raising=False)  # xdist's workers: unmeasured, as users run
+    monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
+    if inside_run:  # no server is asked anything: no test resets
+        monkeypatch.setenv("LIVE_SERVER_URL", "http://127.0.0.1:9")
+        monkeypatch.setenv("LIVECOV_TOKEN", "token")
+    # This suite measures this process: hidden from the plugin, which must see none.
+    monkeypatch.setattr(coverage.Coverage, "current", classmethod(lambda cls: None))
+
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cov", "-p", "no:playwright", "--livecov-no-auto-reset", *args
+    )
+
+    assert result.ret == pytest.ExitCode.OK
+    assert (UNMEASURED in result.stdout.str()) is said

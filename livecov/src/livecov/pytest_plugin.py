@@ -8,8 +8,8 @@ and :mod:`livecov.browser`, which also work without pytest.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import cast
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 import coverage
 import pytest
@@ -65,6 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
     pytest_live_server.offer(config)  # live_server: livecov's, unless another plugin's
     config.pluginmanager.register(ServerOutputSections(), ServerOutputSections.NAME)
     measuring = coverage.Coverage.current()
+    if measuring is None and RunServer.from_environment() is not None:
+        config.pluginmanager.register(UnmeasuredTests(), UnmeasuredTests.NAME)
     if config.getoption("--livecov-test-contexts") and measuring:
         config.pluginmanager.register(TestContexts(measuring), "livecov-test-contexts")
 
@@ -120,6 +122,50 @@ def shared_server_notice(config: pytest.Config) -> str | None:
         f"is using; run pytest without -n there, or `pytest -n {workers} --cov "
         "--cov-context=test` (a server per worker)."
     )
+
+
+class UnmeasuredTests:
+    """Inside ``livecov run``, a pytest that nothing measures (neither pytest-cov nor
+    ``coverage run``): the run measures its server only, so the lines of the tests that never
+    reach it (unit tests) are missing from its report. Said in one line at the end of the
+    session, right above the run's report, with the way to measure them too.
+
+    Under pytest-xdist every worker collects every test; each tells the controller its count.
+    """
+
+    NAME = "livecov-unmeasured-tests"
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        config = session.config
+        self.count = sum(
+            not uses_live_server(getattr(item, "fixturenames", ()), config)
+            for item in session.items
+        )
+        # For pytest-xdist's controller, from a worker (elsewhere: a dict nobody reads).
+        getattr(config, "workeroutput", {})[self.NAME] = self.count
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """pytest-xdist's controller: a worker's count (every worker collects every test)."""
+        self.count = max(self.count, getattr(node, "workeroutput", {}).get(self.NAME, 0))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.count:
+            terminalreporter.write_line(self.notice(), yellow=True)
+
+    def notice(self) -> str:
+        tests = "1 test" if self.count == 1 else f"{self.count} tests"
+        return (
+            f"livecov: {tests} of this pytest take no fixture of the live server (unit "
+            "tests): livecov run measures its server, not this process, so the lines they run "
+            "here are not in its report; measure them too with `livecov run -- pytest --cov "
+            "--cov-context=test` (or `coverage run -m pytest --livecov-test-contexts`), or "
+            "run only the tests that use the server."
+        )
 
 
 class TestContexts:
@@ -294,7 +340,10 @@ def live_server_reset(livecov_server: Server, request: pytest.FixtureRequest) ->
 def _livecov_auto_reset(request: pytest.FixtureRequest) -> None:
     """Fresh data for every test that reaches the live server, however it reaches it; the
     reset's lines are recorded under the test's own context."""
-    if not _reaches_live_server(request) or not _settings(request.config).auto_reset:
+    if (
+        not uses_live_server(request.fixturenames, request.config)
+        or not _settings(request.config).auto_reset
+    ):
         return
     if "live_server_reset" in request.fixturenames:
         return  # it resets, once
@@ -312,13 +361,12 @@ def _reset(server: Server, request: pytest.FixtureRequest) -> None:
         raise pytest.fail.Exception(f"livecov: {exc}", pytrace=False) from None
 
 
-def _reaches_live_server(request: pytest.FixtureRequest) -> bool:
-    """Whether the test uses the live server: through a fixture built on livecov_server
-    (livecov's live_server, livecov_client, live_server_reset), or through
-    pytest-playwright's ``base_url`` (``page``, ``context`` and ``new_context`` all build
-    on it), which only asks for the server at run time."""
-    names = request.fixturenames
-    return "livecov_server" in names or ("base_url" in names and serves_base_url(request.config))
+def uses_live_server(names: Sequence[str], config: pytest.Config) -> bool:
+    """Whether a test taking these fixtures (their whole closure) uses the live server:
+    through a fixture built on livecov_server (livecov's live_server, livecov_client,
+    live_server_reset), or through pytest-playwright's ``base_url`` (``page``, ``context``
+    and ``new_context`` all build on it), which only asks for the server at run time."""
+    return "livecov_server" in names or ("base_url" in names and serves_base_url(config))
 
 
 def serves_base_url(config: pytest.Config) -> bool:
