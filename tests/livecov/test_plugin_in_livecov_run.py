@@ -7,6 +7,7 @@ real pytest processes and (for the browser tests) a real Chromium.
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import subprocess
@@ -17,6 +18,7 @@ import coverage
 import pytest
 
 from livecov.cli import main
+from livecov.pytest_plugin import reports_left_to_the_run
 from tests.livecov.helpers import fastapi_api_project
 from tests.livecov.test_pytest_plugin import PYTEST_TIMEOUT, write_plugin_project
 
@@ -293,3 +295,54 @@ def test_the_unmeasured_tests_line_counts_the_tests_that_take_no_server_fixture(
 
     assert result.ret == pytest.ExitCode.OK
     assert (UNMEASURED in result.stdout.str()) is said
+
+
+LEFT_TO_THE_RUN = "livecov: pytest-cov reports nothing inside livecov run"
+
+
+def test_pytest_cov_inside_livecov_run_leaves_the_report_and_fail_under_to_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """pytest-cov's fail_under would judge the test process's data alone, before the run
+    adds its server's: the whole suite's total passes it, so the run must pass."""
+    project = write_plugin_project(tmp_path)
+    (project / "test_unit.py").write_text(TESTS_UNIT)
+    _, expected_total = with_pytest_cov(project)
+    with (project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(f"\n[tool.coverage.report]\nfail_under = {int(expected_total)}\n")
+    for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"):
+        monkeypatch.delenv(name, raising=False)  # the inner pytest as users run it
+    monkeypatch.chdir(project)
+
+    status = main(["run", "--no-html", "--", sys.executable, "-m", "pytest", "--cov"])
+    out = capfd.readouterr().out
+
+    assert status == 0, out
+    assert LEFT_TO_THE_RUN in out
+    assert "Required test coverage" not in out  # pytest-cov's check of its part of the data
+    assert measured(project)[1] == expected_total
+
+
+def test_pytest_covs_options_are_left_as_they_are_outside_livecov_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin changes pytest-cov's options (on its plugin object, ``_cov``) inside
+    ``livecov run`` only; pytest-cov itself cannot run in this measured process, so an
+    object holding the options stands in for it."""
+    options = argparse.Namespace(cov_report={"term": None}, cov_fail_under=90.0)
+    config = pytester.parseconfig()
+    config.pluginmanager.register(argparse.Namespace(options=options), "_cov")
+    for name in ("LIVE_SERVER_URL", "LIVECOV_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+    outside = reports_left_to_the_run(config)
+    kept = (options.cov_report, options.cov_fail_under)
+    monkeypatch.setenv("LIVE_SERVER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("LIVECOV_TOKEN", "token")
+    inside = reports_left_to_the_run(config)
+
+    assert outside is None
+    assert kept == ({"term": None}, 90.0)
+    assert inside is not None
+    assert inside.startswith(LEFT_TO_THE_RUN)
+    assert (options.cov_report, options.cov_fail_under) == ({}, None)

@@ -67,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
     measuring = coverage.Coverage.current()
     if measuring is None and RunServer.from_environment() is not None:
         config.pluginmanager.register(UnmeasuredTests(), UnmeasuredTests.NAME)
+    config.stash[RUN_REPORTS] = reports_left_to_the_run(config)
     if config.getoption("--livecov-test-contexts") and measuring:
         config.pluginmanager.register(TestContexts(measuring), "livecov-test-contexts")
 
@@ -79,6 +80,7 @@ def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
         pytest_live_server.notice(config),
         foreign_base_url_notice(config),
         shared_server_notice(config),
+        config.stash.get(RUN_REPORTS, None),
     ]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and not hasattr(session.config, "workerinput"):
@@ -121,6 +123,31 @@ def shared_server_notice(config: pytest.Config) -> str | None:
         "run's one server, so a reset before one worker's test wipes the data another's test "
         f"is using; run pytest without -n there, or `pytest -n {workers} --cov "
         "--cov-context=test` (a server per worker)."
+    )
+
+
+RUN_REPORTS = pytest.StashKey[str | None]()
+
+
+def reports_left_to_the_run(config: pytest.Config) -> str | None:
+    """Inside ``livecov run``, leave pytest-cov's reports and fail-under to the run, and
+    return the line that says so.
+
+    pytest-cov reports when pytest ends, before the run adds its server's data: its total
+    misses the server's lines (97 % where the run's report says 100 %), and its fail-under,
+    often set in ``[tool.coverage.report]``, fails a run whose combined total passes. The
+    run reports the combined data, with the same ``fail_under`` (and ``--xml``, ``--json``,
+    ``--html``). pytest-cov keeps its options on its plugin object (``_cov``), read when
+    pytest ends."""
+    options = getattr(config.pluginmanager.get_plugin("_cov"), "options", None)
+    if options is None or RunServer.from_environment() is None:
+        return None
+    options.cov_report = {}
+    options.cov_fail_under = None
+    return (
+        "livecov: pytest-cov reports nothing inside livecov run (its total would miss the "
+        "server's lines): the run reports the combined data, with the fail_under of "
+        "[tool.coverage.report] (--fail-under N, --xml FILE, --json FILE, --html DIR)."
     )
 
 
