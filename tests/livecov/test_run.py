@@ -249,6 +249,24 @@ def test_erase_starts_afresh(project: Path, capfd) -> None:
     assert data.has_arcs()  # branch data: nothing of the old statement data is left
 
 
+EARLIER = ".coverage already held an earlier live server's data"
+
+
+def test_a_run_adding_to_an_earlier_servers_data_says_so(project: Path, capfd) -> None:
+    """Kept data is the unit tests' as a rule; an earlier server's (a run before this one,
+    perhaps of other code) counts too, which one line says, with the way out."""
+    measure_like_unit_tests(project, "import branchy\n")
+    after_unit_tests = run("--app", "branchy:app", "--", "true"), capfd.readouterr().err
+    after_a_run = run("--app", "branchy:app", "--", "true"), capfd.readouterr().err
+    erased = run("--app", "branchy:app", "--erase", "--", "true"), capfd.readouterr().err
+
+    assert after_unit_tests[0] == after_a_run[0] == erased[0] == 0
+    assert EARLIER not in after_unit_tests[1]
+    assert f"livecov: {EARLIER} (a livecov run, or pytest with livecov's plugin)" in after_a_run[1]
+    assert livecov_lines(after_a_run[1])[-1].endswith("; --erase starts afresh")
+    assert EARLIER not in erased[1]
+
+
 def _line_of(path: Path, text: str) -> int:
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if text in line:

@@ -144,14 +144,19 @@ def check_measured_alike(cov: coverage.Coverage) -> None:
     )
 
 
-def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: bool = True) -> None:
-    """Combine the server's data ``files`` into that of ``cov`` (keeping it when ``append``)."""
+def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: bool = True) -> bool:
+    """Combine the server's data ``files`` into that of ``cov`` (keeping it when ``append``);
+    return whether the data kept already held a live server's (an earlier run's: the
+    contexts livecov marks when a server's data joins, :func:`server_context_marker`)."""
     paths = [str(f) for f in files]
     for path in paths:
         prepare_server_file(Path(path))
+    earlier_server = False
     try:
         if append:
             cov.load()
+            contexts = cov.get_data().measured_contexts()
+            earlier_server = any(c.startswith(SERVER_CONTEXT_MARK) for c in contexts)
         else:
             cov.erase()
         cov.combine(paths, strict=True, keep=False)
@@ -166,6 +171,7 @@ def combine_into_file(cov: coverage.Coverage, files: Iterable[Path], append: boo
             "Measure the tests and the server with the same settings, or start afresh "
             "with --erase."
         ) from None
+    return earlier_server
 
 
 def merge_into_running(files: Iterable[Path]) -> None:

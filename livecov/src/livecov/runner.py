@@ -247,7 +247,14 @@ class Run:
         cov, settings = self.cov, self.settings
         if not self.server.data_files:
             return
-        combine_into_file(cov, self.server.data_files, append=not settings.erase)
+        if combine_into_file(cov, self.server.data_files, append=not settings.erase):
+            print(
+                f"livecov: {cov.config.data_file} already held an earlier live server's data "
+                "(a livecov run, or pytest with livecov's plugin): its lines and tests count "
+                "in this report too, also where the code has changed since; --erase starts "
+                "afresh",
+                file=sys.stderr,
+            )
         if not report:
             print(
                 f"livecov: the server's coverage was saved in {cov.config.data_file}",
