@@ -422,3 +422,99 @@ def test_the_tracer_compiles_a_template_once_for_all_its_blocks(tmp_path: Path) 
     seen = step_through(template, tracer)
     assert seen == [("<h1>\n", (1, 1)), ("\nTitle\n", (3, 3)), ("\n</h1>", (5, 5))]
     assert len(tracer._maps) == 1  # root and block_title: one template, compiled once
+
+
+def measure_named_source(tmp_path: Path, run_options: str, templates: Path) -> Path:
+    """Render ``page.html`` of ``templates`` measured with ``run_options`` (a source named by
+    package, as ``--cov=boutique`` does); the data file."""
+    rcfile = tmp_path / "named.rc"
+    rcfile.write_text(
+        "[run]\nbranch = true\nplugins = livecov.jinja\n"
+        f"disable_warnings = module-not-imported\n{run_options}\n"
+    )
+    data_file = tmp_path / ".coverage-named"
+    cov = coverage.Coverage(config_file=str(rcfile), data_file=str(data_file))
+    cov.start()
+    environment(templates).get_template("page.html").render(title="Boutique", items=[])
+    cov.stop()
+    cov.save()
+    repair_data(str(data_file))
+    return data_file
+
+
+@pytest.mark.parametrize(
+    ("run_options", "folder"),
+    [
+        ("source = boutique", "boutique/templates"),
+        ("source = boutique.web", "boutique/web/templates"),
+        ("source_pkgs = boutique", "boutique/templates"),
+    ],
+)
+def test_templates_inside_a_source_named_by_package_are_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_options: str, folder: str
+) -> None:
+    """coverage.py puts a file in a source package by the module name of the code running
+    it; a template has none: without the package's folder, 0 % as if never rendered."""
+    write(tmp_path, "boutique/__init__.py", "")
+    write(tmp_path, "boutique/web/__init__.py", "")
+    page = write(tmp_path, f"{folder}/page.html", PAGE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")  # "boutique" is no folder of the current one: a package
+
+    data = coverage.CoverageData(str(measure_named_source(tmp_path, run_options, page.parent)))
+    data.read()
+
+    assert set(data.lines(str(page)) or ()) == {1, 2, 5}  # items=[]: the else branch
+    assert "boutique" not in sys.modules  # found, never imported (its lines run measured)
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [("nowhere_to_be_found", True), ("boutique.missing", False), ("boutique_module", False)],
+)
+def test_a_source_package_that_cannot_be_found_is_said_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    source: str,
+    said: bool,
+) -> None:
+    write(tmp_path, "boutique/__init__.py", "")
+    write(tmp_path, "boutique_module.py", "")
+    page = write(tmp_path, "elsewhere/page.html", PAGE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path / "elsewhere")
+
+    data_file = measure_named_source(tmp_path, f"source = {source}", page.parent)
+    lines = [line for line in capfd.readouterr().err.splitlines() if "livecov.jinja" in line]
+    report = coverage.Coverage(config_file=str(tmp_path / "named.rc"), data_file=str(data_file))
+    report.load()  # configured, plugins and all, to report: it measures nothing, says nothing
+
+    expected = (
+        f"livecov.jinja: source names the package {source!r}, which is not importable when"
+        " coverage starts, so its templates are not measured in this process: name its"
+        f' folder instead (source = ["src/{source}"], --cov=src/...)'
+    )
+    assert lines == ([expected] if said else [])
+    assert "livecov.jinja" not in capfd.readouterr().err
+
+
+def test_the_unfound_package_is_said_once_at_the_first_file_traced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The plugin driven as coverage.py drives it (configured, then asked for each new file
+    it traces), outside a measurement of its own so that this suite's records the line."""
+    monkeypatch.chdir(tmp_path)
+    rcfile = write(tmp_path, "named.rc", "[run]\nsource = nowhere_to_be_found, .\n")
+    plugin = JinjaPlugin({})
+    plugin.configure(coverage.Coverage(config_file=str(rcfile)).config)
+    configured = capfd.readouterr().err
+
+    plugin.file_tracer(str(tmp_path / "first.py"))
+    plugin.file_tracer(str(tmp_path / "second.py"))
+
+    assert "livecov.jinja" not in configured
+    said = capfd.readouterr().err.splitlines()
+    assert len(said) == 1
+    assert said[0].startswith("livecov.jinja: source names the package 'nowhere_to_be_found'")

@@ -4,6 +4,7 @@ reads templates for reports."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +30,7 @@ class JinjaPlugin(coverage.CoveragePlugin):
         self.environment_spec: str | None = options.get("environment")
         self.branch = False
         self._environment: Any = None
+        self._unfound_packages: list[str] = []  # said once measuring starts
 
     def configure(self, config: Any) -> None:
         """Choose the C tracer: it is coverage.py's only core that runs file tracers.
@@ -51,8 +53,18 @@ class JinjaPlugin(coverage.CoveragePlugin):
             )
         config.set_option("run:timid", False)
         config.set_option("run:core", "ctrace")
+        self._unfound_packages = _add_package_folders(config)
 
     def file_tracer(self, filename: str) -> JinjaFileTracer | None:
+        if self._unfound_packages:  # measuring has started (no report asks a file tracer)
+            for name in self._unfound_packages:
+                warn(
+                    f"source names the package {name!r}, which is not importable when"
+                    " coverage starts, so its templates are not measured in this process:"
+                    f' name its folder instead (source = ["src/{name.replace(".", "/")}"],'
+                    " --cov=src/...)"
+                )
+            self._unfound_packages = []
         if filename.lower().endswith(self.extensions):
             return JinjaFileTracer(filename, self)
         return None
@@ -74,6 +86,40 @@ class JinjaPlugin(coverage.CoveragePlugin):
         if self._environment is None:
             self._environment = load_environment(self.environment_spec)
         return self._environment
+
+
+def _add_package_folders(config: Any) -> list[str]:
+    """Measure the templates inside the packages ``source`` names (``--cov=myapp``).
+
+    coverage.py counts a file as inside a source *package* by the module name of the code
+    running it, and a template's compiled code has none: its lines would never be recorded,
+    and the report would show it at 0 % as if no test rendered it. So the folder of each such
+    package is added to ``source``, where a template is measured by its file name. Returns
+    the packages that cannot be found (not importable yet), to be said when measuring starts.
+    """
+    source = list(config.get_option("run:source") or [])
+    names = [entry for entry in source if not os.path.isdir(entry)]
+    names += config.get_option("run:source_pkgs") or []
+    found = {name: _package_folder(name) for name in names}
+    folders = [folder for folder in found.values() if folder]
+    if folders:
+        config.set_option("run:source", source + folders)
+    return [name for name, folder in found.items() if folder is None]
+
+
+def _package_folder(name: str) -> str | None:
+    """The folder of package ``name``; "" for a plain module (no templates inside); None
+    when it cannot be found. Nothing is imported (the app's lines must run measured): the
+    top-level package is found, and a dotted name's folders are read below its folder."""
+    top, _, rest = name.partition(".")
+    spec = importlib.util.find_spec(top)
+    if spec is None:
+        return None
+    locations = list(spec.submodule_search_locations or [])
+    if not locations:
+        return ""
+    folder = os.path.join(locations[0], *rest.split(".")) if rest else locations[0]
+    return folder if os.path.isdir(folder) else ""
 
 
 def _c_tracer_available() -> bool:
