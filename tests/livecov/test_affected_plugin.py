@@ -180,3 +180,15 @@ def test_missing_data_is_a_usage_error(pytester: pytest.Pytester, measured: Path
             "(pytest --cov, livecov run)"
         ]
     )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_no_test_affected_is_a_success(
+    pytester: pytest.Pytester, measured: Path, workers: list[str]
+) -> None:
+    """Not pytest's "no tests collected" (status 5): the change cannot break a test, and a
+    CI job for it must pass."""
+    result = pytester.runpytest_subprocess("-p", "no:cov", "--livecov-affected", *workers)
+
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*livecov affected: 0 selected, 3 deselected*"])

@@ -102,6 +102,14 @@ class AffectedTests:
             f"by the changes since {self.selection.base[:12]})"
         )
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """No test affected is a success, not pytest's "no tests collected" (status 5): the
+        change cannot break a test, and a CI job for a docs-only change must pass."""
+        selected, deselected = self.counts
+        if session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and deselected > selected == 0:
+            session.exitstatus = pytest.ExitCode.OK
+
 
 class RecordCommit:
     """After pytest-cov combined its data, record the commit and files it was measured on."""
