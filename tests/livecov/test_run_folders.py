@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -127,15 +128,38 @@ def test_a_folder_of_another_pid_namespace_is_left_alone(tmp_root: Path, namespa
     assert folder.is_dir()
 
 
-@pytest.mark.parametrize("record", [None, '{"boot": "', "[]", '{"boot": "x"}'])
+UNREADABLE_RECORDS = [None, '{"boot": "', "[]", '{"boot": "x"}']
+
+
+@pytest.mark.parametrize("record", UNREADABLE_RECORDS)
 def test_a_folder_without_a_readable_record_is_left_alone(tmp_root: Path, record) -> None:
-    # An older livecov's, or one being made this very moment.
+    # One being made this very moment.
     folder = tmp_root / "livecov-unknown"
     folder.mkdir()
     if record is not None:
         (folder / RECORD).write_text(record)
     assert sweep_abandoned_folders() == []
     assert folder.is_dir()
+
+
+@pytest.mark.parametrize(
+    "left",
+    [{}, {RECORD + ".partial": '{"boot": "'}, {RECORD: "[]"}],
+    ids=["empty", "half-written", "unreadable"],
+)
+def test_a_folder_left_without_a_readable_record_for_an_hour_is_removed(
+    tmp_root: Path, left: dict[str, str]
+) -> None:
+    # Its maker was killed between making it and writing its record (found in a new user's
+    # trial: /tmp/livecov-* folders, empty or holding processes.json.partial, never removed).
+    folder = tmp_root / "livecov-unknown"
+    folder.mkdir()
+    for name, text in left.items():
+        (folder / name).write_text(text)
+    made = time.time() - run_folders.UNRECORDED_GRACE - 60
+    os.utime(folder, (made, made))
+    assert sweep_abandoned_folders() == [folder]
+    assert not folder.exists()
 
 
 def test_what_is_not_a_folder_of_ours_is_left_alone(tmp_root: Path) -> None:

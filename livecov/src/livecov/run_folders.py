@@ -7,7 +7,8 @@ its server), each by pid *and* start time (a pid is reused, the pair is not); ma
 folder first removes the folders none of whose processes runs any more, the way pytest's
 numbered temporary folders are cleaned by later runs. A folder is only judged where that
 judgement is sure: one of this user's, with a record from this boot and this pid namespace
-(another container sharing /tmp could run processes this one cannot see).
+(another container sharing /tmp could run processes this one cannot see); or one of this
+user's left without a record for an hour (its maker was killed while making it).
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 PREFIX = "livecov-"
 RECORD = "processes.json"
+# A folder is made, then its record written, in a few milliseconds; one without a record for
+# longer lost its maker in between (killed by SIGKILL: an empty folder, or a half-written
+# record), and nothing else would ever remove it.
+UNRECORDED_GRACE = 3600.0  # seconds
 
 
 def make_run_folder() -> Path:
@@ -65,8 +71,8 @@ def _abandoned(folder: Path) -> bool:
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
         return False  # not a folder of ours
     record = _read_record(folder)
-    if record is None:
-        return False  # an older livecov's, or one being made right now: not ours to judge
+    if record is None:  # one being made right now, or one whose maker died making it
+        return time.time() - info.st_mtime > UNRECORDED_GRACE
     if record["boot"] != _boot_id():
         return True  # the machine restarted since: none of its processes can run
     if record["pid_namespace"] != _pid_namespace():
