@@ -298,3 +298,83 @@ def test_other_browsers_and_channels_keep_their_own_launch_args(
     )
 
     result.assert_outcomes(passed=1)
+
+
+UNMEASURED_WORKERS = "livecov: coverage run -m pytest -n 2 measures this process only"
+COVERAGE_RUN_N2 = ("coverage", "run", "-m", "pytest", "-p", "no:randomly", "-n", "2")
+
+
+def test_coverage_run_with_xdist_workers_unmeasured_is_refused(
+    pytester: pytest.Pytester, plugin_project: Path
+) -> None:
+    """Without ``patch = ["subprocess"]`` the workers, where the tests and their servers
+    run, go unmeasured: the report would hold the controller's imports only."""
+    result = pytester.run(sys.executable, "-m", *COVERAGE_RUN_N2, "--livecov-test-contexts")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    (line,) = [line for line in result.stderr.lines if "livecov" in line]
+    assert line.startswith(f"ERROR: {UNMEASURED_WORKERS}, not pytest-xdist's 2 workers")
+    assert line.endswith(
+        'add patch = ["subprocess"] to [tool.coverage.run], or run pytest -n 2 --cov '
+        "--cov-context=test"
+    )
+
+
+def test_coverage_run_with_xdist_workers_measured_by_patch_subprocess(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"):
+        monkeypatch.delenv(name, raising=False)  # the project's own measurement
+    project = write_plugin_project(pytester.path, coverage_run='patch = ["subprocess"]\n')
+
+    result = pytester.run(sys.executable, "-m", *COVERAGE_RUN_N2, "--livecov-test-contexts")
+    pytester.run(sys.executable, "-m", "coverage", "combine", "-q")
+
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    assert_attributed(project)
+
+
+@pytest.mark.parametrize(
+    ("args", "patch", "app", "pytest_cov", "refused"),
+    [
+        (["-n", "2"], [], True, False, True),
+        (["-n", "0"], [], True, False, False),
+        ([], [], True, False, False),
+        (["-n", "2"], ["subprocess"], True, False, False),
+        (["-n", "2"], [], False, False, False),
+        (["-n", "2"], [], True, True, False),
+    ],
+    ids=["refused", "n0", "no-xdist", "patch-subprocess", "no-app", "pytest-cov"],
+)
+def test_unmeasured_workers_are_refused_only_when_coverage_run_leaves_them_out(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    patch: list[str],
+    app: bool,
+    pytest_cov: bool,
+    refused: bool,
+) -> None:
+    """In this process, measured by this suite (whose own measurement patches subprocesses):
+    a measurement configured as the case says stands in for coverage run's, and an object
+    registered as ``_cov`` for pytest-cov's plugin."""
+    if app:
+        write_plugin_project(pytester.path)
+    for name in ("LIVE_SERVER_URL", "LIVECOV_TOKEN", "COVERAGE_PROCESS_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("COVERAGE_PROCESS_START", raising=False)
+    users = coverage.Coverage(data_file=None, config_file=False)
+    users.config.patch = patch
+    monkeypatch.setattr(coverage.Coverage, "current", classmethod(lambda cls: users))
+    if pytest_cov:
+        pytester.makeconftest(
+            "def pytest_configure(config):\n    config.pluginmanager.register(object(), '_cov')\n"
+        )
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+
+    result = pytester.runpytest_inprocess(
+        "test_nothing.py", "-p", "no:cov", "-p", "no:playwright", *args
+    )
+
+    assert (result.ret == pytest.ExitCode.USAGE_ERROR) is refused
+    assert (UNMEASURED_WORKERS in result.stderr.str()) is refused

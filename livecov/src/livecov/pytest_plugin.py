@@ -74,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
+    refuse_unmeasured_workers(session.config)
     yield  # after pytest's own header
     config = session.config
     lines = [
@@ -86,6 +87,29 @@ def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
     if reporter is not None and not hasattr(session.config, "workerinput"):
         for line in filter(None, lines):
             reporter.write_line(line, yellow=True)
+
+
+def refuse_unmeasured_workers(config: pytest.Config) -> None:
+    """Refuse ``coverage run -m pytest -n N`` without ``patch = ["subprocess"]``: coverage run
+    measures its own process, the controller, and pytest-xdist's workers, where the tests
+    run and start their live servers, go unmeasured; the report would hold the controller's
+    imports only (14 % where pytest-cov gives 100 %). pytest-cov measures the workers."""
+    workers = getattr(config.option, "numprocesses", None)
+    measuring = coverage.Coverage.current()
+    if not isinstance(workers, int) or workers < 1 or measuring is None:
+        return
+    if config.pluginmanager.get_plugin("_cov") is not None:  # pytest-cov: it measures them
+        return
+    if "subprocess" in getattr(measuring.config, "patch", []):
+        return
+    if not pytest_live_server.livecov_in_use(config):
+        return
+    raise pytest.UsageError(
+        f"livecov: coverage run -m pytest -n {workers} measures this process only, not "
+        f"pytest-xdist's {workers} workers where the tests and their live servers run: add "
+        'patch = ["subprocess"] to [tool.coverage.run], or run pytest -n '
+        f"{workers} --cov --cov-context=test"
+    )
 
 
 def foreign_base_url_notice(config: pytest.Config) -> str | None:
