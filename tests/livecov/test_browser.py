@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from livecov.browser import find_chromium, launch_args
+from livecov.browser import SYSTEM_CHROMIUMS, find_chromium, launch_args
 from livecov.errors import BrowserNotFoundError
 
 
@@ -74,3 +74,13 @@ def test_system_chromium_gets_the_quiet_flags() -> None:
             "--disable-sync",
         ],
     }
+
+
+def test_the_docs_name_every_chromium_looked_for_and_every_flag_it_gets() -> None:
+    """A user reading the docs knows which browser runs, and with which flags
+    (``--no-sandbox`` among them)."""
+    docs = (Path(__file__).parents[2] / "docs" / "pytest.md").read_text()
+    flags = launch_args("/usr/bin/chromium")["args"]
+
+    assert [name for name in SYSTEM_CHROMIUMS if f"`{name}`" not in docs] == []
+    assert [flag for flag in flags if flag not in docs] == []
