@@ -3,6 +3,7 @@ the result file a CI script reads to tell livecov's statuses from the command's 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -246,3 +247,26 @@ def test_what_the_command_leaves_running_is_stopped_in_process(project: Path, ca
     assert status == 0
     pid = int((project / "leftover.pid").read_text())
     assert not pid_alive(pid)
+
+
+# Declared elsewhere on purpose: no error a user meets as such.
+NOT_ERRORS = [
+    "affected/changes.py:ReachesEveryTest",  # control flow inside the selection
+    "client.py:HTTPStatusError",  # mirrors httpx's, so a user's except catches either
+    "runner.py:Stopped",  # a stop signal unwinding the run (a BaseException, as Ctrl-C)
+]
+
+
+def test_every_error_livecov_raises_is_declared_in_errors_py() -> None:
+    """One catalogue: an exception class declared anywhere else would have no row, no exit
+    status and no place in the documentation's table."""
+    source = Path(errors.__file__).parent
+    declared = []
+    for path in sorted(source.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                getattr(base, "id", "").endswith(("Error", "Exception")) for base in node.bases
+            ):
+                declared.append(f"{path.relative_to(source)}:{node.name}")
+    assert [d for d in declared if not d.startswith("errors.py:")] == NOT_ERRORS
+    assert "errors.py:NotCoverageDataError" in declared

@@ -21,15 +21,11 @@ from pathlib import Path
 import coverage
 from coverage import CoverageData
 
-from livecov.errors import ConfigError, CoverageSchemaError
+from livecov.errors import CoverageSchemaError, NotCoverageDataError
 
 # The version of coverage.py's data schema the SQL below is written for: coverage.py's
 # ``coverage.sqldata.SCHEMA_VERSION`` in every release livecov supports (7.10 and later).
 KNOWN_SCHEMA_VERSION = 7
-
-
-class NotCoverageDataError(ConfigError):
-    """A file that is no coverage.py data: not SQLite, or no ``coverage_schema`` table."""
 
 
 def read_data(data_file: str | Path) -> CoverageData:

@@ -109,6 +109,11 @@ class ConfigError(LivecovError):
     outcome = USAGE
 
 
+class NotCoverageDataError(ConfigError):
+    """A file named as coverage data that is no coverage.py data: not SQLite, or no
+    ``coverage_schema`` table."""
+
+
 class GitError(ConfigError):
     """git refused a command of ``livecov affected`` or ``livecov record``: the message ends
     with git's own last line."""
