@@ -136,3 +136,10 @@ def test_a_value_given_as_text_is_read_as_its_setting_s_type(
     read = BY_NAME[name].from_text(text)
     assert read == value
     assert type(read) is type(value)
+
+
+def test_only_source_splits_its_values_at_commas() -> None:
+    # What a repeated flag or an ini list gives (livecov.pytest_options, livecov run's flags):
+    # coverage run's --source takes a,b; a folder's name may hold a comma.
+    assert BY_NAME["source"].from_lines(["src,lib", "more"]) == ["src", "lib", "more"]
+    assert BY_NAME["pythonpath"].from_lines(["src,v2", "lib"]) == ["src,v2", "lib"]
