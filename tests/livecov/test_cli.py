@@ -93,6 +93,18 @@ def test_run_help_states_the_timeouts_livecov_uses(capsys: pytest.CaptureFixture
     assert f"save its data (default: {defaults.stop_timeout:g})" in text
 
 
+def test_the_pytest_plugins_own_settings_are_no_run_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # auto_reset and live_server_fixture decide what pytest's fixtures do: livecov run has none.
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = capsys.readouterr().out
+    assert "--no-auto-reset" not in text
+    assert "--auto-reset" not in text
+    assert "--live-server-fixture" not in text
+
+
 def test_run_help_fills_the_exit_statuses_to_88_columns(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
