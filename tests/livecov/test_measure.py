@@ -8,7 +8,7 @@ import coverage
 import pytest
 
 from livecov.errors import LivecovError
-from livecov.measure import merge_into_running, server_context_marker
+from livecov.measure import combine_into_file, merge_into_running, server_context_marker
 
 
 def server_file(folder: Path, name: str = ".coverage.vm.pid1.Xabc") -> Path:
@@ -80,3 +80,16 @@ def test_no_files_is_nothing_to_do(tmp_path) -> None:
 def test_data_with_nothing_measuring_is_an_error(tmp_path) -> None:
     with pytest.raises(LivecovError, match="nothing measures this process"):
         merge_as_if_running(None, [server_file(tmp_path)])
+
+
+def test_the_servers_files_are_gone_once_combined(tmp_path) -> None:
+    # What livecov run does at the end: the server's data joins the data file and its own
+    # files go (a later `coverage combine` of the folder would otherwise find them again).
+    (tmp_path / "server").mkdir()
+    files = [server_file(tmp_path / "server", name) for name in (".coverage.a", ".coverage.b")]
+    cov = coverage.Coverage(data_file=str(tmp_path / ".coverage"), branch=True, config_file=False)
+
+    combine_into_file(cov, files)
+
+    assert not any(f.exists() for f in files)
+    assert cov.get_data().measured_files() == {"/app/views.py"}
