@@ -784,6 +784,21 @@ def test_git_refusing_a_command_is_one_usage_line_ending_with_gits_own(tmp_path:
     assert refused.value.exit_status == EXIT_USAGE
 
 
+def test_git_refusing_with_a_usage_hint_after_its_reason_gives_the_reason(
+    tmp_path: Path,
+) -> None:
+    git(tmp_path, "init", "-q")
+    with pytest.raises(GitError) as refused:
+        git(tmp_path, "log", "no-such-revision")  # fatal: ..., then two lines of usage
+    assert str(refused.value).startswith("git log: fatal: ambiguous argument 'no-such-revision'")
+
+
+def test_git_failing_without_a_word_says_failed(tmp_path: Path) -> None:
+    with pytest.raises(GitError) as refused:
+        git(tmp_path, "-c", "alias.quiet=!false", "quiet")
+    assert str(refused.value) == "git -c: failed"
+
+
 # -- [tool.livecov.affected] --------------------------------------------------------------
 
 

@@ -116,7 +116,7 @@ class NotCoverageDataError(ConfigError):
 
 class GitError(ConfigError):
     """git refused a command of ``livecov affected`` or ``livecov record``: the message ends
-    with git's own last line."""
+    with git's own reason (its last fatal: or error: line)."""
 
 
 class BrowserNotFoundError(ConfigError):

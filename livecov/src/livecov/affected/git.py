@@ -10,7 +10,7 @@ from livecov.errors import ConfigError, GitError
 
 
 def git(root: str | Path, *args: str, stdin: str | None = None) -> str:
-    """Run git in ``root``: its output, or GitError with git's own last line."""
+    """Run git in ``root``: its output, or GitError with git's own reason."""
     try:
         done = subprocess.run(
             ["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False
@@ -18,9 +18,16 @@ def git(root: str | Path, *args: str, stdin: str | None = None) -> str:
     except FileNotFoundError:
         raise ConfigError("git is not installed: livecov affected needs it") from None
     if done.returncode:
-        message = done.stderr.strip().splitlines()
-        raise GitError(f"git {args[0]}: {message[-1] if message else 'failed'}")
+        raise GitError(f"git {args[0]}: {_reason(done.stderr)}")
     return done.stdout
+
+
+def _reason(stderr: str) -> str:
+    """git's own reason: its last ``fatal:``/``error:`` line (a usage hint may follow it),
+    else its last line."""
+    lines = stderr.strip().splitlines()
+    reasons = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (reasons or lines or ["failed"])[-1]
 
 
 def git_root(where: str | Path = ".") -> Path:
