@@ -9,7 +9,7 @@ from pathlib import Path
 import coverage
 import pytest
 
-from livecov.affected.changes import node_id_of
+from livecov.affected.changes import Scope, innermost, node_id_of
 from livecov.affected.git import git
 from livecov.affected.record import RECORD_KEY, read_record, record, record_if_in_git
 from livecov.affected.selection import Selection, describe, select
@@ -769,6 +769,12 @@ def test_clear_errors(
         monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match=message):
         select(repo.data, base, where=where)
+
+
+def test_the_innermost_scope_comes_first_far_down_a_long_function() -> None:
+    outer, inner = Scope("outer", 2, 20), Scope("outer.inner", 10, 12)
+    assert innermost([outer, inner], 11) == [inner, outer]
+    assert innermost([outer, inner], 15) == [outer]
 
 
 def test_git_refusing_a_command_is_one_usage_line_ending_with_gits_own(tmp_path: Path) -> None:
