@@ -174,6 +174,24 @@ def test_a_waiter_cancelled_while_the_gate_admits_it_is_skipped() -> None:
     run(scenario)
 
 
+def test_a_waiter_queued_behind_a_cancelled_one_is_let_in_when_the_gate_empties() -> None:
+    async def scenario() -> None:
+        switches: list[str] = []
+        gate = AsyncContextGate("live-server", switch=switches.append)
+        await gate.enter("a")
+        b = Visit(gate, "b")
+        c = Visit(gate, "c")  # queued behind b
+        await settle()
+        b.task.cancel()  # cancelled, still at the head of the queue ...
+        gate.leave()  # ... when the gate empties: c goes in past it
+        await settle()
+        assert c.entered.is_set()
+        await c.leave()
+        assert switches == ["a", "c"]
+
+    run(scenario)
+
+
 def test_a_waiter_admitted_then_cancelled_gives_its_place_back() -> None:
     async def scenario() -> None:
         switches: list[str] = []
