@@ -107,6 +107,12 @@ def livecov_in_use(config: pytest.Config) -> bool:
     return _livecov_in_use(_settings(config))
 
 
+def resets_before_tests(config: pytest.Config) -> bool:
+    """Whether the plugin resets the app's data before the tests that reach the server."""
+    settings = _settings(config)
+    return settings.auto_reset and bool(settings.reset or settings.setup)
+
+
 def _livecov_in_use(settings: Settings) -> bool:
     return bool(settings.app) or RunServer.from_environment() is not None
 

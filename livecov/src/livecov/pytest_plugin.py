@@ -136,11 +136,7 @@ def shared_server_notice(config: pytest.Config) -> str | None:
     workers = getattr(config.option, "numprocesses", None)
     if not isinstance(workers, int) or workers < 2 or RunServer.from_environment() is None:
         return None
-    try:
-        settings = plugin_settings(config)
-    except LivecovError:  # said by the first test that needs the settings
-        return None
-    if not settings.auto_reset or not (settings.reset or settings.setup):
+    if not pytest_live_server.resets_before_tests(config):
         return None
     return (
         f"livecov: pytest -n {workers} inside livecov run: its {workers} workers share the "
