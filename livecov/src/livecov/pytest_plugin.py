@@ -83,8 +83,8 @@ def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
         shared_server_notice(config),
         config.stash.get(RUN_REPORTS, None),
     ]
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and not hasattr(session.config, "workerinput"):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and not hasattr(config, "workerinput"):
         for line in filter(None, lines):
             reporter.write_line(line, yellow=True)
 
@@ -94,9 +94,9 @@ def refuse_unmeasured_workers(config: pytest.Config) -> None:
     measures its own process, the controller, and pytest-xdist's workers, where the tests
     run and start their live servers, go unmeasured; the report would hold the controller's
     imports only (14 % where pytest-cov gives 100 %). pytest-cov measures the workers."""
-    workers = getattr(config.option, "numprocesses", None)
+    workers = xdist_workers(config)
     measuring = coverage.Coverage.current()
-    if not isinstance(workers, int) or workers < 1 or measuring is None:
+    if workers < 1 or measuring is None:
         return
     if config.pluginmanager.get_plugin("_cov") is not None:  # pytest-cov: it measures them
         return
@@ -110,6 +110,12 @@ def refuse_unmeasured_workers(config: pytest.Config) -> None:
         'patch = ["subprocess"] to [tool.coverage.run], or run pytest -n '
         f"{workers} --cov --cov-context=test"
     )
+
+
+def xdist_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this session runs (0: none, or xdist not installed)."""
+    workers = getattr(config.option, "numprocesses", None)
+    return workers if isinstance(workers, int) else 0
 
 
 def foreign_base_url_notice(config: pytest.Config) -> str | None:
@@ -133,8 +139,8 @@ def shared_server_notice(config: pytest.Config) -> str | None:
     the N workers share the run's one server, so a reset before one worker's test wipes the
     data a test of another worker is using. The coverage stays right (each request names
     its test); the tests' outcomes may not."""
-    workers = getattr(config.option, "numprocesses", None)
-    if not isinstance(workers, int) or workers < 2 or RunServer.from_environment() is None:
+    workers = xdist_workers(config)
+    if workers < 2 or RunServer.from_environment() is None:
         return None
     if not pytest_live_server.resets_before_tests(config):
         return None
