@@ -12,14 +12,17 @@ import signal
 import socket
 import sys
 import threading
+import tomllib
 from pathlib import Path
 
 import pytest
+from coverage.config import CoverageConfig
 
 from livecov.cli import main
 from livecov.errors import ConfigError, ControlActionError, ServerDiedError
 from livecov.live_server import LiveServer, ServerOptions
 from livecov.measure import merge_into_running
+from livecov.server_coverage import server_coverage_config
 from tests.livecov.helpers import (
     _measured_like_this_run,
     get,
@@ -275,3 +278,18 @@ def test_livecov_run_workers_on_an_asgi_app_serves_that_many(state_app: Path) ->
     )  # fmt: skip
     assert status == 0
     assert len(reset_pids(state_app)) == 2  # two uvicorn processes, each reset
+
+
+def test_gunicorn_measures_its_one_forked_worker_whatever_gave_its_name(tmp_path: Path) -> None:
+    """gunicorn always forks its workers from a master that imports no app code: even with
+    one worker, the worker must measure itself. The name as a settings file gives it is
+    built at run time, not the interned literal the code compares with."""
+    server = tomllib.loads('server = "gunicorn"')["server"]
+    wsgi = "".join(["werk", "zeug"])
+
+    def patch(name: str) -> list[str]:
+        serialized = server_coverage_config(CoverageConfig(), tmp_path, name, None, 1, True)
+        return CoverageConfig.deserialize(serialized).patch
+
+    assert "fork" in patch(server)
+    assert "fork" not in patch(wsgi)  # one process, nothing forked
