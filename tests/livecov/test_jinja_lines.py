@@ -150,3 +150,32 @@ def test_an_if_whose_way_out_pauses_first_is_a_line_not_a_branch(is_async: bool)
     template_map = build_map(environment(enable_async=is_async), source, "c.html", "c.html")
     assert template_map.statements == {1, 2, 3}
     assert template_map.branches == {}
+
+
+# An {% if %} whose template line number is also the Python line of a yield in the compiled
+# module: coverage.py starts the arc after that yield resumes at the yield's line, so the
+# two can be told apart only when the yield does not lead on to one of the if's ways.
+PADDING = "text\n"
+ELSEWHERE = PADDING * 8 + "{% if a %}\nyes\n{% else %}\nno\n{% endif %}\nend\n"  # if: line 9
+CONFUSED = PADDING * 18 + "{% if a %}{{ a }}{% endif %}\n{% if b %}\nB\n{% endif %}\n"  # if: 20
+
+
+def test_an_if_on_a_yields_line_number_is_a_branch_unless_that_yield_leads_to_its_way(
+    tmp_path: Path,
+) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "elsewhere.html").write_text(ELSEWHERE)
+    (templates / "confused.html").write_text(CONFUSED)
+    with Measure(templates) as measure:
+        env = environment(templates)
+        env.get_template("elsewhere.html").render(a=True)
+        env.get_template("confused.html").render(a=True, b=True)
+
+    report = measure.json()
+    assert report["elsewhere.html"]["executed_branches"] == [[9, 10]]
+    assert report["elsewhere.html"]["missing_branches"] == [[9, 12]]
+    # Line 20's ways cannot be told from the resumed yield's: a line, not a branch (and
+    # line 19's if, closed on its own line, is none either).
+    assert report["confused.html"]["executed_lines"][-2:] == [20, 21]
+    assert report["confused.html"]["summary"]["num_branches"] == 0
