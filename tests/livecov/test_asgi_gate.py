@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from a2wsgi import WSGIMiddleware
 
 from livecov.server.asgi import AsyncContextGate, LivecovAsgiMiddleware
 from livecov.server.wsgi import Alone, Visitor
@@ -408,7 +409,7 @@ def test_a_request_runs_under_its_context(headers: dict[str, str], context: Visi
 
 
 async def streamer(scope, receive, send) -> None:
-    """Two chunks of a streamed response, or a WebSocket that echoes one message."""
+    """Three chunks of a streamed response, or a WebSocket that echoes one message."""
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
@@ -417,38 +418,100 @@ async def streamer(scope, receive, send) -> None:
         return
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"1", "more_body": True})
-    await send({"type": "http.response.body", "body": b"2"})
+    await send({"type": "http.response.body", "body": b"2", "more_body": True})
+    await send({"type": "http.response.body", "body": b"3"})
 
 
-def test_a_stream_gives_its_place_back_while_a_chunk_goes_out() -> None:
-    layer = middleware(app=streamer)
+def slow_chunk(exchange: Exchange, body: bytes) -> tuple[Callable, asyncio.Event, asyncio.Event]:
+    """A ``send`` whose client is slow to take the chunk ``body``: (send, the chunk is on
+    its way, let it go)."""
+    on_its_way, go_on = asyncio.Event(), asyncio.Event()
+
+    async def send(message: dict) -> None:
+        exchange.sent.append(message)
+        if message.get("body") == body:
+            on_its_way.set()
+            await go_on.wait()
+
+    return send, on_its_way, go_on
+
+
+def test_a_stream_gives_its_place_back_while_a_chunk_after_its_first_goes_out() -> None:
+    switches: list[str] = []
+    layer = middleware(app=streamer, switches=switches)
 
     async def scenario() -> None:
-        chunk_sent = asyncio.Event()
-        go_on = asyncio.Event()
         exchange = Exchange()
-
-        async def slow_send(message: dict) -> None:
-            exchange.sent.append(message)
-            if message.get("more_body"):
-                chunk_sent.set()
-                await go_on.wait()  # the client is slow to take the chunk
-
+        send, chunk_on_its_way, go_on = slow_chunk(exchange, b"2")
         stream = asyncio.create_task(
-            layer(http("/", headers={"Livecov-Context": "s"}), exchange.receive, slow_send)
+            layer(http("/", headers={"Livecov-Context": "s"}), exchange.receive, send)
         )
-        await chunk_sent.wait()
+        await chunk_on_its_way.wait()
         other = Visit(layer.gate, "b")
         await settle()
         assert other.entered.is_set()  # got through while the chunk was on its way
         go_on.set()
         await settle()
-        assert len(exchange.sent) == 2  # the stream waits for "b" before its code goes on
+        assert len(exchange.sent) == 3  # the stream waits for "b" before its code goes on
         await other.leave()
         await stream
-        assert [m.get("body") for m in exchange.sent] == [None, b"1", b"2"]
+        assert [m.get("body") for m in exchange.sent] == [None, b"1", b"2", b"3"]
 
     run(scenario)
+    assert switches == ["s", "b", "s"]
+
+
+def test_a_responses_first_chunk_goes_out_with_its_place_held() -> None:
+    # The shape of every WSGI app's response through a2wsgi: one chunk, then the end.
+    # Giving the place back around that chunk let the next test in, then switched back for
+    # the rest of the response and forward again: three context switches instead of one.
+    switches: list[str] = []
+    layer = middleware(app=streamer, switches=switches)
+
+    async def scenario() -> None:
+        exchange = Exchange()
+        send, chunk_on_its_way, go_on = slow_chunk(exchange, b"1")
+        stream = asyncio.create_task(
+            layer(http("/", headers={"Livecov-Context": "s"}), exchange.receive, send)
+        )
+        await chunk_on_its_way.wait()
+        other = Visit(layer.gate, "b")
+        await settle()
+        assert not other.entered.is_set()  # the first chunk holds the place
+        go_on.set()
+        await other.entered.wait()  # let in once the stream gave its place back at chunk 2
+        await other.leave()
+        await stream
+
+    run(scenario)
+    assert switches == ["s", "b", "s"]
+
+
+def test_a_wsgi_apps_response_through_a2wsgi_switches_the_context_once() -> None:
+    def page(environ: dict, start_response: Callable) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"page of " + environ["HTTP_LIVECOV_CONTEXT"].encode()]
+
+    switches: list[str] = []
+    layer = middleware(app=WSGIMiddleware(page), switches=switches)
+
+    def request(context: str) -> dict:
+        scope = http("/", headers={"Livecov-Context": context})
+        return {**scope, "query_string": b"", "http_version": "1.1"}
+
+    async def scenario() -> None:
+        first, second = Exchange(), Exchange()
+        send, chunk_on_its_way, go_on = slow_chunk(first, b"page of a")
+        a = asyncio.create_task(layer(request("a"), first.receive, send))
+        await chunk_on_its_way.wait()
+        b = asyncio.create_task(layer(request("b"), second.receive, second.send))
+        await settle()  # "b" waits for the gate
+        go_on.set()
+        await asyncio.gather(a, b)
+        assert [m.get("body") for m in second.sent] == [None, b"page of b", b""]
+
+    run(scenario)
+    assert switches == ["a", "b"]
 
 
 def test_a_websocket_gives_its_place_back_while_it_waits_for_its_client() -> None:

@@ -14,10 +14,11 @@ event loop:
   run's ``Livecov-Token``.
 
 Long-lived connections: a WebSocket, or a response streamed in chunks, gives its place
-back while it waits on the network -- around each chunk it streams, each message it sends
-and each message it waits for -- and takes it again, in turn, before its code goes on.
-Every line it runs is still recorded under its own context, and other contexts get through
-between its messages, so an endless stream or an idle socket never holds the gate.
+back while it waits on the network -- around each chunk it streams after its first, each
+message it sends and each message it waits for -- and takes it again, in turn, before its
+code goes on. Every line it runs is still recorded under its own context, and other
+contexts get through between its messages, so an endless stream or an idle socket never
+holds the gate.
 
 Lifespan: start-up and shut-down run under ``live-server``; shut-down waits for the
 requests still inside. ``started`` is called once the app has started (or has no lifespan),
@@ -116,10 +117,21 @@ class _Seat:
             self.gate.leave()
 
     def parking_send(self, send: Send) -> Send:
-        """``send`` that gives the place back while a stream's chunk or a socket's message goes."""
+        """``send`` that gives the place back while a stream's chunk or a socket's message goes.
+
+        A response's first chunk goes out with the place held, so a body sent as one chunk
+        then its end (every WSGI app's response through a2wsgi) runs in one visit like any
+        other request: giving the place back around that chunk let the next test in, then
+        switched back for the end of the response and forward again, three context switches
+        instead of one. A stream gives its place back from its second chunk on.
+        """
+        streaming = False  # a chunk of the response's body has gone out
 
         async def parked_send(message: Message) -> None:
-            if not _parks(message):
+            nonlocal streaming
+            if not _parks(message, streaming):
+                if message["type"] == "http.response.body":
+                    streaming = True
                 return await send(message)
             self.give_back()
             try:
@@ -142,10 +154,12 @@ class _Seat:
         return parked_receive
 
 
-def _parks(message: Message) -> bool:
+def _parks(message: Message, streaming: bool) -> bool:
+    """Whether ``message`` goes out with the place given back; ``streaming``: a chunk of the
+    response's body has gone out already."""
     kind = message["type"]
     return kind in _PARKING_SENDS or (
-        kind == "http.response.body" and bool(message.get("more_body", False))
+        kind == "http.response.body" and streaming and bool(message.get("more_body", False))
     )
 
 
