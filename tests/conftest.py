@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,10 @@ BROWSER_TESTS = "tests/e2e/"
 # The "ways users run it" matrix: each module's cells share a venv built once per worker,
 # so a module's cells all go to one worker.
 WAYS_TESTS = "tests/ways/"
+# hypothesis's pytest plugin imports the whole of hypothesis at the end of every pytest run
+# (0.6 s, most of an empty run's time); the pytests this suite starts (pytester's,
+# `livecov run -- pytest`) use nothing of it.
+WITHOUT_HYPOTHESIS = "no:hypothesispytest"
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +28,16 @@ def _keep_this_process_measured() -> Iterator[None]:
     """
     with keep_process_measurement_saving():
         yield
+
+
+@pytest.fixture(autouse=True)
+def _child_pytests_without_hypothesis(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = os.environ.get("PYTEST_ADDOPTS", "")
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"{given} -p {WITHOUT_HYPOTHESIS}".strip())
+    if "pytester" in request.fixturenames:  # pytester clears PYTEST_ADDOPTS: its -p then
+        request.getfixturevalue("pytester").plugins.append(WITHOUT_HYPOTHESIS)
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: -p no:xdist must still work
