@@ -179,3 +179,18 @@ def test_an_if_on_a_yields_line_number_is_a_branch_unless_that_yield_leads_to_it
     # line 19's if, closed on its own line, is none either).
     assert report["confused.html"]["executed_lines"][-2:] == [20, 21]
     assert report["confused.html"]["summary"]["num_branches"] == 0
+
+
+def test_branches_far_down_a_long_template_end_where_they_do(tmp_path: Path) -> None:
+    # Blank output is recorded as a marker holding its line number: past line 128 too.
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    loops = (CORPUS / "loops.html").read_text()
+    (templates / "long.html").write_text(PADDING * 130 + loops)
+    with Measure(templates) as measure:
+        environment(templates).get_template("long.html").render(items=[1], rows=[])
+
+    report = measure.json()["long.html"]
+    # As loops.html's own (test_if_elif_else_and_for_are_branches), 130 lines further down.
+    assert report["executed_branches"] == [[132, 133], [132, 137], [138, -1]]
+    assert report["missing_branches"] == [[132, 135], [138, 139]]
