@@ -194,3 +194,20 @@ def test_branches_far_down_a_long_template_end_where_they_do(tmp_path: Path) -> 
     # As loops.html's own (test_if_elif_else_and_for_are_branches), 130 lines further down.
     assert report["executed_branches"] == [[132, 133], [132, 137], [138, -1]]
     assert report["missing_branches"] == [[132, 135], [138, 139]]
+
+
+def test_a_block_its_parent_never_renders_never_runs(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "plain.html").write_text("<main>{% block content %}{% endblock %}</main>\n")
+    (templates / "page.html").write_text(
+        '{% extends "plain.html" %}\n'
+        "{% block title %}Never shown{% endblock %}\n"
+        "{% block content %}Shown{% endblock %}\n"
+    )
+    with Measure(templates) as measure:
+        environment(templates).get_template("page.html").render()
+
+    report = measure.json()["page.html"]
+    assert report["executed_lines"] == [1, 3]
+    assert report["missing_lines"] == [2]  # plain.html has no title block to render it
