@@ -71,6 +71,8 @@ def test_each_status_means_one_thing_and_the_result_file_says_which(
     )
     for failure in result["failures"]:
         assert f"livecov: {failure['message']}" in err  # every failure is told, one line each
+    if outcome != "app-errors":  # no request failed, or none was served (server-failed, ...)
+        assert result["app_errors"] == {"count": 0, "first_exception": None}
     if outcome == "ok":
         assert result["failures"] == []
         assert result["coverage"] > 0
