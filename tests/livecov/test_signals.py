@@ -19,6 +19,7 @@ import coverage
 import pytest
 
 from livecov.measure import merge_into_running
+from livecov.runner import Stopped, _SignalHold
 from tests.livecov.helpers import group_alive, port_closed, reaped, unmeasured_command
 
 # Makes one request under its own context, prints READY with the URL, then waits forever.
@@ -219,3 +220,20 @@ def test_a_parent_that_ends_without_stopping_its_server_takes_it_along(project: 
             parent.kill()
             parent.wait()
     assert port_closed(url)
+
+
+def test_signals_held_while_the_command_starts_raise_for_the_first_on_release() -> None:
+    """While the command starts, livecov's stop signals are only noted; the release raises
+    for the first that came (SIGTERM here, not the SIGINT after it)."""
+    hold = _SignalHold()
+    hold.hold()
+    hold.handler(signal.SIGTERM, None)
+    hold.handler(signal.SIGINT, None)
+
+    with pytest.raises(BaseException) as raised:  # not only Stopped: SIGINT's would abort
+        hold.release()
+    assert isinstance(raised.value, Stopped)
+    assert raised.value.signum == signal.SIGTERM
+    hold.release()  # released: nothing held, nothing raised
+    with pytest.raises(KeyboardInterrupt):
+        hold.handler(signal.SIGINT, None)  # no longer held: raised at once
