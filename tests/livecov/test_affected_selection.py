@@ -372,6 +372,16 @@ def test_template_that_does_not_compile_selects_every_test_rendering_it(repo: Pr
     assert "templates/page.html does not compile" in selection.reasons()[BIG][0]
 
 
+def test_a_template_that_does_not_compile_names_its_lines_when_one_ran_outside_a_test(
+    repo: Project,
+) -> None:
+    repo.measure({"": {"templates/page.html": [1]}})  # rendered at import, say
+    repo.edit("templates/page.html", "{% endif %}", "{% endif")
+    # The whole template: its 8 lines (the text ends with a newline, not a 9th line).
+    expected = "templates/page.html:1-8 ran outside any test (no context)"
+    assert repo.select().everything == [expected]
+
+
 def test_other_template_languages_are_not_parsed_as_jinja(repo: Project) -> None:
     repo.write("templates/django.html", "{% load static %}\n<p>x</p>\n")
     repo.commit()

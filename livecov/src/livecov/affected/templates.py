@@ -47,7 +47,7 @@ def template_changes(
     path: str, old: str, new: str, lines: LinesRun, jinja: bool
 ) -> Iterator[tuple[str, str]]:
     """A template's changes; ``jinja``: measured by a Jinja plugin, so Jinja can parse it."""
-    whole = Scope("the template", 1, old.count("\n") + 1)
+    whole = Scope("the template", 1, len(old.splitlines()))
     if jinja and not _template_compiles(new):
         yield from scope_tests(path, whole, lines, f"{path} does not compile")
         return
