@@ -40,6 +40,10 @@ def _child_pytests_without_hypothesis(
         request.getfixturevalue("pytester").plugins.append(WITHOUT_HYPOTHESIS)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.import_plugin("tests.tests_ran")
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's: -p no:xdist must still work
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist, the browser tests all go to one worker (one Chromium, one live
