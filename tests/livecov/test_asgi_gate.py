@@ -436,19 +436,28 @@ def slow_chunk(exchange: Exchange, body: bytes) -> tuple[Callable, asyncio.Event
     return send, on_its_way, go_on
 
 
+async def visit_during_chunk(
+    layer: Any, exchange: Exchange, body: bytes
+) -> tuple[asyncio.Task, asyncio.Event, Visit]:
+    """The stream of "s" starts; while its chunk ``body`` is on its way, "b" arrives:
+    (the stream's task, let the chunk go, b's visit)."""
+    send, on_its_way, go_on = slow_chunk(exchange, body)
+    stream = asyncio.create_task(
+        layer(http("/", headers={"Livecov-Context": "s"}), exchange.receive, send)
+    )
+    await on_its_way.wait()
+    other = Visit(layer.gate, "b")
+    await settle()
+    return stream, go_on, other
+
+
 def test_a_stream_gives_its_place_back_while_a_chunk_after_its_first_goes_out() -> None:
     switches: list[str] = []
     layer = middleware(app=streamer, switches=switches)
 
     async def scenario() -> None:
         exchange = Exchange()
-        send, chunk_on_its_way, go_on = slow_chunk(exchange, b"2")
-        stream = asyncio.create_task(
-            layer(http("/", headers={"Livecov-Context": "s"}), exchange.receive, send)
-        )
-        await chunk_on_its_way.wait()
-        other = Visit(layer.gate, "b")
-        await settle()
+        stream, go_on, other = await visit_during_chunk(layer, exchange, b"2")
         assert other.entered.is_set()  # got through while the chunk was on its way
         go_on.set()
         await settle()
@@ -470,13 +479,7 @@ def test_a_responses_first_chunk_goes_out_with_its_place_held() -> None:
 
     async def scenario() -> None:
         exchange = Exchange()
-        send, chunk_on_its_way, go_on = slow_chunk(exchange, b"1")
-        stream = asyncio.create_task(
-            layer(http("/", headers={"Livecov-Context": "s"}), exchange.receive, send)
-        )
-        await chunk_on_its_way.wait()
-        other = Visit(layer.gate, "b")
-        await settle()
+        stream, go_on, other = await visit_during_chunk(layer, exchange, b"1")
         assert not other.entered.is_set()  # the first chunk holds the place
         go_on.set()
         await other.entered.wait()  # let in once the stream gave its place back at chunk 2
