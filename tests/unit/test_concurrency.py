@@ -22,14 +22,8 @@ def server_url(make_app) -> Iterator[tuple[str, object]]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
     try:
-        # Each page the writers see, rendered once before they start: under coverage.py
-        # with livecov.jinja, several threads rendering a template for the first time at
-        # once can crash the measured process (docs/jinja.md, "Limits").
-        for path in ("/", "/auth/login", "/auth/register"):
-            urllib.request.urlopen(url + path, timeout=30).close()
-        yield url, app
+        yield f"http://127.0.0.1:{server.server_port}", app
     finally:
         server.shutdown()
         server.server_close()

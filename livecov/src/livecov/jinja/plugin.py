@@ -31,6 +31,7 @@ class JinjaPlugin(coverage.CoveragePlugin):
         self.branch = False
         self._environment: Any = None
         self._unfound_packages: list[str] = []  # said once measuring starts
+        self._tracers: dict[str, JinjaFileTracer] = {}
 
     def configure(self, config: Any) -> None:
         """Choose the C tracer: it is coverage.py's only core that runs file tracers.
@@ -66,7 +67,11 @@ class JinjaPlugin(coverage.CoveragePlugin):
                 )
             self._unfound_packages = []
         if filename.lower().endswith(self.extensions):
-            return JinjaFileTracer(filename, self)
+            # One tracer per file, kept here: coverage.py's C tracer holds the tracer it was
+            # given without a reference of its own, and when two threads enter a template
+            # for the first time at once, the second's answer replaces the first's in its
+            # cache and frees it while the first thread still calls it (a segfault).
+            return self._tracers.setdefault(filename, JinjaFileTracer(filename, self))
         return None
 
     def file_reporter(self, filename: str) -> JinjaFileReporter:
