@@ -50,7 +50,9 @@ def configure(config: pytest.Config) -> None:
     if base is not None:
         data_file = config.getoption("--livecov-affected-data") or default_data_file(config)
         try:
-            selection = select(data_file, base or None, where=config.rootpath)
+            selection = select(
+                data_file, base or None, where=config.rootpath, tests_root=config.rootpath
+            )
         except LivecovError as exc:
             raise pytest.UsageError(f"livecov: {exc}") from None
         config.pluginmanager.register(AffectedTests(selection), "livecov-affected")

@@ -14,8 +14,9 @@ tree with a base revision and maps each change to the tests that can see it:
   a hook), where the data names the tests that used the server: those tests, and the tests
   that ran the line themselves;
 * a line outside any function (it runs at import), a line run outside any test otherwise
-  (at import in the test process; by a server whose data names no test), a Python file
-  that no longer compiles: every test;
+  (at import in the test process; by a server whose data names no test), or for a test no
+  test file here holds (a pytest run inside a test), a Python file that no longer
+  compiles: every test;
 * a changed test file: its tests, new ones included; any other file the data cannot speak
   for (conftest.py, fixtures, settings, SQL, static files, a Python file never measured):
   every test, unless ``[tool.livecov.affected]`` ``ignore`` says it cannot matter
@@ -23,7 +24,8 @@ tree with a base revision and maps each change to the tests that can see it:
 
 The package, one module per concern: ``record`` (the record, stored and read back) with
 ``git``; ``settings``; ``selection`` (:func:`select`, :class:`Selection`), which reads the
-data through ``data_index`` and each changed file through ``python`` or ``templates``, both
+data through ``data_index`` (with ``test_names``: where node ids live, which names are no
+test here) and each changed file through ``python`` or ``templates``, both
 built on ``changes`` (touched lines, scopes, the tests that ran them); ``report`` (the
 command line's output). Nothing is imported here: ``import livecov.affected.record`` loads
 none of the analysis.

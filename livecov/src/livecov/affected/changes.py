@@ -92,9 +92,15 @@ class LinesRun(dict[int, list[str]]):
     """The contexts that ran each line of one file, and the tests that used the live server:
     what a line the server ran outside any test's request (at its start-up) can reach."""
 
-    def __init__(self, by_line: dict[int, list[str]], server_tests: frozenset[str]) -> None:
+    def __init__(
+        self,
+        by_line: dict[int, list[str]],
+        server_tests: frozenset[str],
+        foreign: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__(by_line)
         self.server_tests = server_tests
+        self.foreign = foreign  # test names no test file here holds (pytest inside a test)
 
 
 def tests_that_ran(lines: LinesRun, numbers: Iterable[int], where: str) -> Iterator[str]:
@@ -104,6 +110,14 @@ def tests_that_ran(lines: LinesRun, numbers: Iterable[int], where: str) -> Itera
     for number in numbers:
         for context in lines.get(number, ()):
             test = node_id_of(context)
+            if test in lines.foreign or (
+                context == SERVER_CONTEXT and lines.server_tests & lines.foreign
+            ):
+                name = test or min(lines.server_tests & lines.foreign)
+                raise ReachesEveryTest(
+                    f"{where} ran for {name}, which no test file here holds (a pytest run"
+                    " inside a test: which test started it is not recorded)"
+                )
             if test is not None:
                 yield test
             elif context == SERVER_CONTEXT and lines.server_tests:

@@ -14,6 +14,7 @@ from livecov.affected.changes import LinesRun, ReachesEveryTest, node_id_of, sco
 from livecov.affected.git import blob_id, git
 from livecov.affected.python import uses
 from livecov.affected.record import Record, measured_paths
+from livecov.affected.test_names import file_of, find_tests_root, foreign_tests, test_file_of
 from livecov.contexts import server_contexts
 from livecov.coverage_data import arc_ends_by_context
 from livecov.errors import GitError
@@ -23,7 +24,14 @@ from livecov.jinja import PLUGIN_NAME as JINJA_TRACER
 class DataIndex:
     """The coverage data by repo-relative path, the tests it names, the versions measured."""
 
-    def __init__(self, data: CoverageData, root: Path, commit: str, measured: Record | None):
+    def __init__(
+        self,
+        data: CoverageData,
+        root: Path,
+        commit: str,
+        measured: Record | None,
+        tests_root: Path | None = None,
+    ) -> None:
         self.data = data
         self.root = root
         self.commit = commit
@@ -31,10 +39,25 @@ class DataIndex:
         self.stale: list[str] = []  # measured in another version than the base's
         roots = [Path(measured.root)] if measured else []
         self.files = dict(measured_paths(data, [*roots, root]))
-        self.tests = {t for t in map(node_id_of, data.measured_contexts()) if t}
-        self.test_files = {t.split("::", 1)[0] for t in self.tests}
+        named = {t for t in map(node_id_of, data.measured_contexts()) if t}
+        # The folder node ids are relative to: pytest's rootdir (given by the pytest plugin),
+        # else the folder from here up to the git root that holds the data's test files.
+        given = tests_root.resolve() if tests_root else None
+        self.tests_root = (
+            given
+            if given and given.is_relative_to(root)
+            else find_tests_root(root, Path.cwd(), map(file_of, named))
+        )
+        # Names of tests run inside a test (no test file here): not this suite's tests.
+        self.foreign = foreign_tests(named, self.tests_root, root, commit)
+        self.tests = named - self.foreign
+        self.test_files = {file_of(t) for t in self.tests}
         # The tests whose requests the live server served (the contexts it marked).
         self.server_tests = frozenset(t for t in map(node_id_of, server_contexts(data)) if t)
+
+    def test_file_of(self, path: str) -> str:
+        """A repo-relative path as a node id names it."""
+        return test_file_of(self.tests_root, self.root, path)
 
     def contexts_by_line(self, path: str) -> LinesRun:
         """Each line of ``path`` that ran, the contexts that ran it, and the tests that used
@@ -51,7 +74,7 @@ class DataIndex:
             by_line = arc_ends_by_context(self.data.data_filename(), filename)
         else:
             by_line = self.data.contexts_by_lineno(filename)
-        return LinesRun(by_line, self.server_tests)
+        return LinesRun(by_line, self.server_tests, self.foreign)
 
     def measured_text(self, path: str) -> str:
         """The file as it was measured: its recorded blob, else the base's version."""
@@ -88,6 +111,6 @@ class DataIndex:
         # Tests may read a name themselves (test files are not measured): the whole file.
         word = re.compile(rf"\b({'|'.join(map(re.escape, sorted(names)))})\b")
         for path in sorted(self.test_files):
-            current = self.root / path
+            current = self.tests_root / path
             if current.is_file() and word.search(current.read_text(errors="replace")):
                 yield path, f"{why}; the test file uses it"

@@ -60,8 +60,13 @@ def select(
     base: str | None = None,
     settings: AffectedSettings | None = None,
     where: str | Path = ".",
+    tests_root: Path | None = None,
 ) -> Selection:
-    """Compare the working tree with ``base`` (default: the recorded commit); select tests."""
+    """Compare the working tree with ``base`` (default: the recorded commit); select tests.
+
+    ``tests_root``: the folder the data's node ids are relative to (pytest's rootdir);
+    by default found from the current folder up to the git root.
+    """
     root = git_root(where)
     data = open_data(data_file)
     measured_record = read_record(data_file)
@@ -85,7 +90,7 @@ def select(
             ) from None
         raise ConfigError(f"{base!r} is not a commit of this repository (--base)") from None
     selection = Selection(base=commit)
-    index = DataIndex(data, root, commit, measured_record)
+    index = DataIndex(data, root, commit, measured_record, tests_root)
     selection.known = index.tests
     selection.warnings.extend(_record_warnings(measured_record, commit, data_file))
     own_data = Path(data_file).resolve()
@@ -142,9 +147,10 @@ def _select_for_file(
     if matches(path, settings.ignore):
         return
     current = index.root / path
-    if path in index.test_files or (_is_test_file(path) and path not in index.files):
+    test_file = index.test_file_of(path)
+    if test_file in index.test_files or (_is_test_file(path) and path not in index.files):
         if current.is_file():
-            selection.test_files[path] = f"{path} changed"
+            selection.test_files[test_file] = f"{path} changed"
         if path not in index.files:
             return
     if path not in index.files:

@@ -1,0 +1,72 @@
+"""Where the data's node ids live: pytest's rootdir inside the checkout, and the names that
+are no test of this checkout.
+
+A node id's file is relative to pytest's rootdir, which is the git root only when the
+project sits at the top of its repository; in a project in a subfolder (``app/`` with its
+own ``pyproject.toml``) ``tests/test_x.py::test_y`` is ``app/tests/test_x.py``.
+
+A name whose file is in neither the working tree nor the base commit is no test of this
+suite: the test of a pytest run *inside* a test (pytester's, a subprocess), whose live
+server recorded its requests under that name. Which of this suite's tests started that run
+the data does not say, so a line run under such a name can reach any test.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from pathlib import Path
+
+from livecov.affected.git import git
+
+
+def file_of(node_id: str) -> str:
+    return node_id.split("::", 1)[0]
+
+
+def find_tests_root(root: Path, start: Path, test_files: Iterable[str]) -> Path:
+    """The folder the node ids are relative to: the one below the git ``root`` under which
+    the most of ``test_files`` are (git's files, untracked ones included); on a tie, one that
+    holds ``start`` (where pytest runs), else the shortest; ``root`` when none is anywhere."""
+    wanted = {posixpath.normpath(name) for name in test_files}
+    by_name: dict[str, list[str]] = {}
+    for name in wanted:
+        by_name.setdefault(posixpath.basename(name), []).append(name)
+    listed = git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    found: dict[str, int] = {}
+    for path in set(listed.split("\0")):
+        for name in by_name.get(posixpath.basename(path), ()):
+            if path == name or path.endswith("/" + name):
+                prefix = path[: len(path) - len(name)]
+                found[prefix] = found.get(prefix, 0) + 1
+    if not found:
+        return root
+    start = start.resolve()
+    near = {f for f in (start, *start.parents) if f.is_relative_to(root)}
+
+    def rank(prefix: str) -> tuple[int, bool, int, str]:
+        return (found[prefix], root / prefix in near, -len(prefix), prefix)
+
+    return root / max(found, key=rank)
+
+
+def repo_path(tests_root: Path, root: Path, test_file: str) -> str:
+    """A node id's file as a path relative to the git root."""
+    return posixpath.normpath((tests_root.relative_to(root) / test_file).as_posix())
+
+
+def test_file_of(tests_root: Path, root: Path, path: str) -> str:
+    """A repo-relative path as pytest names it from ``tests_root``."""
+    prefix = tests_root.relative_to(root).as_posix()
+    return posixpath.relpath(path, prefix) if prefix != "." else path
+
+
+def foreign_tests(
+    tests: Iterable[str], tests_root: Path, root: Path, commit: str
+) -> frozenset[str]:
+    """The node ids whose file is neither in the working tree nor in ``commit``."""
+    missing = [t for t in tests if not (tests_root / file_of(t)).is_file()]
+    if not missing:
+        return frozenset()
+    at_base = set(git(root, "ls-tree", "-r", "--name-only", "-z", commit).split("\0"))
+    return frozenset(t for t in missing if repo_path(tests_root, root, file_of(t)) not in at_base)
