@@ -58,10 +58,14 @@ def app(tmp_path: Path) -> Path:
     write(tmp_path / "repo" / "scripts" / "test_shapes.py", "# a check by hand, not app's\n")
     write(tmp_path / "repo" / ".gitignore", ".coverage*\n__pycache__/\n.pytest_cache/\n")
     commit_all(tmp_path / "repo")
+    measure(app)
+    return app
+
+
+def measure(app: Path) -> None:
     pytest_args = ("-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider")
     measured = run(app, *pytest_args, "--cov", "--cov-context=test", "--cov-report=")
     assert "2 passed" in measured.stdout, measured.stdout + measured.stderr
-    return app
 
 
 def test_in_a_subfolder_project_a_changed_test_file_runs_its_tests(app: Path) -> None:
@@ -87,6 +91,18 @@ def test_in_a_subfolder_project_livecov_affected_names_tests_as_pytest_does(
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines() == ["tests/test_shapes.py"]  # test_add's too: same file
     assert "1 of 2 tests affected by 2 changed file(s)" in listed.stderr
+
+
+def test_of_two_projects_with_the_same_test_names_the_one_it_runs_in_is_read(app: Path) -> None:
+    web = app.parent / "web"  # a second project beside app/, its tests named alike
+    write(web / "tests" / "test_shapes.py", TESTS)
+    commit_all(app.parent)
+    measure(app)
+    edit(app / "tests" / "test_shapes.py", "== 1", "== 7")
+
+    listed = run(app, "-m", "livecov", "affected", "--data-file", str(app / ".coverage"))
+
+    assert listed.stdout.splitlines() == ["tests/test_shapes.py"]
 
 
 def test_in_a_subfolder_project_a_source_change_selects_its_tests_alone(app: Path) -> None:
