@@ -12,6 +12,10 @@ event loop:
   it counts for it too.
 * **Control.** ``POST /__livecov__/shutdown`` and ``POST /__livecov__/reset``, with this
   run's ``Livecov-Token``.
+* **App errors.** A request the app answers with a 5xx, or one that raises, is recorded
+  once (:mod:`livecov.server.app_errors`), with its exception, before its client has the
+  whole answer; the exception goes on to the server, which answers 500 (if nothing was
+  sent yet) and prints it.
 
 Long-lived connections: a WebSocket, or a response streamed in chunks, gives its place
 back while it waits on the network -- around each chunk it streams after its first, each
@@ -35,7 +39,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from livecov.protocol import CONTEXT_HEADER, CONTROL_PREFIX, DEFAULT_CONTEXT, TOKEN_HEADER
-from livecov.server.app_errors import print_request_error
+from livecov.server.app_errors import AppErrorLog, print_request_error
 from livecov.server.wsgi import Alone, GateState, Visitor, clean_context
 
 Scope = MutableMapping[str, Any]
@@ -176,11 +180,13 @@ class LivecovAsgiMiddleware:
         token: str,
         actions: dict[str, Callable[[], None]],
         contexts: bool = True,
+        errors: AppErrorLog | None = None,
     ) -> None:
         self.app = app
         self.token = token
         self.actions = actions
         self.contexts = contexts
+        self.errors = errors
         self.gate = AsyncContextGate(DEFAULT_CONTEXT)
         # Run after a control action, outside the gate and the event loop (the reset of
         # the other workers, which may ask this one's loop to run theirs meanwhile).
@@ -196,12 +202,27 @@ class LivecovAsgiMiddleware:
             return await self._lifespan(scope, receive, send)
         if kind == "http" and scope["path"].startswith(CONTROL_PREFIX):
             return await self._control(scope, send)
-        if not self.contexts or kind not in ("http", "websocket"):
+        if kind not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        seat = _Seat(self.gate, self._context_of(scope))
+        context = self._context_of(scope)
+        watch = _ErrorWatch(self.errors, scope, context)
+        try:
+            if self.contexts:
+                await self._visit(scope, receive, watch.sending(send), context)
+            else:
+                await self.app(scope, receive, watch.sending(send))
+        except Exception as exc:
+            await watch.done(exc)
+            raise
+        await watch.done(None)
+
+    async def _visit(self, scope: Scope, receive: Receive, send: Send, context: str) -> None:
+        """Run the request with its place in the gate held (given back around the waits
+        of a stream or a WebSocket)."""
+        seat = _Seat(self.gate, context)
         await seat.take()
         try:
-            if kind == "websocket":
+            if scope["type"] == "websocket":
                 receive = seat.parking_receive(receive)
             await self.app(scope, receive, seat.parking_send(send))
         finally:
@@ -283,6 +304,53 @@ class LivecovAsgiMiddleware:
         ``context``."""
         assert self.loop is not None
         asyncio.run_coroutine_threadsafe(self._alone(action, context), self.loop).result()
+
+
+class _ErrorWatch:
+    """Records a request the app answered with a 5xx, or that raised, once, in the app
+    error log, before its client has the whole answer.
+
+    Starlette's and FastAPI's error middleware answers an unhandled exception with a 500
+    page, then raises it again for the server to print: the end of a 5xx answer is held
+    until the app is done, so its record names the exception that came after it.
+    """
+
+    def __init__(self, errors: AppErrorLog | None, scope: Scope, context: str) -> None:
+        self.errors = errors
+        self.environ = {"REQUEST_METHOD": scope.get("method", "GET"), "PATH_INFO": scope["path"]}
+        self.context = context
+        self.status = 0  # of the answer, once it started
+        self.held: tuple[Send, Message] | None = None  # a 5xx answer's end
+
+    def sending(self, send: Send) -> Send:
+        """``send``, holding back the end of a 5xx answer (see :meth:`done`)."""
+        if self.errors is None:
+            return send
+
+        async def watched_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+            elif self.status >= 500 and _ends_the_answer(message):
+                self.held = (send, message)
+                return
+            await send(message)
+
+        return watched_send
+
+    async def done(self, exc: Exception | None) -> None:
+        """The app returned, or raised ``exc``: record a failure, then end the answer."""
+        if self.errors is None:
+            return
+        if exc is not None or self.status >= 500:
+            status = self.status if self.status >= 500 else 500  # the server's, if it raised
+            self.errors.record(status, self.environ, self.context, exc)
+        if self.held is not None:
+            send, message = self.held
+            await send(message)
+
+
+def _ends_the_answer(message: Message) -> bool:
+    return message["type"] == "http.response.body" and not message.get("more_body", False)
 
 
 def _header(scope: Scope, name: str) -> str | None:

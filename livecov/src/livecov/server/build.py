@@ -49,12 +49,14 @@ def build_app(spec: ServeSpec, stop: Callable[[], None]) -> Any:
         load_hook(reset)
         actions["reset"] = lambda: call_hook(reset, app)
     middleware: LivecovMiddleware | LivecovAsgiMiddleware
+    errors = AppErrorLog(spec.app_errors_file)
     if asgi:
         from livecov.server.asgi import LivecovAsgiMiddleware  # asyncio: for ASGI apps only
 
-        middleware = LivecovAsgiMiddleware(app, spec.token, actions, contexts=spec.contexts)
+        middleware = LivecovAsgiMiddleware(
+            app, spec.token, actions, contexts=spec.contexts, errors=errors
+        )
     else:
-        errors = AppErrorLog(spec.app_errors_file)
         middleware = LivecovMiddleware(
             app, spec.token, actions, contexts=spec.contexts, errors=errors
         )
