@@ -90,6 +90,24 @@ def test_names_that_do_not_exist_are_settings_to_fix(module, spec: str, message:
     assert error.value.__cause__ is None  # nothing of the user's to show
 
 
+def test_a_factory_that_returns_no_app_says_what_it_returned(module) -> None:
+    # A factory that forgot its return, or a function that is no factory (a reset hook
+    # named as the app): it was called, and what it gave back is no app.
+    module.forgot_return = lambda: None
+    module.settings = lambda: {"DEBUG": True}
+    with pytest.raises(ConfigError) as forgot:
+        load_app("sample_apps:forgot_return")
+    assert str(forgot.value) == (
+        "the app factory 'sample_apps:forgot_return' returned None, not a WSGI or ASGI app; "
+        "return the app from it, or name the app or its factory (MODULE:NAME)"
+    )
+    with pytest.raises(ConfigError) as settings:
+        load_app("sample_apps:settings")
+    assert str(settings.value).startswith(
+        "the app factory 'sample_apps:settings' returned a 'dict', not a WSGI or ASGI app; "
+    )
+
+
 def test_a_module_whose_own_import_fails_is_the_users_error(tmp_path, monkeypatch) -> None:
     (tmp_path / "needs_missing.py").write_text("import not_installed_anywhere\n")
     (tmp_path / "raises_on_import.py").write_text("raise KeyError('SECRET_KEY')\n")

@@ -54,6 +54,11 @@ def _import(module_name: str, spec: str, what: str) -> Any:
         raise AppLoadError(f"importing {what} {spec!r} raised {_one_line(exc)}") from exc
 
 
+def _kind(value: object) -> str:
+    """``None``, or ``a 'dict'``: what a factory returned, for a message."""
+    return "None" if value is None else f"a {type(value).__name__!r}"
+
+
 def _one_line(exc: BaseException) -> str:
     """``KeyError: 'x'``: the last line of the exception's traceback."""
     return traceback.format_exception_only(exc)[-1].strip()
@@ -74,6 +79,11 @@ def load_app(spec: str) -> Callable[..., Any]:
             target = target()
         except Exception as exc:
             raise AppLoadError(f"the app factory {spec!r} raised {_one_line(exc)}") from exc
+        if not callable(target):  # a factory that forgot its return, or a plain function
+            raise ConfigError(
+                f"the app factory {spec!r} returned {_kind(target)}, not a WSGI or ASGI app; "
+                "return the app from it, or name the app or its factory (MODULE:NAME)"
+            )
     if not callable(target):
         raise ConfigError(
             f"the app {spec!r} is a {type(target).__name__!r}, not a WSGI or ASGI app; "
