@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import stat
@@ -65,6 +67,32 @@ def test_lines_reach_the_user_as_they_come_marked_as_the_servers(project: Path) 
                 break
         assert process.wait(timeout=60) == 0
     assert "[live-server] the app says while-running\n" in seen  # stdout and stderr alike
+
+
+class Writes(io.StringIO):
+    """A stream that keeps each write() apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return super().write(text)
+
+
+def test_livecovs_own_lines_go_out_whole_while_the_server_runs(project: Path, monkeypatch) -> None:
+    # Unbuffered (PYTHONUNBUFFERED=1), a line split over two writes let a server line,
+    # written meanwhile to the same log, land inside it: "... (werkzeug)[live-server] ...".
+    writes = Writes()
+    monkeypatch.setattr(sys, "stdout", writes)
+    status = main(["run", "--app", "failing:app", "--no-html", "--", "true"])
+    assert status == 0
+    serving = [call for call in writes.calls if call.startswith("livecov: serving")]
+    assert len(serving) == 1
+    assert re.fullmatch(
+        r"livecov: serving failing:app at http://127\.0\.0\.1:\d+ \(werkzeug\)\n", serving[0]
+    )
 
 
 def test_nothing_is_lost_when_the_server_dies(project: Path, capfd) -> None:

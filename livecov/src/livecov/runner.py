@@ -70,6 +70,14 @@ def run(settings: Settings, command: list[str], out: TextIO | None = None) -> Ru
     return Run(settings, command, out or sys.stdout).execute()
 
 
+def _say(line: str, stream: TextIO) -> None:
+    """One line of livecov's own while the server runs, in one write: print() writes the
+    text and its newline apart, and unbuffered (``PYTHONUNBUFFERED=1``, common in CI
+    images) a line of the server's, written meanwhile to the same log, lands between them."""
+    stream.write(line + "\n")
+    stream.flush()
+
+
 class Run:
     """One ``livecov run``: what it was asked (settings, command), where it reports (``out``,
     stderr for failures), the server it started and the result it builds step by step."""
@@ -160,11 +168,10 @@ class Run:
                 print(f"livecov: the server's output:\n{output}", file=sys.stderr)
             raise
         opts = server.options
-        print(f"livecov: serving {opts.app} at {self.result.url} ({server.backend})", file=out)
+        _say(f"livecov: serving {opts.app} at {self.result.url} ({server.backend})", out)
         if server.core_choice.message:
             choice = server.core_choice
-            print(choice.line(), file=sys.stderr if choice.warning else out)
-        out.flush()
+            _say(choice.line(), sys.stderr if choice.warning else out)
 
     def _run_command(self) -> int:
         server = self.server
