@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sys
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import coverage
-from coverage.exceptions import CoverageException, DataError, NoDataError
+from coverage.exceptions import CoverageException, CoverageWarning, DataError, NoDataError
 from coverage.results import should_fail_under
 
 from livecov.coverage_data import add_context_markers, read_data
@@ -193,9 +194,7 @@ def merge_into_running(files: Iterable[Path]) -> None:
             "the server wrote coverage data but nothing measures this process to add it to; "
             "run under pytest --cov or coverage run"
         )
-    # The data file's absolute name: coverage anchors it where measurement started,
-    # whatever the current directory is now.
-    running_file = Path(cov.get_data().data_filename())
+    running_file = _running_data_file(cov)
     basename = Path(cov.config.data_file).name
     # In parallel mode the running file is ``<data file>.<suffix>``. A measurement whose
     # data lives elsewhere (pytest-testmon's is an in-memory database) takes the data too.
@@ -209,6 +208,20 @@ def merge_into_running(files: Iterable[Path]) -> None:
             shutil.move(path, running_file.with_name(basename + suffix))
         else:
             cov.combine([str(path)], keep=False)  # applies the project's [paths] too
+
+
+def _running_data_file(cov: coverage.Coverage) -> Path:
+    """The running measurement's data file, by its absolute name (coverage anchors it where
+    measurement started, whatever the current directory is now).
+
+    Asking coverage.py for it flushes what was recorded and warns ``No data was collected``
+    when nothing was yet, as in a session of browser tests only, whose lines are all the
+    server's, which this process is about to add: that warning would be wrong. Whether
+    data was collected is coverage.py's to say when the measurement ends, as it does.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "No data was collected", CoverageWarning)
+        return Path(cov.get_data().data_filename())
 
 
 @dataclass
