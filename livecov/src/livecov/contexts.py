@@ -28,13 +28,20 @@ from livecov.coverage_data import read_data
 from livecov.errors import ConfigError
 from livecov.jinja import PLUGIN_NAME as JINJA_PLUGIN
 from livecov.jinja.repair import repair_data
-from livecov.measure import open_coverage, server_context_marker
+from livecov.measure import open_coverage, server_context_marker, shared_fixture_marker
 
 
 def server_contexts(data: CoverageData) -> set[str]:
     """The contexts livecov's live server recorded (those it marked, see the docstring)."""
     contexts = data.measured_contexts()
     return {name for name in contexts if server_context_marker(name) in contexts}
+
+
+def shared_fixture_phases(data: CoverageData) -> frozenset[str]:
+    """The test phases in which a fixture shared by several tests was set up or torn down
+    (those :mod:`livecov.pytest_shared_fixtures` marked)."""
+    contexts = data.measured_contexts()
+    return frozenset(name for name in contexts if shared_fixture_marker(name) in contexts)
 
 
 def e2e_rule(data: CoverageData, patterns: Sequence[str] | None = None) -> Callable[[str], bool]:

@@ -107,6 +107,14 @@ def add_context_markers(
         )
 
 
+def add_contexts(data_file: str | Path, names: Iterable[str]) -> None:
+    """Add the contexts ``names`` to the file, holding no lines (markers)."""
+    with _database(data_file) as db:
+        db.executemany(
+            "insert or ignore into context (context) values (?)", [(name,) for name in names]
+        )
+
+
 def write_meta(data_file: str | Path, key: str, value: str) -> None:
     """Store ``value`` under ``key`` in the data file's ``meta`` table (coverage.py keeps its
     own keys there; ``coverage combine`` does not carry other keys over)."""

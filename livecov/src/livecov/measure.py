@@ -27,6 +27,7 @@ from livecov.protocol import SERVED_CONTEXTS_PREFIX
 
 SERVER_DATA_BASENAME = ".coverage"  # in the server's own data directory
 SERVER_CONTEXT_MARK = "livecov-server:"
+SHARED_FIXTURE_MARK = "livecov-shared-fixture:"
 
 
 def server_context_marker(context: str) -> str:
@@ -37,6 +38,14 @@ def server_context_marker(context: str) -> str:
     a test of its own (``livecov affected`` takes a context with ``::`` for a test).
     """
     return SERVER_CONTEXT_MARK + hashlib.sha256(context.encode()).hexdigest()[:32]
+
+
+def shared_fixture_marker(context: str) -> str:
+    """The name of the context that says a fixture shared by several tests (scope session,
+    package, module or class) was set up or torn down in the test phase ``context``
+    (:mod:`livecov.pytest_shared_fixtures`). Like :func:`server_context_marker`: no lines,
+    kept by ``coverage combine``, a digest that reads as no test."""
+    return SHARED_FIXTURE_MARK + hashlib.sha256(context.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -194,7 +203,7 @@ def merge_into_running(files: Iterable[Path]) -> None:
             "the server wrote coverage data but nothing measures this process to add it to; "
             "run under pytest --cov or coverage run"
         )
-    running_file = _running_data_file(cov)
+    running_file = running_data_file(cov)
     basename = Path(cov.config.data_file).name
     # In parallel mode the running file is ``<data file>.<suffix>``. A measurement whose
     # data lives elsewhere (pytest-testmon's is an in-memory database) takes the data too.
@@ -210,7 +219,7 @@ def merge_into_running(files: Iterable[Path]) -> None:
             cov.combine([str(path)], keep=False)  # applies the project's [paths] too
 
 
-def _running_data_file(cov: coverage.Coverage) -> Path:
+def running_data_file(cov: coverage.Coverage) -> Path:
     """The running measurement's data file, by its absolute name (coverage anchors it where
     measurement started, whatever the current directory is now).
 

@@ -14,7 +14,7 @@ from typing import Any, cast
 import coverage
 import pytest
 
-from livecov import pytest_affected, pytest_live_server, pytest_options
+from livecov import pytest_affected, pytest_live_server, pytest_options, pytest_shared_fixtures
 from livecov.client import HTTPClient, client_for
 from livecov.control import RunServer
 from livecov.cores import measuring_core
@@ -70,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_REPORTS] = reports_left_to_the_run(config)
     if config.getoption("--livecov-test-contexts") and measuring:
         config.pluginmanager.register(TestContexts(measuring), "livecov-test-contexts")
+    pytest_shared_fixtures.register(config)  # for livecov affected (its module says why)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -446,7 +447,8 @@ def _settings(config: pytest.Config) -> Settings:
 
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
-    """When the tests have run, repair the templates' data (docs/jinja.md).
+    """When the tests have run, repair the templates' data (docs/jinja.md) and mark the
+    phases that set up a fixture several tests share (:mod:`livecov.pytest_shared_fixtures`).
 
     The innermost wrapper: it runs before pytest-cov combines and reports, and before
     ``coverage run`` saves, so coverage.py's own reports read the templates right.
@@ -455,3 +457,4 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
         return (yield)
     finally:
         repair_running_data(coverage.Coverage.current())
+        pytest_shared_fixtures.mark_running_data(session.config)

@@ -14,7 +14,9 @@ tree with a base revision and maps each change to the tests that can see it:
   a hook), where the data names the tests that used the server: those tests, and the tests
   that ran the line themselves;
 * a line outside any function (it runs at import), a line run outside any test otherwise
-  (at import in the test process; by a server whose data names no test), or for a test no
+  (at import in the test process; by a server whose data names no test), in a test phase
+  that set up or tore down a fixture several tests share (``pytest_shared_fixtures``
+  marks those phases), or for a test no
   test file here holds (a pytest run inside a test), a Python file that no longer
   compiles: every test;
 * a changed test file: its tests, new ones included; any other file the data cannot speak

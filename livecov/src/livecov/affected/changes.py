@@ -97,16 +97,20 @@ class LinesRun(dict[int, list[str]]):
         by_line: dict[int, list[str]],
         server_tests: frozenset[str],
         foreign: frozenset[str] = frozenset(),
+        shared: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(by_line)
         self.server_tests = server_tests
         self.foreign = foreign  # test names no test file here holds (pytest inside a test)
+        # Test phases that set up or tore down a fixture other tests use too.
+        self.shared = shared
 
 
 def tests_that_ran(lines: LinesRun, numbers: Iterable[int], where: str) -> Iterator[str]:
     """The tests whose contexts ran any of ``numbers``; for a line the live server ran outside
     any test's request, every test that used the server; every test if something else ran
-    one (the test process outside a test: at import, a session fixture)."""
+    one (the test process outside a test: at import; a test phase that set up or tore down
+    a fixture other tests use too, a session fixture's)."""
     for number in numbers:
         for context in lines.get(number, ()):
             test = node_id_of(context)
@@ -117,6 +121,11 @@ def tests_that_ran(lines: LinesRun, numbers: Iterable[int], where: str) -> Itera
                 raise ReachesEveryTest(
                     f"{where} ran for {name}, which no test file here holds (a pytest run"
                     " inside a test: which test started it is not recorded)"
+                )
+            if context in lines.shared:
+                raise ReachesEveryTest(
+                    f"{where} ran in {context}, which set up or tore down a fixture other"
+                    " tests use too (scope session, package, module or class)"
                 )
             if test is not None:
                 yield test

@@ -15,7 +15,7 @@ from livecov.affected.git import blob_id, git
 from livecov.affected.python import uses
 from livecov.affected.record import Record, measured_paths
 from livecov.affected.test_names import file_of, find_tests_root, foreign_tests, test_file_of
-from livecov.contexts import server_contexts
+from livecov.contexts import server_contexts, shared_fixture_phases
 from livecov.coverage_data import arc_ends_by_context
 from livecov.errors import GitError
 from livecov.jinja import PLUGIN_NAME as JINJA_TRACER
@@ -54,6 +54,8 @@ class DataIndex:
         self.test_files = {file_of(t) for t in self.tests}
         # The tests whose requests the live server served (the contexts it marked).
         self.server_tests = frozenset(t for t in map(node_id_of, server_contexts(data)) if t)
+        # The test phases that set up or tore down a fixture other tests use too.
+        self.shared_phases = shared_fixture_phases(data)
 
     def test_file_of(self, path: str) -> str:
         """A repo-relative path as a node id names it."""
@@ -74,7 +76,7 @@ class DataIndex:
             by_line = arc_ends_by_context(self.data.data_filename(), filename)
         else:
             by_line = self.data.contexts_by_lineno(filename)
-        return LinesRun(by_line, self.server_tests, self.foreign)
+        return LinesRun(by_line, self.server_tests, self.foreign, self.shared_phases)
 
     def measured_text(self, path: str) -> str:
         """The file as it was measured: its recorded blob, else the base's version."""
