@@ -158,11 +158,38 @@ def test_a_module_of_one_comment_without_a_final_newline_selects_nothing(repo: P
     assert selected(repo.select()) == set()
 
 
-def test_a_new_constant_in_place_of_a_blank_line_selects_nothing_until_read(
+def test_a_new_constant_the_change_reads_selects_the_functions_reading_it(
     repo: Project,
 ) -> None:
     repo.edit("helpers.py", "from views import LIMIT\n\n", "from views import LIMIT\nEXTRA = 1\n")
-    assert selected(repo.select()) == set()
+    repo.edit("helpers.py", "return total + LIMIT", "return total + LIMIT + EXTRA")
+    assert selected(repo.select()) == {FLOW}
+
+
+UNREAD = "no measured code or test file reads"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name"),
+    [
+        ('NAMES = ("a", "b")', 'NAMES = ("a", "b")\nROOT_URLCONF = "urls"', "ROOT_URLCONF"),
+        ("import json\n", "import json\nimport signals\n", "signals"),
+    ],
+)
+def test_a_name_nothing_measured_reads_selects_every_test(
+    repo: Project, old: str, new: str, name: str
+) -> None:
+    """Read by name where nothing is measured (a framework's settings: Django's, Flask's
+    config.from_object), or imported for its import's effects: any test can see it."""
+    repo.edit("views.py", old, new)
+    assert repo.select().everything == [
+        f"views.py: {name} changed; {UNREAD} {name} (a setting the framework reads? an import"
+        " for its side effects?)"
+    ]
+    repo.commit()
+    repo.measure()
+    repo.edit("views.py", new, old)  # removed, or changed: the same
+    assert repo.select().everything[0].startswith(f"views.py: {name} changed; {UNREAD}")
 
 
 def test_a_module_constant_selects_the_functions_that_read_it(repo: Project) -> None:
@@ -197,7 +224,7 @@ def test_a_constant_two_test_files_read_selects_both_files(repo: Project) -> Non
 
 def test_a_constant_read_at_import_selects_every_test(repo: Project) -> None:
     repo.edit("helpers.py", "def start():", "START = LIMIT\n\n\ndef start():")
-    assert selected(repo.select()) == set()  # START is new: nothing reads it yet
+    assert UNREAD in repo.select().everything[0]  # START is new: nothing reads it yet
     repo.commit()
     repo.measure()
     repo.edit("views.py", "LIMIT = 3", "LIMIT = 5")
@@ -220,15 +247,13 @@ def test_attributes_and_imports_inside_functions_are_reads(repo: Project) -> Non
     )
     repo.commit()
     repo.measure()
-    repo.edit("views.py", "LIMIT = 3", "LIMIT: int = 4\nEXTRA = 1")
+    repo.edit("views.py", "LIMIT = 3", "LIMIT: int = 4")
     repo.edit("views.py", 'NAMES = ("a", "b")', 'NAMES = ("c",)')
     assert selected(repo.select()) == {BIG, SMALL, FLOW}
 
 
 def test_an_added_import_selects_what_reads_its_name(repo: Project) -> None:
-    repo.edit("views.py", "import json\n", "import json\nimport os.path\n")
-    assert selected(repo.select()) == set()
-    repo.edit("views.py", "import json\n", "from json import loads as LIMIT\n")
+    repo.edit("views.py", "import json\n", "import json\nfrom json import loads as LIMIT\n")
     assert selected(repo.select()) == {BIG, SMALL, FLOW}
 
 

@@ -8,6 +8,9 @@ git so the measured version can be read back). ``selection.select`` compares the
 tree with a base revision and maps each change to the tests that can see it:
 
 * a changed or removed line that ran: the tests that ran it;
+* a top-level assignment or import: the tests that ran a function reading the name, and the
+  test files naming it; every test when nothing measured reads it (a framework reads its
+  settings by name; an import for its side effects);
 * a line that never ran, or an added one: the tests that ran its function (Python) or its
   template block, found by name in the measured version, else the template;
 * a line the live server ran outside any test's request (``live-server``: at its start-up,

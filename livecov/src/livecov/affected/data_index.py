@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from coverage import CoverageData
@@ -99,14 +99,17 @@ class DataIndex:
                 f"{path}: the version measured is not in this repository (measured elsewhere?)"
             ) from None
 
-    def users(self, names: set[str], why: str) -> Iterator[tuple[str, str]]:
-        """The tests that ran a function using any of ``names``, in any measured file."""
+    def users(self, names: set[str], why: str) -> Generator[tuple[str, str], None, set[str]]:
+        """The tests that ran a function using any of ``names``, in any measured file;
+        returns the names found read (in a measured file or a test file)."""
+        read: set[str] = set()
         for path in sorted(p for p in self.files if p.endswith(".py")):
             text = self.measured_text(path)
             if not any(name in text for name in names):
                 continue
             lines = self.contexts_by_line(path)
-            for scope, number in uses(ast.parse(text), names):
+            for scope, number, name in uses(ast.parse(text), names):
+                read.add(name)
                 if scope is None:
                     raise ReachesEveryTest(f"{why}; {path}:{number} uses it at import")
                 yield from scope_tests(path, scope, lines, why)
@@ -114,5 +117,10 @@ class DataIndex:
         word = re.compile(rf"\b({'|'.join(map(re.escape, sorted(names)))})\b")
         for path in sorted(self.test_files):
             current = self.tests_root / path
-            if current.is_file() and word.search(current.read_text(errors="replace")):
+            if not current.is_file():
+                continue
+            found = set(word.findall(current.read_text(errors="replace")))
+            if found:
+                read |= found
                 yield path, f"{why}; the test file uses it"
+        return read

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from livecov.affected.changes import (
     LinesRun,
@@ -17,7 +17,8 @@ from livecov.affected.changes import (
     touched_lines,
 )
 
-Users = Callable[[set[str], str], Iterator[tuple[str, str]]]
+# The tests that ran a function reading any of the names; returns the names found read.
+Users = Callable[[set[str], str], Generator[tuple[str, str], None, set[str]]]
 
 
 def _function_scopes(tree: ast.AST) -> list[Scope]:
@@ -83,7 +84,16 @@ def python_changes(
         why = f"{path}: {', '.join(sorted(names))} changed"
         for name in sorted(names & set(by_name)):  # a function's own def line
             yield from scope_tests(path, by_name[name], lines, why)
-        yield from users(names, why)
+        read = yield from users(names, why)
+        functions = set(by_name) | {s.name for s in new_scopes}
+        unread = names - read - functions - {name for *_, name in uses(new_tree, names)}
+        if unread:
+            # Read by name where nothing is measured (Django's settings, Flask's
+            # config.from_object, getattr), or imported for what its import does.
+            raise ReachesEveryTest(
+                f"{why}; no measured code or test file reads {', '.join(sorted(unread))}"
+                " (a setting the framework reads? an import for its side effects?)"
+            )
 
 
 def _bindings(tree: ast.Module, number: int, where: str) -> set[str]:
@@ -106,15 +116,15 @@ def _bindings(tree: ast.Module, number: int, where: str) -> set[str]:
     raise ReachesEveryTest(f"{where} changed: it runs at import")
 
 
-def uses(tree: ast.Module, names: set[str]) -> Iterator[tuple[Scope | None, int]]:
-    """Where ``names`` are read: in which function (None: at import), on which line.
+def uses(tree: ast.Module, names: set[str]) -> Iterator[tuple[Scope | None, int, str]]:
+    """Where ``names`` are read: in which function (None: at import), on which line, which.
 
     A module-level import of a name only passes it on; where it is read is found too.
     """
 
     def visit(
         node: ast.AST, scope: Scope | None, prefix: str
-    ) -> Iterator[tuple[Scope | None, int]]:
+    ) -> Iterator[tuple[Scope | None, int, str]]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             inner = Scope(f"{prefix}{node.name}", node.body[0].lineno, node.end_lineno or 0)
             for part in (
@@ -144,7 +154,7 @@ def uses(tree: ast.Module, names: set[str]) -> Iterator[tuple[Scope | None, int]
             else None
         )
         if used in names:
-            yield scope, getattr(node, "lineno", 0)
+            yield scope, getattr(node, "lineno", 0), used
         for child in ast.iter_child_nodes(node):
             yield from visit(child, scope, prefix)
 
