@@ -113,6 +113,31 @@ def test_in_a_subfolder_project_a_source_change_selects_its_tests_alone(app: Pat
     assert listed.stdout.splitlines() == ["tests/test_shapes.py::test_sub"]
 
 
+AFFECTED = '\n[tool.livecov.affected]\nignore = ["docs/*"]\nalways = ["schema.sql"]\n'
+
+
+@pytest.mark.parametrize("where", ["app", "root"])
+def test_a_subfolder_projects_own_affected_settings_apply_relative_to_it(
+    app: Path, where: str
+) -> None:
+    (app / "pyproject.toml").write_text(SETTINGS + AFFECTED)
+    write(app.parent / "pyproject.toml", "[tool.livecov.affected]\nalways = ['docs/*']\n")
+    write(app / "schema.sql", "create table t (id);\n")
+    commit_all(app.parent)
+    measure(app)
+    write(app / "docs" / "guide.md", "words\n")
+    cwd = app if where == "app" else app.parent
+    data = ("--data-file", str(app / ".coverage"))
+
+    ignored = run(cwd, "-m", "livecov", "affected", *data)
+    edit(app / "schema.sql", "(id)", "(id, name)")
+    always = run(cwd, "-m", "livecov", "affected", *data)
+
+    assert "0 of 2 tests affected by 1 changed file(s)" in ignored.stderr, ignored.stderr
+    assert "every test is affected since" in always.stderr
+    assert "app/schema.sql changed ([tool.livecov.affected] always)" in always.stderr
+
+
 def test_a_tests_root_outside_the_repository_is_found_from_the_data(repo: Project) -> None:
     repo.write("other/test_views.py", "# the same name elsewhere, no test of the suite\n")
     repo.commit()

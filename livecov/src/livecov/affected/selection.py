@@ -12,7 +12,7 @@ from livecov.affected.data_index import DataIndex
 from livecov.affected.git import blob_id, git, git_root
 from livecov.affected.python import python_changes
 from livecov.affected.record import Record, open_data, read_record
-from livecov.affected.settings import AffectedSettings, load_affected_settings, matches
+from livecov.affected.settings import AffectedSettings, matches, project_settings
 from livecov.affected.templates import template_changes
 from livecov.errors import ConfigError, GitError
 
@@ -70,7 +70,6 @@ def select(
     root = git_root(where)
     data = open_data(data_file)
     measured_record = read_record(data_file)
-    settings = settings or load_affected_settings(root / "pyproject.toml")
     given = base
     if base is None:
         if measured_record is None or measured_record.commit is None:
@@ -91,6 +90,7 @@ def select(
         raise ConfigError(f"{base!r} is not a commit of this repository (--base)") from None
     selection = Selection(base=commit)
     index = DataIndex(data, root, commit, measured_record, tests_root)
+    settings = settings or project_settings(index.tests_root, root)
     selection.known = index.tests
     selection.warnings.extend(_record_warnings(measured_record, commit, data_file))
     own_data = Path(data_file).resolve()
@@ -142,9 +142,9 @@ def _changed_files(root: Path, commit: str) -> list[str]:
 def _select_for_file(
     path: str, index: DataIndex, settings: AffectedSettings, selection: Selection
 ) -> None:
-    if matches(path, settings.always):
+    if matches(settings.relative(path), settings.always):
         raise ReachesEveryTest(f"{path} changed ([tool.livecov.affected] always)")
-    if matches(path, settings.ignore):
+    if matches(settings.relative(path), settings.ignore):
         return
     current = index.root / path
     test_file = index.test_file_of(path)
