@@ -10,6 +10,7 @@ import coverage
 import pytest
 
 from livecov.affected.changes import Scope, innermost, node_id_of
+from livecov.affected.data_index import DataIndex
 from livecov.affected.git import git
 from livecov.affected.record import RECORD_KEY, read_record, record, record_if_in_git
 from livecov.affected.selection import Selection, describe, select
@@ -888,6 +889,24 @@ def test_relative_file_names_are_relative_to_the_checkout(repo: Project) -> None
     }
     repo.edit("views.py", 'return "big"', 'return "BIG"')
     assert selected(repo.select()) == {BIG}
+
+
+def test_a_relative_name_no_project_folder_holds_is_relative_to_the_checkout(
+    repo: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # coverage's relative_files = true, measured at the root; recorded from tests/
+    repo.data.unlink()
+    data = coverage.CoverageData(str(repo.data))
+    data.set_context(BIG + "|run")
+    data.add_lines({"views.py": [12], "gone.py": [1]})  # gone.py: deleted since
+    data.write()
+    monkeypatch.chdir(repo.root / "tests")
+    measured = record(repo.data, repo.root)
+    assert set(measured.files) == {"views.py"}
+    index = DataIndex(
+        data, repo.root, repo.git("rev-parse", "HEAD").strip(), measured, repo.root / "tests"
+    )
+    assert index.files == {"views.py": "views.py", "gone.py": "gone.py"}  # not tests/views.py
 
 
 def test_a_file_that_is_not_coverage_data(repo: Project) -> None:

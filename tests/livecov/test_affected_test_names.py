@@ -113,6 +113,24 @@ def test_in_a_subfolder_project_a_source_change_selects_its_tests_alone(app: Pat
     assert listed.stdout.splitlines() == ["tests/test_shapes.py::test_sub"]
 
 
+@pytest.mark.parametrize("where", ["app", "root"])
+def test_a_subfolder_project_measured_with_relative_files_selects_by_line(
+    app: Path, where: str
+) -> None:
+    """coverage's relative_files names files relative to app/, where pytest ran."""
+    (app / "pyproject.toml").write_text(SETTINGS + "relative_files = true\n")
+    commit_all(app.parent)
+    measure(app)
+    edit(app / "shapes.py", "return a - b", "return b - a")
+    cwd = app if where == "app" else app.parent
+
+    listed = run(cwd, "-m", "livecov", "affected", "--data-file", str(app / ".coverage"))
+    affected = run(app, "-m", "pytest", "-q", "-p", "no:randomly", "--livecov-affected")
+
+    assert listed.stdout.splitlines() == ["tests/test_shapes.py::test_sub"], listed.stderr
+    assert "1 failed, 1 deselected" in affected.stdout, affected.stdout
+
+
 AFFECTED = '\n[tool.livecov.affected]\nignore = ["docs/*"]\nalways = ["schema.sql"]\n'
 
 

@@ -4,6 +4,7 @@ versions of the files that were measured."""
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 from collections.abc import Generator
 from pathlib import Path
@@ -37,8 +38,6 @@ class DataIndex:
         self.commit = commit
         self.record = measured
         self.stale: list[str] = []  # measured in another version than the base's
-        roots = [Path(measured.root)] if measured else []
-        self.files = dict(measured_paths(data, [*roots, root]))
         named = {t for t in map(node_id_of, data.measured_contexts()) if t}
         # The folder node ids are relative to: pytest's rootdir (given by the pytest plugin),
         # else the folder from here up to the git root that holds the data's test files.
@@ -48,6 +47,8 @@ class DataIndex:
             if given and given.is_relative_to(root)
             else find_tests_root(root, Path.cwd(), map(file_of, named))
         )
+        roots = [Path(measured.root)] if measured else []
+        self.files = dict(measured_paths(data, [*roots, root], self._repo_path))
         # Names of tests run inside a test (no test file here): not this suite's tests.
         self.foreign = foreign_tests(named, self.tests_root, root, commit)
         self.tests = named - self.foreign
@@ -56,6 +57,16 @@ class DataIndex:
         self.server_tests = frozenset(t for t in map(node_id_of, server_contexts(data)) if t)
         # The test phases that set up or tore down a fixture other tests use too.
         self.shared_phases = shared_fixture_phases(data)
+
+    def _repo_path(self, name: str) -> str:
+        """A relative name in the data (``relative_files``): relative to the project's
+        folder (where its tests are) when the record or the checkout has it there."""
+        project = self.tests_root.relative_to(self.root).as_posix()
+        in_project = posixpath.normpath(posixpath.join(project, name))
+        recorded = self.record.files if self.record else {}
+        if in_project in recorded or (name not in recorded and (self.root / in_project).is_file()):
+            return in_project
+        return name
 
     def test_file_of(self, path: str) -> str:
         """A repo-relative path as a node id names it."""

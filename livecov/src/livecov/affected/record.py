@@ -6,9 +6,10 @@ the measured versions to git as blobs, so that ``livecov affected`` can read the
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,15 +61,18 @@ def open_data(data_file: str | Path) -> CoverageData:
     return data
 
 
-def measured_paths(data: CoverageData, roots: Sequence[Path]) -> Iterator[tuple[str, str]]:
+def measured_paths(
+    data: CoverageData, roots: Sequence[Path], relative: Callable[[str], str] = str
+) -> Iterator[tuple[str, str]]:
     """(repo-relative path, the name in the data) of each measured file in ``roots``.
 
-    A relative name (coverage's ``relative_files``) is relative to the checkout's root.
+    A relative name (coverage's ``relative_files``) is relative to the folder coverage ran
+    in, a project's folder in its repository: ``relative`` makes it repo-relative.
     """
     for filename in data.measured_files():
         path = Path(filename)
         if not path.is_absolute():
-            yield path.as_posix(), filename
+            yield relative(path.as_posix()), filename
             continue
         for base in roots:
             if path.is_relative_to(base):
@@ -76,11 +80,23 @@ def measured_paths(data: CoverageData, roots: Sequence[Path]) -> Iterator[tuple[
                 break
 
 
+def in_first_folder(root: Path, folders: Sequence[Path], name: str) -> str:
+    """A relative name as a repo-relative path: in the first of ``folders`` (inside the git
+    ``root``) that holds such a file, else at the root."""
+    for folder in folders:
+        if folder.is_relative_to(root) and (folder / name).is_file():
+            return (folder / name).relative_to(root).as_posix()
+    return name
+
+
 def record(data_file: str | Path, where: str | Path = ".") -> Record:
     """Store in ``data_file`` the commit and the measured files' content, as of now."""
     root = git_root(where)
     data = open_data(data_file)
-    paths = [p for p, _ in measured_paths(data, [root]) if (root / p).is_file()]
+    # Where coverage ran: here (pytest's invocation folder, livecov run's), or ``where``.
+    folders = [Path.cwd().resolve(), Path(where).resolve()]
+    relative = functools.partial(in_first_folder, root, folders)
+    paths = [p for p, _ in measured_paths(data, [root], relative) if (root / p).is_file()]
     blobs = git(
         root,
         "hash-object",
