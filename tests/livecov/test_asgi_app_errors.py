@@ -51,20 +51,23 @@ def layer_over(app, log: Path | None = None, contexts: bool = True) -> LivecovAs
 
 
 def serve(layer: LivecovAsgiMiddleware, *paths: str) -> list[Exchange]:
-    """Each path requested in turn (as the test ``t``); an exception the app raised is
-    kept on the exchange, as the server would catch it."""
+    """Each path requested in turn, as the test ``t``."""
     exchanges = [Exchange() for _ in paths]
 
     async def scenario() -> None:
         for path, exchange in zip(paths, exchanges, strict=True):
-            try:
-                await layer(http(path, headers={"Livecov-Context": "t"}), exchange.receive,
-                            exchange.send)  # fmt: skip
-            except Exception as exc:
-                exchange.raised = exc  # type: ignore[attr-defined]
+            await layer(http(path, headers={"Livecov-Context": "t"}), exchange.receive,
+                        exchange.send)  # fmt: skip
 
     run(scenario)
     return exchanges
+
+
+INTERNAL_ERROR = [500, b"Internal Server Error"]  # the answer to an app that raised first
+
+
+def answer(exchange: Exchange) -> list:
+    return [exchange.status, b"".join(m.get("body", b"") for m in exchange.sent[1:])]
 
 
 @pytest.mark.parametrize("contexts", [True, False])
@@ -82,15 +85,18 @@ def test_every_5xx_and_only_a_5xx_is_recorded_with_its_status(tmp_path, contexts
     ]
 
 
-def test_a_500_answered_then_raised_is_one_error_recorded_with_its_exception(tmp_path) -> None:
+def test_a_500_answered_then_raised_is_one_error_recorded_with_its_exception(
+    tmp_path, capsys
+) -> None:
     log = tmp_path / "errors.jsonl"
     (exchange,) = serve(layer_over(answers_500_then_raises, log), "/raise")
-    assert [message["type"] for message in exchange.sent] == [
-        "http.response.start",
-        "http.response.body",
-    ]
-    assert isinstance(exchange.raised, ZeroDivisionError)  # the server prints it
+    assert answer(exchange) == [500, b"Internal Server Error"]  # the app's own, once
     assert entries(log) == [(500, "/raise", "t", "ZeroDivisionError: division by zero")]
+    err = capsys.readouterr().err
+    # As the WSGI layer prints it: the request and its test, the traceback, not livecov's.
+    assert err.startswith("Exception on GET /raise (Livecov-Context: t):\nTraceback")
+    assert err.endswith("ZeroDivisionError: division by zero\n")
+    assert "livecov/server" not in err
 
 
 def test_a_5xx_answer_ends_only_once_it_is_recorded(tmp_path) -> None:
@@ -104,8 +110,7 @@ def test_a_5xx_answer_ends_only_once_it_is_recorded(tmp_path) -> None:
         async def send(message: dict) -> None:
             seen_when_sent.append(entries(log))
 
-        with pytest.raises(ZeroDivisionError):
-            await layer(http("/raise"), Exchange().receive, send)
+        await layer(http("/raise"), Exchange().receive, send)
 
     run(scenario)
     recorded = [(500, "/raise", "live-server", "ZeroDivisionError: division by zero")]
@@ -120,22 +125,41 @@ def test_an_exception_after_a_2xx_answer_is_recorded_as_a_500(tmp_path) -> None:
 
     log = tmp_path / "errors.jsonl"
     (exchange,) = serve(layer_over(breaks_mid_stream, log), "/stream")
-    assert [message.get("body") for message in exchange.sent] == [None, b"half"]
+    assert [message.get("body") for message in exchange.sent] == [None, b"half"]  # no more
     assert entries(log) == [(500, "/stream", "t", "ValueError: the rest is lost")]
 
 
-def test_an_exception_before_any_answer_is_recorded_with_it(tmp_path) -> None:
+def test_an_exception_before_any_answer_is_answered_500_and_recorded_with_it(tmp_path) -> None:
     log = tmp_path / "errors.jsonl"
     (exchange,) = serve(layer_over(raises_before_answering, log), "/missing")
-    assert exchange.sent == []  # the server answers 500 itself
-    assert isinstance(exchange.raised, KeyError)
+    assert answer(exchange) == INTERNAL_ERROR
     assert entries(log) == [(500, "/missing", "t", "KeyError: 'missing'")]
 
 
-def test_without_an_error_log_failures_just_pass_on() -> None:
-    for app in (answers_500_then_raises, raises_before_answering):
-        (exchange,) = serve(layer_over(app), "/x")
-        assert isinstance(exchange.raised, ZeroDivisionError | KeyError)
+def test_without_an_error_log_a_failed_request_is_still_answered_and_printed(capsys) -> None:
+    exchanges = serve(layer_over(raises_before_answering), "/x")
+    assert [answer(exchange) for exchange in exchanges] == [INTERNAL_ERROR]
+    assert capsys.readouterr().err.startswith("Exception on GET /x (Livecov-Context: t):")
+    (exchange,) = serve(layer_over(answers_500_then_raises), "/y")
+    assert answer(exchange) == [500, b"Internal Server Error"]
+
+
+def test_a_websockets_exception_is_recorded_and_goes_on_to_the_server(tmp_path) -> None:
+    async def socket_breaks(scope, receive, send) -> None:
+        await send({"type": "websocket.accept"})
+        raise RuntimeError("the socket broke")
+
+    log = tmp_path / "errors.jsonl"
+    layer = layer_over(socket_breaks, log)
+
+    async def scenario() -> None:
+        exchange = Exchange({"type": "websocket.connect"})
+        scope = {"type": "websocket", "path": "/ws", "headers": [(b"livecov-context", b"t")]}
+        with pytest.raises(RuntimeError, match="the socket broke"):  # uvicorn closes it
+            await layer(scope, exchange.receive, exchange.send)
+
+    run(scenario)
+    assert entries(log) == [(500, "/ws", "t", "RuntimeError: the socket broke")]
 
 
 @pytest.mark.parametrize("backend", ["uvicorn", "gunicorn"])
@@ -146,6 +170,10 @@ def test_livecov_run_fails_when_a_starlette_app_raised(project: Path, capfd, bac
     )  # fmt: skip
     err = capfd.readouterr().err
     assert status == 6  # the command passed, but the app raised
+    # Printed as a WSGI app's exception is: the request, then the app's frames, not livecov's.
+    assert "[live-server] Exception on GET /raise (Livecov-Context: live-server):\n" in err
+    assert "Exception in ASGI application" not in err
+    assert "src/livecov" not in err
     assert err.splitlines()[-1] == (
         "livecov: the app answered 2 requests with a 5xx (the first: 500 for GET /raise); "
         "first exception: ZeroDivisionError: division by zero "

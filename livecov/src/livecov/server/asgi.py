@@ -14,8 +14,9 @@ event loop:
   run's ``Livecov-Token``.
 * **App errors.** A request the app answers with a 5xx, or one that raises, is recorded
   once (:mod:`livecov.server.app_errors`), with its exception, before its client has the
-  whole answer; the exception goes on to the server, which answers 500 (if nothing was
-  sent yet) and prints it.
+  whole answer. An HTTP request that raised is printed and answered here (500, unless an
+  answer went out already), as the WSGI layer does; a WebSocket's exception goes on to the
+  server, which closes the socket.
 
 Long-lived connections: a WebSocket, or a response streamed in chunks, gives its place
 back while it waits on the network -- around each chunk it streams after its first, each
@@ -212,8 +213,10 @@ class LivecovAsgiMiddleware:
             else:
                 await self.app(scope, receive, watch.sending(send))
         except Exception as exc:
-            await watch.done(exc)
-            raise
+            if kind == "websocket":
+                await watch.done(exc)
+                raise  # the server closes the socket, as for any app's error
+            return await watch.answer_failure(exc, send)
         await watch.done(None)
 
     async def _visit(self, scope: Scope, receive: Receive, send: Send, context: str) -> None:
@@ -323,19 +326,27 @@ class _ErrorWatch:
         self.held: tuple[Send, Message] | None = None  # a 5xx answer's end
 
     def sending(self, send: Send) -> Send:
-        """``send``, holding back the end of a 5xx answer (see :meth:`done`)."""
-        if self.errors is None:
-            return send
+        """``send``, noting the answer's status and, with an error log, holding back the
+        end of a 5xx answer (see :meth:`done`)."""
 
         async def watched_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.status = message["status"]
-            elif self.status >= 500 and _ends_the_answer(message):
+            elif self.errors is not None and self.status >= 500 and _ends_the_answer(message):
                 self.held = (send, message)
                 return
             await send(message)
 
         return watched_send
+
+    async def answer_failure(self, exc: Exception, send: Send) -> None:
+        """The app raised ``exc`` on an HTTP request: print it and answer here, as the WSGI
+        layer does (every server prints the same thing: the request and its context, then
+        the traceback without livecov's frames); record it; 500, unless an answer went out."""
+        print_request_error(self.environ, self.context, exc)
+        await self.done(exc)
+        if not self.status:
+            await _reply_error(send)
 
     async def done(self, exc: Exception | None) -> None:
         """The app returned, or raised ``exc``: record a failure, then end the answer."""
@@ -347,6 +358,14 @@ class _ErrorWatch:
         if self.held is not None:
             send, message = self.held
             await send(message)
+
+
+async def _reply_error(send: Send) -> None:
+    """The 500 answer to a request whose app raised before it answered (the WSGI layer's)."""
+    body = b"Internal Server Error"
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"21")]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _ends_the_answer(message: Message) -> bool:
