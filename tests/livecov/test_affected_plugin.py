@@ -157,6 +157,47 @@ def test_the_data_and_the_base_can_be_named(pytester: pytest.Pytester, measured:
     )
 
 
+@pytest.mark.parametrize("configured", [True, False], ids=["pytest.ini", "no-configuration"])
+def test_a_data_file_above_the_project_in_two_words_is_refused(
+    pytester: pytest.Pytester, measured: Path, configured: bool
+) -> None:
+    """pytest took it for a test path when it chose its rootdir, before livecov's options
+    were known: the rootdir above the project, its configuration missed."""
+    if configured:
+        (measured / "pytest.ini").write_text("[pytest]\n")
+    data = measured.parent / f"{measured.name}.coverage"
+    shutil.copy(measured / ".coverage", data)
+
+    refused = pytester.runpytest_subprocess("--livecov-affected", "--livecov-affected-data", data)
+    taken = pytester.runpytest_subprocess(
+        "-p", "no:cov", f"--livecov-affected-data={data}", "--livecov-affected"
+    )
+
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(
+        [
+            f"ERROR: livecov: pytest took {data} for a test path when it chose its rootdir "
+            f"({measured.parent}, not {measured}): write --livecov-affected-data={data}"
+        ]
+    )
+    assert taken.ret == pytest.ExitCode.OK
+    taken.stdout.fnmatch_lines([f"rootdir: {measured}", "livecov affected: *"])
+
+
+def test_a_data_file_beside_the_configuration_is_found_from_a_subfolder(
+    pytester: pytest.Pytester, measured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (measured / "pytest.ini").write_text("[pytest]\n")
+    (measured / "sub").mkdir()
+    monkeypatch.chdir(measured / "sub")  # the rootdir pytest finds from here: measured
+
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cov", "--livecov-affected", "--livecov-affected-data", "../.coverage"
+    )
+
+    result.stdout.fnmatch_lines([f"rootdir: {measured}", "livecov affected: *"])
+
+
 def test_the_data_file_is_where_coverage_py_is_configured_to_write_it(
     pytester: pytest.Pytester, measured: Path
 ) -> None:

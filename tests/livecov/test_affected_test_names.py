@@ -5,6 +5,7 @@ run inside a test)."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -129,6 +130,26 @@ def test_a_subfolder_project_measured_with_relative_files_selects_by_line(
 
     assert listed.stdout.splitlines() == ["tests/test_shapes.py::test_sub"], listed.stderr
     assert "1 failed, 1 deselected" in affected.stdout, affected.stdout
+
+
+def test_a_data_file_outside_the_project_given_in_two_words_is_refused(
+    app: Path, tmp_path: Path
+) -> None:
+    """pytest took it for a test path when it chose its rootdir: a wrong rootdir."""
+    data = tmp_path / "main.coverage"  # as CI fetches main's: outside the checkout
+    shutil.copy(app / ".coverage", data)
+    edit(app / "tests" / "test_shapes.py", "== 1", "== 7")
+    pytest_args = ("-m", "pytest", "-q", "-p", "no:randomly", "--livecov-affected")
+
+    two_words = run(app, *pytest_args, "--livecov-affected-data", str(data))
+    one_word = run(app, *pytest_args, f"--livecov-affected-data={data}")
+
+    assert two_words.returncode == 4
+    assert two_words.stderr.strip() == (
+        f"ERROR: livecov: pytest took {data} for a test path when it chose its rootdir "
+        f"({tmp_path}, not {app}): write --livecov-affected-data={data}"
+    )
+    assert "1 failed, 1 passed" in one_word.stdout, one_word.stdout + one_word.stderr
 
 
 AFFECTED = '\n[tool.livecov.affected]\nignore = ["docs/*"]\nalways = ["schema.sql"]\n'

@@ -34,7 +34,7 @@ def add_options(group: Any) -> None:
         metavar="FILE",
         default=None,
         help="the coverage data with per-test contexts to select with (default: .coverage, "
-        "or [tool.coverage.run] data_file)",
+        "or [tool.coverage.run] data_file). Write it --livecov-affected-data=FILE",
     )
 
 
@@ -48,6 +48,7 @@ def configure(config: pytest.Config) -> None:
             config.args[:] = [base]
         base = config.option.livecov_affected = ""  # xdist's workers get the options as fixed
     if base is not None:
+        _refuse_a_rootdir_chosen_by_the_data_file(config)
         data_file = config.getoption("--livecov-affected-data") or default_data_file(config)
         try:
             selection = select(
@@ -58,6 +59,45 @@ def configure(config: pytest.Config) -> None:
         config.pluginmanager.register(AffectedTests(selection), "livecov-affected")
     else:
         config.pluginmanager.register(RecordCommit(), "livecov-record")
+
+
+def _refuse_a_rootdir_chosen_by_the_data_file(config: pytest.Config) -> None:
+    """``--livecov-affected-data FILE`` (two words), FILE outside the folder pytest runs in:
+    pytest chooses its rootdir before it knows livecov's options, so it took FILE for a test
+    path and looked for its configuration from a folder above this one (its ini options,
+    rootdir and node ids then all wrong). ``--livecov-affected-data=FILE`` is no path."""
+    args = list(config.invocation_params.args)
+    if "--livecov-affected-data" not in args[:-1]:
+        return
+    value = args[args.index("--livecov-affected-data") + 1]
+    here, rootdir = config.invocation_params.dir, config.rootpath
+    inside = (here / value).resolve().is_relative_to(here)
+    if inside or rootdir == here or not here.is_relative_to(rootdir):
+        return  # pytest looked from here (or the rootdir is the test paths' own, or given)
+    below_rootdir = [here, *here.parents][: len(here.relative_to(rootdir).parts)]
+    configured = next((f for f in below_rootdir if _holds_pytest_configuration(f)), None)
+    if configured is None and config.inipath is not None:
+        return  # the configuration pytest found is the one it finds from here
+    raise pytest.UsageError(
+        f"livecov: pytest took {value} for a test path when it chose its rootdir "
+        f"({rootdir}, not {configured or here}): write --livecov-affected-data={value}"
+    )
+
+
+def _holds_pytest_configuration(folder: Path) -> bool:
+    """A file of ``folder`` that pytest would take for its configuration file."""
+    marks = {
+        "pytest.ini": "",
+        ".pytest.ini": "",
+        "pyproject.toml": "[tool.pytest",
+        "tox.ini": "[pytest]",
+        "setup.cfg": "[tool:pytest]",
+    }
+    for name, mark in marks.items():
+        path = folder / name
+        if path.is_file() and mark in path.read_text(encoding="utf-8", errors="replace"):
+            return True
+    return False
 
 
 def default_data_file(config: pytest.Config) -> Path:
