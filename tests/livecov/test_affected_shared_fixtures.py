@@ -36,17 +36,31 @@ def count(name):
 
 def close_shop():
     STOCK.clear()
+
+
+def sign():
+    return "open"
 """
 CONFTEST = """\
 import pytest
 
-from catalog import close_shop, stock_up
+from catalog import close_shop, sign, stock_up
 
 
 @pytest.fixture(scope="session")
 def stocked():
     yield stock_up()
     close_shop()
+
+
+@pytest.fixture(scope="class", autouse=True)
+def per_class():  # outside a class, set up for each test (as pytest-django's own is)
+    yield
+
+
+@pytest.fixture
+def signed():
+    return sign()
 """
 TESTS = """\
 from catalog import count
@@ -60,7 +74,7 @@ def test_count(stocked):
     assert count("pens") == 3
 
 
-def test_nothing_stocked():
+def test_nothing_stocked(signed):
     assert count("ink") == 0
 """
 SETTINGS = """\
@@ -133,6 +147,15 @@ def test_a_line_run_by_the_tests_themselves_still_selects_those_alone(
         "test_catalog.py::test_count",
         "test_catalog.py::test_nothing_stocked",
     ]
+
+
+def test_a_line_a_test_fixture_ran_selects_that_test_beside_a_class_fixture_outside_a_class(
+    shop: Path, affected: Callable[[], list[str]]
+) -> None:
+    """A class-scoped fixture of a test outside any class is set up for that test alone:
+    its phase is no shared fixture's (every test's, with pytest-django installed)."""
+    edit(shop / "catalog.py", 'return "open"', 'return "closed"')  # signed's, in a setup
+    assert affected() == ["test_catalog.py::test_nothing_stocked"]
 
 
 def test_the_phases_are_marked_in_the_data(shop: Path) -> None:

@@ -53,14 +53,17 @@ class SharedFixturePhases:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Iterator[Any]:
-        self._note(fixturedef)
+        self._note(fixturedef, request)
         return (yield)
 
     def pytest_fixture_post_finalizer(self, fixturedef: Any, request: Any) -> None:
-        self._note(fixturedef)
+        self._note(fixturedef, request)
 
-    def _note(self, fixturedef: Any) -> None:
-        if fixturedef.scope != "function" and self.phase is not None:
+    def _note(self, fixturedef: Any, request: Any) -> None:
+        # request.node: what the fixture's value is kept for. A class-scoped fixture of a
+        # test outside any class (pytest-django's autouse one) is kept for that test alone.
+        per_test = isinstance(request.node, pytest.Item)
+        if fixturedef.scope != "function" and not per_test and self.phase is not None:
             self.shared.add(self.phase)
 
     def mark(self, cov: coverage.Coverage | None) -> None:
