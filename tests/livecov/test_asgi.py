@@ -279,6 +279,24 @@ def test_a_starlette_app_is_served_and_measured_too(project: Path) -> None:
     assert by_line["startup"] == {"live-server"}
 
 
+def test_uvicorn_serves_without_uvicorn_worker_installed(project: Path, capfd) -> None:
+    # A project with uvicorn of its own and not livecov's [uvicorn] extra (which brings
+    # uvicorn-worker, for gunicorn's workers only): the server crashed on that import.
+    hidden = project / "without_uvicorn_worker"
+    hidden.mkdir()
+    (hidden / "uvicorn_worker.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'uvicorn_worker'\", name='uvicorn_worker')\n"
+    )
+    fetch = "import os, urllib.request as u; u.urlopen(os.environ['LIVE_SERVER_URL']).read()"
+    status = main(
+        ["run", "--app", "starlette_app:app", "--pythonpath", str(hidden), "--no-html", "--",
+         sys.executable, "-c", fetch]
+    )  # fmt: skip
+    err = capfd.readouterr().err
+    assert status == 0, err
+    assert "uvicorn_worker" not in err
+
+
 def test_a_quart_app_is_served_and_measured_too(project: Path) -> None:
     with project_server(app="quart_app:app") as server:
         assert server.backend == "uvicorn"

@@ -28,7 +28,7 @@ class LivecovWorker(SyncWorker):  # type: ignore[misc]
 
     def run(self) -> None:
         if isinstance(self.wsgi, LivecovAsgiMiddleware):
-            from livecov.server.serve_uvicorn import run_uvicorn_worker
+            from livecov.server.serve_uvicorn_worker import run_uvicorn_worker
 
             run_uvicorn_worker(self)
         else:

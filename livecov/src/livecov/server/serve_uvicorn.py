@@ -1,4 +1,5 @@
-"""Serve an ASGI app under uvicorn: one process, or as gunicorn's workers.
+"""Serve an ASGI app under uvicorn: one process, or as gunicorn's workers (their class:
+:mod:`livecov.server.serve_uvicorn_worker`, which needs uvicorn-worker).
 
 Readiness comes from the app's lifespan (see :class:`LivecovAsgiMiddleware`): the socket
 listens before uvicorn starts the app, so the URL is reported once the app's start-up has
@@ -17,10 +18,9 @@ import os
 import signal
 import socket
 import sys
-from typing import Any, ClassVar, NoReturn
+from typing import NoReturn
 
 import uvicorn
-from uvicorn_worker import UvicornWorker
 
 from livecov.errors import ServerStartError
 from livecov.protocol import DEFAULT_CONTEXT
@@ -123,38 +123,3 @@ def report_lifespan(spec: ServeSpec, app: LivecovAsgiMiddleware, url: str, serve
 def _last_line(message: str) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return lines[-1] if lines else "(no message)"
-
-
-class LivecovUvicornWorker(UvicornWorker):  # type: ignore[misc]
-    """uvicorn's gunicorn worker, stopping the way this module's docstring says."""
-
-    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
-        **UvicornWorker.CONFIG_KWARGS,
-        "lifespan": "auto",
-        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
-    }
-
-    def init_signals(self) -> None:
-        super().init_signals()
-        # uvicorn raises the stop signal again once it has shut down gracefully: end the
-        # worker normally then (gunicorn's default handlers are gone), so coverage saves.
-        for stop_signal in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(stop_signal, _exit_normally)
-
-
-def _exit_normally(signum: int, frame: Any) -> None:
-    sys.exit(0)
-
-
-def run_uvicorn_worker(loaded: Any) -> None:
-    """Carry on, as uvicorn's worker, the gunicorn worker ``loaded`` that loaded an ASGI app."""
-    worker = LivecovUvicornWorker(
-        loaded.age, loaded.ppid, loaded.sockets, loaded.app, loaded.timeout, loaded.cfg, loaded.log
-    )
-    worker.tmp.close()
-    worker.tmp = loaded.tmp  # the file whose heartbeat the master watches
-    worker.pid = loaded.pid
-    worker.wsgi = loaded.wsgi
-    worker.booted = True
-    worker.init_signals()
-    worker.run()
