@@ -760,6 +760,21 @@ def test_data_measured_in_another_checkout(repo: Project, tmp_path: Path) -> Non
     assert selected(repo.select()) == {BIG, FLOW}
 
 
+def test_data_of_another_checkout_without_its_record_says_so(
+    repo: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("ci") / "checkout"
+    repo.measure(at=elsewhere)  # recorded here: the record does not know the checkout
+    repo.edit("views.py", 'return "big"', 'return "BIG"')
+    selection = repo.select()
+    assert selection.everything == ["views.py changed and no test data covers it"]
+    assert selection.warnings == [
+        f"no file the data measured is in this checkout ({repo.root}; they are under "
+        f"{elsewhere}): run `livecov record` where it was measured, or measure with "
+        "coverage's relative_files = true"
+    ]
+
+
 def test_the_data_file_itself_is_not_a_change(repo: Project) -> None:
     (repo.root / ".gitignore").unlink()
     repo.commit()

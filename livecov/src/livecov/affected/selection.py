@@ -3,7 +3,8 @@ the tests that can see the change (the rules: the package's docstring)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def select(
     settings = settings or project_settings(index.tests_root, root)
     selection.known = index.tests
     selection.warnings.extend(_record_warnings(measured_record, commit, data_file))
+    if not index.files and data.measured_files():
+        selection.warnings.append(_elsewhere_warning(data.measured_files(), root))
     own_data = Path(data_file).resolve()
     changed = {p for p in _changed_files(root, commit) if root / p != own_data}
     if measured_record and measured_record.commit == commit:
@@ -123,6 +126,16 @@ def _record_warnings(measured: Record | None, commit: str, data_file: str | Path
         recorded = measured.commit[:12] if measured.commit else "no commit"
         return [f"the data was measured at {recorded}, not at the base {commit[:12]}"]
     return []
+
+
+def _elsewhere_warning(measured: Iterable[str], root: Path) -> str:
+    """The data's files are all outside this checkout: measured in another one, unrecorded."""
+    folders = sorted({os.path.dirname(name) for name in measured})
+    return (
+        f"no file the data measured is in this checkout ({root}; they are under "
+        f"{os.path.commonpath(folders)}): run `livecov record` where it was measured, or "
+        "measure with coverage's relative_files = true"
+    )
 
 
 def _differ_from_measured(root: Path, measured: Record) -> Iterator[str]:
