@@ -760,19 +760,31 @@ def test_data_measured_in_another_checkout(repo: Project, tmp_path: Path) -> Non
     assert selected(repo.select()) == {BIG, FLOW}
 
 
-def test_data_of_another_checkout_without_its_record_says_so(
-    repo: Project, tmp_path_factory: pytest.TempPathFactory
+@pytest.mark.parametrize(
+    ("recorded", "fix"),
+    [
+        (False, "run `livecov record` where it was measured, or measure with coverage's "
+         "relative_files = true"),
+        (True, "the code measured was not the checkout's (an installed copy? pip install -e .)"),
+    ],
+    ids=["another-checkout", "an-installed-copy"],
+)  # fmt: skip
+def test_data_of_files_outside_the_checkout_says_so(
+    repo: Project, tmp_path_factory: pytest.TempPathFactory, recorded: bool, fix: str
 ) -> None:
     elsewhere = tmp_path_factory.mktemp("ci") / "checkout"
-    repo.measure(at=elsewhere)  # recorded here: the record does not know the checkout
+    repo.measure(at=elsewhere)  # recorded here: none of its files is
+    if not recorded:
+        with sqlite3.connect(repo.data) as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (RECORD_KEY,))
+        db.close()
     repo.edit("views.py", 'return "big"', 'return "BIG"')
-    selection = repo.select()
+    selection = repo.select(base="HEAD")
     assert selection.everything == ["views.py changed and no test data covers it"]
-    assert selection.warnings == [
+    assert selection.warnings[-1] == (
         f"no file the data measured is in this checkout ({repo.root}; they are under "
-        f"{elsewhere}): run `livecov record` where it was measured, or measure with "
-        "coverage's relative_files = true"
-    ]
+        f"{elsewhere}): {fix}"
+    )
 
 
 def test_the_data_file_itself_is_not_a_change(repo: Project) -> None:

@@ -95,7 +95,7 @@ def select(
     selection.known = index.tests
     selection.warnings.extend(_record_warnings(measured_record, commit, data_file))
     if not index.files and data.measured_files():
-        selection.warnings.append(_elsewhere_warning(data.measured_files(), root))
+        selection.warnings.append(_elsewhere_warning(data.measured_files(), root, measured_record))
     own_data = Path(data_file).resolve()
     changed = {p for p in _changed_files(root, commit) if root / p != own_data}
     if measured_record and measured_record.commit == commit:
@@ -128,13 +128,19 @@ def _record_warnings(measured: Record | None, commit: str, data_file: str | Path
     return []
 
 
-def _elsewhere_warning(measured: Iterable[str], root: Path) -> str:
-    """The data's files are all outside this checkout: measured in another one, unrecorded."""
+def _elsewhere_warning(measured: Iterable[str], root: Path, stored: Record | None) -> str:
+    """The data's files are all outside this checkout: measured in another one and not
+    recorded, or the code measured was not a checkout's (an installed copy)."""
     folders = sorted({os.path.dirname(name) for name in measured})
+    fix = (
+        "run `livecov record` where it was measured, or measure with coverage's "
+        "relative_files = true"
+        if stored is None
+        else "the code measured was not the checkout's (an installed copy? pip install -e .)"
+    )
     return (
         f"no file the data measured is in this checkout ({root}; they are under "
-        f"{os.path.commonpath(folders)}): run `livecov record` where it was measured, or "
-        "measure with coverage's relative_files = true"
+        f"{os.path.commonpath(folders)}): {fix}"
     )
 
 
