@@ -152,7 +152,9 @@ def test_a_data_file_outside_the_project_given_in_two_words_is_refused(
     assert "1 failed, 1 passed" in one_word.stdout, one_word.stdout + one_word.stderr
 
 
-AFFECTED = '\n[tool.livecov.affected]\nignore = ["docs/*"]\nalways = ["schema.sql"]\n'
+AFFECTED = (
+    '\n[tool.livecov.affected]\nignore = ["docs/*", "../scripts/*"]\nalways = ["schema.sql"]\n'
+)
 
 
 @pytest.mark.parametrize("where", ["app", "root"])
@@ -165,6 +167,7 @@ def test_a_subfolder_projects_own_affected_settings_apply_relative_to_it(
     commit_all(app.parent)
     measure(app)
     write(app / "docs" / "guide.md", "words\n")
+    edit(app.parent / "scripts" / "test_shapes.py", "by hand", "by hand, twice")  # a sibling's
     cwd = app if where == "app" else app.parent
     data = ("--data-file", str(app / ".coverage"))
 
@@ -172,7 +175,7 @@ def test_a_subfolder_projects_own_affected_settings_apply_relative_to_it(
     edit(app / "schema.sql", "(id)", "(id, name)")
     always = run(cwd, "-m", "livecov", "affected", *data)
 
-    assert "0 of 2 tests affected by 1 changed file(s)" in ignored.stderr, ignored.stderr
+    assert "0 of 2 tests affected by 2 changed file(s)" in ignored.stderr, ignored.stderr
     assert "every test is affected since" in always.stderr
     assert "app/schema.sql changed ([tool.livecov.affected] always)" in always.stderr
 
