@@ -23,6 +23,7 @@ from websockets.sync.client import connect
 from livecov import LiveServer, ServerOptions
 from livecov.cli import main
 from livecov.errors import ConfigError, ServerStartError
+from livecov.server.install_hints import install_command
 from tests.livecov.helpers import (
     context_client,
     fastapi_api_project,
@@ -279,7 +280,9 @@ def test_a_starlette_app_is_served_and_measured_too(project: Path) -> None:
     assert by_line["startup"] == {"live-server"}
 
 
-def test_uvicorn_serves_without_uvicorn_worker_installed(project: Path, capfd) -> None:
+def test_uvicorn_serves_without_uvicorn_worker_installed_and_gunicorn_says_to_install_it(
+    project: Path, capfd
+) -> None:
     # A project with uvicorn of its own and not livecov's [uvicorn] extra (which brings
     # uvicorn-worker, for gunicorn's workers only): the server crashed on that import.
     hidden = project / "without_uvicorn_worker"
@@ -295,6 +298,19 @@ def test_uvicorn_serves_without_uvicorn_worker_installed(project: Path, capfd) -
     err = capfd.readouterr().err
     assert status == 0, err
     assert "uvicorn_worker" not in err
+
+    # gunicorn does need it for an ASGI app: one line saying what to install, no traceback.
+    status = main(
+        ["run", "--app", "starlette_app:app", "--server", "gunicorn", "--workers", "1",
+         "--pythonpath", str(hidden), "--no-html", "--", sys.executable, "-c", fetch]
+    )  # fmt: skip
+    err = capfd.readouterr().err
+    assert status == 4
+    assert err.splitlines()[-1] == (
+        "livecov: gunicorn serves an ASGI app through uvicorn-worker, which is not installed: "
+        f"{install_command('uvicorn')} (or leave the server out: uvicorn serves it alone)"
+    )
+    assert "Traceback" not in err
 
 
 def test_a_quart_app_is_served_and_measured_too(project: Path) -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from livecov.server.serve import _direct_url_of, install_command_for
+from livecov.server.install_hints import _direct_url_of, install_command_for
 
 FOLDER = "file:///home/me/clone/livecov"
 

@@ -18,6 +18,7 @@ from livecov.protocol import DEFAULT_CONTEXT
 from livecov.server.app_errors import AppErrorLog
 from livecov.server.apps import call_hook, is_asgi, load_app, load_hook, warm_up_django
 from livecov.server.handshake import ServeSpec
+from livecov.server.install_hints import require_asgi_workers
 from livecov.server.measuring import switch_coverage_context
 from livecov.server.wsgi import LivecovMiddleware
 
@@ -96,6 +97,8 @@ def check_server(spec: ServeSpec, asgi: bool) -> None:
             f"from one process, not {spec.workers}: for several worker processes use "
             "--server gunicorn"
         )
+    if spec.server == "gunicorn" and asgi:
+        require_asgi_workers()
     if spec.server in ("auto", "gunicorn"):
         return
     if asgi and spec.server in WSGI_SERVERS:

@@ -18,64 +18,17 @@ killed ``orphan_grace`` seconds later (``ServerOptions.orphan_grace``, 5 by defa
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
-import json
 import os
 import signal
 import threading
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from livecov.errors import ConfigError, LivecovError
+from livecov.errors import LivecovError
 from livecov.server.build import build_app
 from livecov.server.handshake import SPEC_ENV, ServeSpec, report_failure
+from livecov.server.install_hints import require_backend
 from livecov.server.wsgi import LivecovMiddleware
-
-# The module each backend needs; the extra of livecov that brings it has its name too.
-BACKEND_MODULES = {name: name for name in ("werkzeug", "waitress", "gunicorn", "uvicorn")}
-
-
-def require_backend(server: str) -> None:
-    """Raise ConfigError, naming what to install, when the backend's package is missing."""
-    if importlib.util.find_spec(BACKEND_MODULES[server]) is None:
-        raise ConfigError(
-            f"the {server} server is not installed: {install_command(server)} "
-            "(or choose another --server)"
-        )
-
-
-def install_command(extra: str) -> str:
-    """The pip command adding livecov's ``extra`` from where this livecov was installed."""
-    return install_command_for(extra, _direct_url_of("livecov"))
-
-
-def install_command_for(extra: str, direct_url: str | None) -> str:
-    """The pip command adding ``extra`` to a livecov installed as ``direct_url`` says.
-
-    ``direct_url`` is the distribution's ``direct_url.json`` (PEP 610): a folder (the
-    README's way), editable or not, is named by its path, a VCS or archive URL by that
-    URL, and a package index (no such file: None) by the name alone.
-    """
-    origin = json.loads(direct_url or "{}")
-    url = origin.get("url", "")
-    if url.startswith("file://") and "dir_info" in origin:
-        path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
-        editable = "-e " if origin["dir_info"].get("editable") else ""
-        return f"pip install {editable}'{path}[{extra}]'"
-    if "vcs_info" in origin:
-        url = f"{origin['vcs_info']['vcs']}+{url}"
-    if url:
-        return f"pip install 'livecov[{extra}] @ {url}'"
-    return f"pip install 'livecov[{extra}]'"
-
-
-def _direct_url_of(distribution: str) -> str | None:
-    try:
-        return importlib.metadata.distribution(distribution).read_text("direct_url.json")
-    except importlib.metadata.PackageNotFoundError:  # run from a source tree (PYTHONPATH)
-        return None
 
 
 def _stop_this_process() -> None:
