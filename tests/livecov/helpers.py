@@ -209,9 +209,12 @@ def _measured_like_this_run(options: dict) -> tuple[LiveServer, bool]:
     config = running.config if running else coverage.Coverage().config
     if running:
         # Serve from where the run's measurement started, so its relative settings
-        # (source, relative_files) mean the same; the sample apps come from the cwd.
+        # (source, relative_files) mean the same; the sample apps come from the cwd, put
+        # before the inherited PYTHONPATH (not in its place: a run whose livecov comes from
+        # PYTHONPATH, such as make affected-proof's copy, must serve that livecov, the
+        # one it measures).
         options["cwd"] = str(REPO)
-        options["env"] = {"PYTHONPATH": os.getcwd(), **options.get("env", {})}
+        options["pythonpath"] = [os.getcwd(), *options.get("pythonpath", [])]
     return LiveServer(ServerOptions(**options), config), running is not None
 
 
