@@ -904,6 +904,27 @@ def test_a_measured_test_file_selects_its_tests_and_by_lines(repo: Project) -> N
     assert selection.tests == {}  # line 2 ran in no test: no test function is known there
 
 
+def test_import_level_code_of_a_measured_test_file_selects_its_tests_alone(
+    repo: Project,
+) -> None:
+    """Tests inside the measured package (pkg/tests/test_x.py): a new test class or a
+    decorated test runs at the module's import, which reaches its own tests alone, unless
+    another file imports the module."""
+    repo.measure({**CONTEXTS, "": {**CONTEXTS[""], "tests/test_views.py": [1, 2]}})
+    repo.edit("tests/test_views.py", "def test_small(): pass", "@mark\ndef test_small(): pass")
+    settings = AffectedSettings(ignore=["tools/*"])  # the files written below, not changes
+    repo.write("tools/notes.py", "import os  # not test_views, only named\n")
+    assert repo.select(settings=settings).node_ids() == ["tests/test_views.py"]
+    repo.write("tools/broken.py", "test_views = (\n")  # does not parse: may import it
+    assert repo.select(settings=settings).everything == [
+        "tests/test_views.py:2 (new) changed: it runs at import"
+    ]
+    repo.write("tools/broken.py", "from tests import (\n    test_views,\n)\n")
+    assert repo.select(settings=settings).everything
+    repo.write("tools/broken.py", "import tests.test_views as t\n")
+    assert repo.select(settings=settings).everything
+
+
 def test_relative_file_names_are_relative_to_the_checkout(repo: Project) -> None:
     # coverage's relative_files = true
     repo.data.unlink()

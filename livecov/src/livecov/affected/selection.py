@@ -15,6 +15,7 @@ from livecov.affected.python import python_changes
 from livecov.affected.record import Record, open_data, read_record
 from livecov.affected.settings import AffectedSettings, matches, project_settings
 from livecov.affected.templates import template_changes
+from livecov.affected.test_names import imported_by_another
 from livecov.errors import ConfigError, GitError
 
 
@@ -189,6 +190,16 @@ def _select_for_file(
         changes = scope_tests(path, whole, lines, f"{path} changed (no template plugin)")
     else:
         changes = template_changes(path, old, new, lines, "jinja" in tracer.lower())
+    try:
+        _add(changes, selection)
+    except ReachesEveryTest:
+        # A measured test module's import-level code (a new test class, a decorator) reaches
+        # its own tests, selected whole, unless another file imports it.
+        if test_file not in selection.test_files or imported_by_another(index.root, path):
+            raise
+
+
+def _add(changes: Iterable[tuple[str, str]], selection: Selection) -> None:
     for test, reason in changes:
         if "::" not in test:  # a whole test file
             selection.test_files.setdefault(test, reason)

@@ -13,7 +13,9 @@ the data does not say, so a line run under such a name can reach any test.
 
 from __future__ import annotations
 
+import ast
 import posixpath
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -70,3 +72,35 @@ def foreign_tests(
         return frozenset()
     at_base = set(git(root, "ls-tree", "-r", "--name-only", "-z", commit).split("\0"))
     return frozenset(t for t in missing if repo_path(tests_root, root, file_of(t)) not in at_base)
+
+
+def imported_by_another(root: Path, path: str) -> bool:
+    """Whether a Python file of the checkout other than ``path`` imports its module (a test
+    module's import-level code then reaches that file too); a file that does not parse and
+    names the module is taken to import it."""
+    module = posixpath.splitext(posixpath.basename(path))[0]
+    word = re.compile(rf"\b{re.escape(module)}\b")
+    listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "*.py")
+    for name in sorted(set(listed.split("\0")) - {path, ""}):
+        file = root / name
+        text = file.read_text(encoding="utf-8", errors="replace") if file.is_file() else ""
+        if word.search(text) and _imports(text, module):
+            return True
+    return False
+
+
+def _imports(text: str, module: str) -> bool:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or "", *(alias.name for alias in node.names)]
+        else:
+            continue
+        if any(module in name.split(".") for name in names):
+            return True
+    return False
