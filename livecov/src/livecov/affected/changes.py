@@ -102,6 +102,8 @@ class LinesRun(dict[int, list[str]]):
         super().__init__(by_line)
         self.server_tests = server_tests
         self.foreign = foreign  # test names no test file here holds (pytest inside a test)
+        # One such test that used a live server: a start-up line can reach its outer test.
+        self.foreign_server_test = min(server_tests & foreign, default=None)
         # Test phases that set up or tore down a fixture other tests use too.
         self.shared = shared
 
@@ -114,10 +116,8 @@ def tests_that_ran(lines: LinesRun, numbers: Iterable[int], where: str) -> Itera
     for number in numbers:
         for context in lines.get(number, ()):
             test = node_id_of(context)
-            if test in lines.foreign or (
-                context == SERVER_CONTEXT and lines.server_tests & lines.foreign
-            ):
-                name = test or min(lines.server_tests & lines.foreign)
+            if test in lines.foreign or (context == SERVER_CONTEXT and lines.foreign_server_test):
+                name = test or lines.foreign_server_test
                 raise ReachesEveryTest(
                     f"{where} ran for {name}, which no test file here holds (a pytest run"
                     " inside a test: which test started it is not recorded)"

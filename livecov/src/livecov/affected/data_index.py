@@ -4,9 +4,9 @@ versions of the files that were measured."""
 from __future__ import annotations
 
 import ast
-import posixpath
 import re
 from collections.abc import Generator
+from functools import cached_property
 from pathlib import Path
 
 from coverage import CoverageData
@@ -15,7 +15,14 @@ from livecov.affected.changes import LinesRun, ReachesEveryTest, node_id_of, sco
 from livecov.affected.git import blob_id, git
 from livecov.affected.python import uses
 from livecov.affected.record import Record, measured_paths
-from livecov.affected.test_names import file_of, find_tests_root, foreign_tests, test_file_of
+from livecov.affected.test_names import (
+    checkout_files,
+    file_of,
+    find_tests_root,
+    foreign_tests,
+    repo_path,
+    test_file_of,
+)
 from livecov.contexts import server_contexts, shared_fixture_phases
 from livecov.coverage_data import arc_ends_by_context
 from livecov.errors import GitError
@@ -45,12 +52,14 @@ class DataIndex:
         self.tests_root = (
             given
             if given and given.is_relative_to(root)
-            else find_tests_root(root, Path.cwd(), map(file_of, named))
+            else find_tests_root(root, Path.cwd(), map(file_of, named), self.checkout_files)
         )
+        # The project's folder, repo-relative ("." at the git root).
+        self.project = self.tests_root.relative_to(root).as_posix()
         roots = [Path(measured.root)] if measured else []
         self.files = dict(measured_paths(data, [*roots, root], self._repo_path))
         # Names of tests run inside a test (no test file here): not this suite's tests.
-        self.foreign = foreign_tests(named, self.tests_root, root, commit)
+        self.foreign = foreign_tests(named, root, self.project, commit)
         self.tests = named - self.foreign
         self.test_files = {file_of(t) for t in self.tests}
         # The tests whose requests the live server served (the contexts it marked).
@@ -61,8 +70,7 @@ class DataIndex:
     def _repo_path(self, name: str) -> str:
         """A relative name in the data (``relative_files``): relative to the project's
         folder (where its tests are) when the record or the checkout has it there."""
-        project = self.tests_root.relative_to(self.root).as_posix()
-        in_project = posixpath.normpath(posixpath.join(project, name))
+        in_project = repo_path(self.project, name)
         recorded = self.record.files if self.record else {}
         if in_project in recorded or (name not in recorded and (self.root / in_project).is_file()):
             return in_project
@@ -70,7 +78,12 @@ class DataIndex:
 
     def test_file_of(self, path: str) -> str:
         """A repo-relative path as a node id names it."""
-        return test_file_of(self.tests_root, self.root, path)
+        return test_file_of(self.project, path)
+
+    @cached_property
+    def checkout_files(self) -> set[str]:
+        """The checkout's files, repo-relative (git's, untracked ones included)."""
+        return checkout_files(self.root)
 
     def contexts_by_line(self, path: str) -> LinesRun:
         """Each line of ``path`` that ran, the contexts that ran it, and the tests that used

@@ -195,7 +195,9 @@ def _select_for_file(
     except ReachesEveryTest:
         # A measured test module's import-level code (a new test class, a decorator) reaches
         # its own tests, selected whole, unless another file imports it.
-        if test_file not in selection.test_files or imported_by_another(index.root, path):
+        if test_file not in selection.test_files or imported_by_another(
+            index.root, path, index.checkout_files
+        ):
             raise
 
 

@@ -26,17 +26,22 @@ def file_of(node_id: str) -> str:
     return node_id.split("::", 1)[0]
 
 
-def find_tests_root(root: Path, start: Path, test_files: Iterable[str]) -> Path:
+def checkout_files(root: Path) -> set[str]:
+    """The checkout's files, repo-relative: git's, untracked ones included."""
+    listed = git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    return set(listed.split("\0")) - {""}
+
+
+def find_tests_root(root: Path, start: Path, test_files: Iterable[str], listed: set[str]) -> Path:
     """The folder the node ids are relative to: the one below the git ``root`` under which
-    the most of ``test_files`` are (git's files, untracked ones included); on a tie, one that
+    the most of ``test_files`` are (in ``listed``, the checkout's files); on a tie, one that
     holds ``start`` (where pytest runs), else the shortest; ``root`` when none is anywhere."""
     wanted = {posixpath.normpath(name) for name in test_files}
     by_name: dict[str, list[str]] = {}
     for name in wanted:
         by_name.setdefault(posixpath.basename(name), []).append(name)
-    listed = git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
     found: dict[str, int] = {}
-    for path in set(listed.split("\0")):
+    for path in listed:
         for name in by_name.get(posixpath.basename(path), ()):
             if path == name or path.endswith("/" + name):
                 prefix = path[: len(path) - len(name)]
@@ -52,36 +57,33 @@ def find_tests_root(root: Path, start: Path, test_files: Iterable[str]) -> Path:
     return root / max(found, key=rank)
 
 
-def repo_path(tests_root: Path, root: Path, test_file: str) -> str:
-    """A node id's file as a path relative to the git root."""
-    return posixpath.normpath((tests_root.relative_to(root) / test_file).as_posix())
+def repo_path(project: str, name: str) -> str:
+    """A path relative to the project's folder (``project``, repo-relative; ``.`` for the
+    git root) as a path relative to the git root."""
+    return posixpath.normpath(posixpath.join(project, name))
 
 
-def test_file_of(tests_root: Path, root: Path, path: str) -> str:
-    """A repo-relative path as pytest names it from ``tests_root``."""
-    prefix = tests_root.relative_to(root).as_posix()
-    return posixpath.relpath(path, prefix) if prefix != "." else path
+def test_file_of(project: str, path: str) -> str:
+    """A repo-relative path as pytest names it from the project's folder."""
+    return posixpath.relpath(path, project) if project != "." else path
 
 
-def foreign_tests(
-    tests: Iterable[str], tests_root: Path, root: Path, commit: str
-) -> frozenset[str]:
+def foreign_tests(tests: Iterable[str], root: Path, project: str, commit: str) -> frozenset[str]:
     """The node ids whose file is neither in the working tree nor in ``commit``."""
-    missing = [t for t in tests if not (tests_root / file_of(t)).is_file()]
+    missing = [t for t in tests if not (root / repo_path(project, file_of(t))).is_file()]
     if not missing:
         return frozenset()
     at_base = set(git(root, "ls-tree", "-r", "--name-only", "-z", commit).split("\0"))
-    return frozenset(t for t in missing if repo_path(tests_root, root, file_of(t)) not in at_base)
+    return frozenset(t for t in missing if repo_path(project, file_of(t)) not in at_base)
 
 
-def imported_by_another(root: Path, path: str) -> bool:
-    """Whether a Python file of the checkout other than ``path`` imports its module (a test
-    module's import-level code then reaches that file too); a file that does not parse and
-    names the module is taken to import it."""
+def imported_by_another(root: Path, path: str, listed: set[str]) -> bool:
+    """Whether a Python file of the checkout (``listed``) other than ``path`` imports its
+    module (a test module's import-level code then reaches that file too); a file that does
+    not parse and names the module is taken to import it."""
     module = posixpath.splitext(posixpath.basename(path))[0]
     word = re.compile(rf"\b{re.escape(module)}\b")
-    listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "*.py")
-    for name in sorted(set(listed.split("\0")) - {path, ""}):
+    for name in sorted(n for n in listed - {path} if n.endswith(".py")):
         file = root / name
         text = file.read_text(encoding="utf-8", errors="replace") if file.is_file() else ""
         if word.search(text) and _imports(text, module):
